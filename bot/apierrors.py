@@ -1,0 +1,161 @@
+"""JSON error bodies and `curl -i` output -> `ApiError`.
+
+Knows Heroku Managed Inference (`{"error": {"code", "message", "type"}}` or flat), the Heroku Platform
+API (`{"id", "message"}`), OpenAI-style (`{"error": {"type", "code": "insufficient_quota"}}`) and
+Anthropic-style (`{"type": "error", "error": {"type": "overloaded_error"}}`) bodies, and any other
+JSON object that carries a type or code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+MAX_SCAN = 200_000  # only this much of a paste is searched for JSON bodies
+
+_STATUS_LINE = re.compile(r"(?m)^\s{0,8}(?:<\s)?HTTP/[0-9.]{1,3}\s(?P<status>[1-5]\d\d)\b(?P<reason>[^\r\n]{0,60})")
+_HEADER = re.compile(
+    r"(?im)^\s{0,8}(?:<\s)?(?P<name>retry-after|x-ratelimit-[a-z-]{1,40}|ratelimit-[a-z-]{1,40}|x-request-id"
+    r"|request-id|content-type)\s{0,3}:\s{0,3}(?P<value>[^\r\n]{1,200})"
+)
+_TYPED_CODE = re.compile(r"^[a-z][a-z0-9_]{2,60}$")
+
+
+@dataclass(frozen=True)
+class ApiError:
+    """One error response: what the body and the status line say."""
+
+    api: str  # "heroku-ai" | "heroku-platform" | "openai" | "anthropic" | "unknown"
+    status: int | None = None  # the HTTP status (from the status line, or the body's numeric code)
+    body_status: int | None = None  # the numeric code inside the body, if any
+    line_status: int | None = None  # the status line of `curl -i` output, if any
+    type: str | None = None  # invalid_request_error, rate_limit_error, overloaded_error ...
+    code: str | None = None  # a string code: insufficient_quota, rate_limit (Heroku Platform API id) ...
+    message: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def retry_after(self) -> str | None:
+        return self.headers.get("retry-after")
+
+    @property
+    def disagreement(self) -> str | None:
+        """Why the status and the type (or two statuses) do not tell the same story, if they don't."""
+        if self.line_status and self.body_status and self.line_status != self.body_status:
+            return (f"the HTTP status line says {self.line_status} but the body says {self.body_status}; "
+                    f"believe the status line: a proxy or SDK may have rewritten the body")
+        expected = _TYPE_STATUS.get(self.type or "")
+        if expected and self.status and self.status not in expected:
+            return (f"the status is {self.status} but the type is {self.type} (normally "
+                    f"{' or '.join(map(str, expected))}); believe the type: it is the API's own category of the "
+                    f"failure, while statuses get rewritten by proxies and SDK wrappers")
+        return None
+
+
+# What each error type usually comes with, to spot a body that contradicts its status.
+_TYPE_STATUS: dict[str, tuple[int, ...]] = {
+    "invalid_request_error": (400, 404, 413, 422),
+    "authentication_error": (401,),
+    "authorization_error": (403,),
+    "permission_error": (403,),
+    "rate_limit_error": (429,),
+    "server_error": (500, 502, 503),
+    "api_error": (500,),
+    "overloaded_error": (529, 503),
+    "not_found_error": (404,),
+    "request_too_large": (413,),
+}
+
+
+def find_json_objects(text: str, limit: int = 20) -> list[dict]:
+    """Every top-level JSON object in `text` (a paste may hold several, between other lines)."""
+    text = text[:MAX_SCAN]
+    found: list[dict] = []
+    decoder = json.JSONDecoder()
+    i = text.find("{")
+    while i != -1 and len(found) < limit:
+        try:
+            obj, end = decoder.raw_decode(text, i)
+        except ValueError:
+            i = text.find("{", i + 1)
+            continue
+        if isinstance(obj, dict):
+            found.append(obj)
+        i = text.find("{", end)
+    return found
+
+
+def _as_int(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and 100 <= value <= 599:
+        return value
+    if isinstance(value, str) and value.isdigit() and 100 <= int(value) <= 599:
+        return int(value)
+    return None
+
+
+def _text(value) -> str:
+    return value.strip()[:500] if isinstance(value, str) else ""
+
+
+def from_body(body: dict) -> ApiError | None:
+    """Read one JSON object as an error body; None when it carries no error."""
+    inner = body.get("error")
+    if isinstance(inner, dict):
+        kind = _text(inner.get("type")) or None
+        code_value = inner.get("code")
+        status = _as_int(code_value)
+        code = _text(code_value) if isinstance(code_value, str) and not code_value.isdigit() else None
+        message = _text(inner.get("message"))
+        if body.get("type") == "error":
+            api = "anthropic"
+        elif code or "param" in inner:
+            api = "openai"
+        elif status is not None:
+            api = "heroku-ai"
+        else:
+            api = "unknown"
+        return ApiError(api=api, status=status, body_status=status, type=kind, code=code, message=message)
+    if isinstance(inner, str) and inner.strip():
+        # {"error": "invalid_grant", "error_description": "..."} and friends
+        return ApiError(api="unknown", code=_text(inner), message=_text(body.get("error_description") or
+                                                                         body.get("message")))
+    if "id" in body and "message" in body and isinstance(body.get("id"), str) and _TYPED_CODE.match(body["id"]):
+        return ApiError(api="heroku-platform", code=body["id"], message=_text(body.get("message")))
+    kind = _text(body.get("type")) or None
+    status = _as_int(body.get("code")) or _as_int(body.get("status")) or _as_int(body.get("status_code"))
+    code = _text(body.get("code")) if isinstance(body.get("code"), str) and not str(body["code"]).isdigit() else None
+    if kind and not _TYPED_CODE.match(kind):
+        kind = None
+    if kind is None and status is None and code is None:
+        return None
+    if kind is None and status is not None and status < 400:
+        return None
+    api = "heroku-ai" if kind and status is not None else "unknown"
+    return ApiError(api=api, status=status, body_status=status, type=kind, code=code,
+                    message=_text(body.get("message") or body.get("detail") or body.get("error_description")))
+
+
+def find_api_errors(text: str) -> list[ApiError]:
+    """All error bodies in a paste, with the status line and rate-limit headers of `curl -i` output."""
+    text = text[:MAX_SCAN]
+    line = _STATUS_LINE.search(text)
+    line_status = int(line.group("status")) if line else None
+    headers = {m.group("name").lower(): m.group("value").strip() for m in _HEADER.finditer(text)}
+    errors: list[ApiError] = []
+    for body in find_json_objects(text):
+        error = from_body(body)
+        if error is None:
+            continue
+        status = line_status or error.status
+        api = error.api
+        if api == "unknown" and (any(h.startswith("x-ratelimit") for h in headers) or "inference" in text.lower()):
+            api = "heroku-ai"
+        errors.append(ApiError(api=api, status=status, body_status=error.body_status, line_status=line_status,
+                               type=error.type, code=error.code, message=error.message, headers=headers))
+    if not errors and line_status and line_status >= 400:
+        errors.append(ApiError(api="unknown", status=line_status, line_status=line_status,
+                               message=line.group("reason").strip(), headers=headers))
+    return errors

@@ -1,0 +1,141 @@
+"""Settings from the environment (and a `.env` file), validated once, with errors that name the setting."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong. The message names the setting and never echoes a secret."""
+
+
+@dataclass(frozen=True)
+class WatchedApp:
+    platform: str  # "heroku" | "fly"
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Slack
+    slack_bot_token: str = field(default="", repr=False)
+    slack_app_token: str = field(default="", repr=False)
+    slack_signing_secret: str = field(default="", repr=False)
+    slack_api_url: str = "https://slack.com/api/"
+    # Platforms
+    apps: tuple[WatchedApp, ...] = ()
+    heroku_api_key: str = field(default="", repr=False)
+    fly_api_token: str = field(default="", repr=False)
+    heroku_api_url: str = "https://api.heroku.com"
+    fly_api_url: str = "https://api.fly.io"
+    heroku_tail: bool = False
+    # Storage and schedule
+    db_path: Path = Path("dynodoc.db")
+    poll_minutes: int = 5
+    retention_days: int = 30
+    digest_time: time = time(9, 0)
+    tz: str = "UTC"
+    digest_channel: str = ""
+    autodiagnose_channels: tuple[str, ...] = ()
+    port: int = 3000
+
+    @property
+    def has_slack(self) -> bool:
+        return bool(self.slack_bot_token)
+
+
+_APP = re.compile(r"^(heroku|fly):([a-z0-9][a-z0-9-]{0,62})$")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _apps(raw: str) -> tuple[WatchedApp, ...]:
+    apps: list[WatchedApp] = []
+    for item in re.split(r"[,\s]+", raw.strip()):
+        if not item:
+            continue
+        m = _APP.match(item.lower())
+        if not m:
+            raise ConfigError(
+                f"DYNODOC_APPS: {item!r} is not platform:app-name (e.g. heroku:my-api,fly:my-fly-app)")
+        app = WatchedApp(m.group(1), m.group(2))
+        if app not in apps:
+            apps.append(app)
+    return tuple(apps)
+
+
+def _token(env: Mapping[str, str], name: str, prefix: tuple[str, ...] = ()) -> str:
+    value = env.get(name, "").strip()
+    if value and prefix and not value.startswith(prefix):
+        raise ConfigError(f"{name} should start with {' or '.join(prefix)} (value not shown)")
+    return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+    """Read settings from `environ` (default os.environ), with `.env` filling what the environment lacks."""
+    env: dict[str, str] = {}
+    if dotenv is not None and dotenv.is_file():
+        from dotenv import dotenv_values
+
+        env.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+
+    digest_raw = env.get("DYNODOC_DIGEST_TIME", "").strip() or "09:00"
+    m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", digest_raw)
+    if not m:
+        raise ConfigError(f"DYNODOC_DIGEST_TIME must be HH:MM (24-hour), got {digest_raw!r}")
+    tz = env.get("DYNODOC_TZ", "").strip() or "UTC"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"DYNODOC_TZ: {tz!r} is not a known time zone (e.g. UTC, Europe/Paris)") from None
+
+    slack_api_url = env.get("SLACK_API_URL", "").strip() or "https://slack.com/api/"
+    if not slack_api_url.endswith("/"):
+        slack_api_url += "/"
+    for name in ("SLACK_API_URL", "HEROKU_API_URL", "FLY_API_URL"):
+        value = env.get(name, "").strip()
+        if value and not re.match(r"^https?://", value):
+            raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+
+    channels = tuple(c for c in re.split(r"[,\s]+", env.get("DYNODOC_AUTODIAGNOSE_CHANNELS", "")) if c)
+    return Settings(
+        slack_bot_token=_token(env, "SLACK_BOT_TOKEN", ("xoxb-",)),
+        slack_app_token=_token(env, "SLACK_APP_TOKEN", ("xapp-",)),
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
+        slack_api_url=slack_api_url,
+        apps=_apps(env.get("DYNODOC_APPS", "")),
+        heroku_api_key=_token(env, "HEROKU_API_KEY"),
+        fly_api_token=_token(env, "FLY_API_TOKEN"),
+        heroku_api_url=(env.get("HEROKU_API_URL", "").strip() or "https://api.heroku.com").rstrip("/"),
+        fly_api_url=(env.get("FLY_API_URL", "").strip() or "https://api.fly.io").rstrip("/"),
+        heroku_tail=env.get("DYNODOC_HEROKU_TAIL", "").strip().lower() in ("1", "true", "yes", "on"),
+        db_path=Path(env.get("DYNODOC_DB", "").strip() or "dynodoc.db"),
+        poll_minutes=_int(env, "DYNODOC_POLL_MINUTES", 5, 1, 1440),
+        retention_days=_int(env, "DYNODOC_RETENTION_DAYS", 30, 1, 3650),
+        digest_time=time(int(m.group(1)), int(m.group(2))),
+        tz=tz,
+        digest_channel=env.get("DYNODOC_DIGEST_CHANNEL", "").strip(),
+        autodiagnose_channels=channels,
+        port=_int(env, "PORT", 3000, 1, 65535),
+    )

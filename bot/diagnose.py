@@ -1,0 +1,404 @@
+"""Pasted text -> `Diagnosis`: which codes, how many, where, the likely root cause, whose fault, what next.
+
+`diagnose(text)` redacts secrets, rebuilds the log lines (`paste`), parses each one (`logs`), reads any
+JSON error bodies (`apierrors`), counts findings per code and then applies the correlation rules below,
+in order of how often they turn out to be the real root cause.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot import logs
+from bot.apierrors import ApiError, find_api_errors
+from bot.knowledge import SEVERITIES, Entry, KnowledgeBase
+from bot.logs import LogEvent
+from bot.paste import MAX_PASTE_CHARS, clean
+from bot.redact import redact
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Every occurrence of one code in the paste, summed up."""
+
+    code: str
+    entry: Entry | None
+    count: int
+    first: datetime | None = None
+    last: datetime | None = None
+    where: tuple[tuple[str, int], ...] = ()  # dynos or machines, busiest first
+    regions: tuple[tuple[str, int], ...] = ()
+    paths: tuple[tuple[str, int], ...] = ()
+    statuses: tuple[tuple[int, int], ...] = ()
+    service_ms: tuple[int, int] | None = None  # (min, max)
+    socks: tuple[tuple[str, int], ...] = ()
+    example: str = ""
+    api: ApiError | None = None
+
+    @property
+    def platform(self) -> str:
+        return self.entry.platform if self.entry else "unknown"
+
+    @property
+    def title(self) -> str:
+        return self.entry.title if self.entry else "Unknown code"
+
+    @property
+    def blame(self) -> str:
+        return self.entry.blame if self.entry else "app"
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """A pattern across lines that points at a cause, with the lines that show it."""
+
+    cause: str  # memory, boot, bind, crash, machine-not-starting, server-timeout, slow-endpoints, ...
+    codes: tuple[str, ...]
+    text: str
+    quote: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Primary:
+    code: str
+    why: str
+    blame: str
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    findings: tuple[Finding, ...]
+    primary: Primary | None
+    correlations: tuple[Correlation, ...]
+    observations: tuple[str, ...]  # what a human would point out even without a platform code
+    redacted: int
+    redacted_kinds: tuple[str, ...]
+    lines: int
+    truncated: bool
+    summary: str
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def blame(self) -> str | None:
+        return self.primary.blame if self.primary else None
+
+
+# App output that means trouble: exceptions, fatal errors, panics, killed workers.
+_EXCEPTION = re.compile(
+    r"Traceback \(most recent call last\)|\b[A-Z][A-Za-z0-9_]{1,60}(?:Error|Exception)\b(?::|\s\(|$)|\bFATAL\b"
+    r"|\bpanic: |Uncaught |UnhandledPromiseRejection|\bSegmentation fault\b|\bout of memory\b|\bkilled\b", re.I)
+_WORKER_KILL = re.compile(
+    r"Terminating timed out worker|WORKER TIMEOUT|timeout \(\d{1,4}s > \d{1,4}s\), killing|worker timeout"
+    r"|Worker \d{1,5} \(PID: ?\d{1,9}\) timed out|Rack::Timeout::RequestTimeoutException", re.I)
+_LOCALHOST = re.compile(r"(?:listening|bound|running|serving|started)\D{0,40}(?:127\.0\.0\.1|localhost)", re.I)
+_ID = re.compile(r"/(?:\d{1,20}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,64})(?=/|$|\?)",
+                 re.I)
+_PLATFORM_SIDE = ("H99", "R99", "PU03", "PP01")
+_CAPACITY = ("H11", "H22", "PL01", "PL02", "PR01")
+_TIMEOUTS = ("H12", "H13", "H10", "H18", "H27", "PC01", "PC02", "PC03", "PC04", "PC05", "PR04", "PM05")
+_EXIT_MEANING = {
+    0: "exited cleanly (status 0)",
+    1: "exited with status 1: the app failed (an unhandled error at start-up or run time)",
+    137: "was killed with SIGKILL (status 137): out of memory, or it ignored SIGTERM for too long",
+    139: "crashed with a segmentation fault (status 139): usually a native extension",
+    143: "stopped on SIGTERM (status 143): an ordinary restart, deploy or daily cycling",
+}
+
+
+def normalise_path(path: str) -> str:
+    """`/users/123/orders/9f1c…` -> `/users/{id}/orders/{id}`; the query string is dropped."""
+    path = path.split("?", 1)[0][:300]
+    return _ID.sub("/{id}", path) or "/"
+
+
+def _top(counter: Counter, n: int = 3) -> tuple:
+    return tuple(counter.most_common(n))
+
+
+def _fly_phrases(kb: KnowledgeBase) -> list[tuple[str, str]]:
+    return [(phrase, e.code) for phrase, e in kb.message_phrases if e.platform == "fly"]
+
+
+def diagnose(text: str, kb: KnowledgeBase | None = None) -> Diagnosis:
+    """Diagnose a paste of log lines and/or API error bodies. Never raises for any text."""
+    kb = kb or KnowledgeBase.load()
+    logs.set_message_codes(_fly_phrases(kb))
+    secret = redact(text)
+    paste = clean(secret.text)
+    events = [logs.parse_line(line) for line in paste.lines]
+    api_errors = find_api_errors("\n".join(paste.lines)) if ("{" in secret.text or "HTTP/" in secret.text) else []
+
+    findings = _findings(events, api_errors, kb)
+    correlations = _correlations(events, findings)
+    observations = _observations(events)
+    primary = _primary(findings, correlations)
+    notes: list[str] = []
+    if paste.truncated:
+        notes.append(f"The paste was longer than {MAX_PASTE_CHARS:,} characters; only the start was read.")
+    if paste.binary:
+        notes.append("This looks like binary data rather than log text; only readable lines were used.")
+    if secret.count:
+        notes.append(f"{secret.count} secret(s) were pasted ({', '.join(secret.kinds)}) and are masked here. "
+                     f"Treat them as leaked: rotate them now.")
+    for error in api_errors:
+        if error.disagreement:
+            notes.append(f"Status and type disagree: {error.disagreement}.")
+        if error.retry_after:
+            notes.append(f"The response says Retry-After: {error.retry_after} — wait that long before retrying.")
+    diagnosis = Diagnosis(
+        findings=findings, primary=primary, correlations=correlations, observations=observations,
+        redacted=secret.count, redacted_kinds=secret.kinds, lines=len(paste.lines), truncated=paste.truncated,
+        summary="", notes=tuple(notes),
+    )
+    return _with_summary(diagnosis)
+
+
+# --- findings ----------------------------------------------------------------------------------------
+
+def _findings(events: list[LogEvent], api_errors: list[ApiError], kb: KnowledgeBase) -> tuple[Finding, ...]:
+    groups: dict[str, list[LogEvent]] = defaultdict(list)
+    for event in events:
+        if event.code:
+            groups[event.code].append(event)
+    findings: list[Finding] = []
+    for code, group in groups.items():
+        times = [e.time for e in group if e.time]
+        services = [e.service_ms for e in group if e.service_ms is not None]
+        findings.append(Finding(
+            code=code,
+            entry=kb.get(code),
+            count=len(group),
+            first=min(times) if times else None,
+            last=max(times) if times else None,
+            where=_top(Counter(e.where for e in group if e.where)),
+            regions=_top(Counter(e.region for e in group if e.region)),
+            paths=_top(Counter(normalise_path(e.path) for e in group if e.path)),
+            statuses=_top(Counter(e.status for e in group if e.status)),
+            service_ms=(min(services), max(services)) if services else None,
+            socks=_top(Counter(e.sock for e in group if e.sock)),
+            example=group[0].line[:500],
+        ))
+    for error in api_errors:
+        entry, code = _api_entry(error, kb)
+        existing = next((f for f in findings if f.code == code), None)
+        if existing:
+            findings[findings.index(existing)] = Finding(**{**existing.__dict__, "count": existing.count + 1})
+            continue
+        statuses = ((error.status, 1),) if error.status else ()
+        findings.append(Finding(code=code, entry=entry, count=1, statuses=statuses, api=error,
+                                example=error.message[:300]))
+    severity = {s: i for i, s in enumerate(SEVERITIES)}
+    findings.sort(key=lambda f: (-severity[f.entry.severity] if f.entry else 0, -f.count, f.code))
+    return tuple(findings)
+
+
+def _api_entry(error: ApiError, kb: KnowledgeBase) -> tuple[Entry | None, str]:
+    """The knowledge entry for an error body: its string code, then its type, then its status."""
+    for candidate in (error.code, error.type):
+        if candidate and kb.get(candidate):
+            return kb.get(candidate), kb.get(candidate).code
+    if error.status and error.api in ("heroku-ai", "unknown") and kb.get(f"AI-{error.status}"):
+        entry = kb.get(f"AI-{error.status}")
+        return entry, entry.code
+    label = error.code or error.type or (f"HTTP {error.status}" if error.status else "API error")
+    return None, label
+
+
+# --- correlations ------------------------------------------------------------------------------------
+
+def _codes(findings: tuple[Finding, ...]) -> dict[str, Finding]:
+    return {f.code: f for f in findings}
+
+
+def _correlations(events: list[LogEvent], findings: tuple[Finding, ...]) -> tuple[Correlation, ...]:
+    found = _codes(findings)
+    out: list[Correlation] = []
+
+    # Memory pressure first: swapping or OOM kills make everything after them slow or dead.
+    pressure = [e for e in events if e.code in ("R14", "R15") or e.oom or (e.mem_pct or 0) > 100]
+    if pressure:
+        places = sorted({e.where for e in pressure if e.where})
+        victims = [e for e in events if (e.code in _TIMEOUTS or e.exit_status == 137)
+                   and (not places or e.where in places or e.where is None)]
+        peak = max((e.mem_pct for e in pressure if e.mem_pct), default=None)
+        head = "R15" if "R15" in found else "R14" if "R14" in found else "OOM"
+        where = f" on {', '.join(places)}" if places else ""
+        text = f"Memory pressure{where}"
+        if peak:
+            text += f" (peak {peak:g}% of the dyno's quota)"
+        if victims:
+            hit = sorted({e.code or f'exit {e.exit_status}' for e in victims})
+            text += (f" comes before the {', '.join(hit)} — a dyno or machine that swaps or is killed for memory "
+                     f"answers slowly or not at all. Memory is the root cause; the others are symptoms.")
+        else:
+            text += ": the process is using more memory than its size allows."
+        out.append(Correlation("memory", (head, *sorted({e.code for e in victims if e.code})), text))
+
+    # Boot: R10/H20 with H10 -> the web process never bound $PORT in time.
+    if "R10" in found or "H20" in found:
+        localhost = [e.line for e in events if e.kind == "app" and _LOCALHOST.search(e.message)]
+        text = ("The web process did not bind to $PORT within the boot window, so Heroku killed it and the router "
+                "has nothing to send requests to (H10/H20 follow). ")
+        text += ("The app says it listens on 127.0.0.1/localhost: bind to 0.0.0.0:$PORT instead."
+                 if localhost else "Make it listen on 0.0.0.0:$PORT, and move slow start-up work out of boot.")
+        out.append(Correlation("boot", tuple(c for c in ("R10", "H20", "H10") if c in found), text,
+                               tuple(localhost[:2])))
+
+    # Fly: refused connections. The proxy's own hint names 127.0.0.1; app lines saying so confirm it.
+    refused = [c for c in ("PC01", "PC02") if c in found]
+    if refused:
+        localhost = [e.line for e in events if e.kind == "app" and _LOCALHOST.search(e.message)]
+        text = ("The app listens on 127.0.0.1 only, so the proxy's connections are refused: bind to 0.0.0.0 "
+                "(or [::]) on the port fly.toml's internal_port names." if localhost else
+                "Nothing accepted the proxy's connection on the machine: check that the app listens on 0.0.0.0 "
+                "(not 127.0.0.1) on the port fly.toml's internal_port names, and that it had finished booting.")
+        out.append(Correlation("bind", tuple(refused), text, tuple(localhost[:2])))
+
+    # Crash context: the app lines just before a crash are usually the exception that caused it.
+    crash = _crash_context(events)
+    if crash:
+        quote, exit_line = crash
+        codes = tuple(c for c in ("H10", "H13", "PM05", "PR04") if c in found)
+        out.append(Correlation("crash", codes or ("crash",),
+                               f"The process crashed ({exit_line}); the lines just before it show why.", quote))
+
+    # Fly: the proxy gives up on a machine that keeps exiting.
+    if ("PM05" in found or "PR04" in found or "PR03" in found) and any(
+            e.platform == "fly" and (e.kind == "exit" or e.state_to == "stopped") for e in events):
+        out.append(Correlation("machine-not-starting", tuple(c for c in ("PM05", "PR04", "PR03") if c in found),
+                               "The proxy cannot reach a machine because the machine itself keeps exiting: look at "
+                               "its own exit (fly logs -i <machine>) rather than at the proxy."))
+
+    # Web server killing workers below the router's 30 s.
+    kills = [e.line for e in events if e.kind == "app" and _WORKER_KILL.search(e.message)]
+    if kills and ("H12" in found or "H13" in found or "H18" in found):
+        out.append(Correlation("server-timeout", tuple(c for c in ("H13", "H12", "H18") if c in found),
+                               "The web server kills workers that run too long, and the router then sees the "
+                               "connection closed without a response (H13) — the server's timeout is below the "
+                               "router's 30 s. Fix the slow requests; keep the app's own timeout (e.g. rack-timeout, "
+                               "gunicorn --timeout) just under 30 s so it fails cleanly.", tuple(kills[:2])))
+
+    h12 = found.get("H12")
+    if h12 and h12.service_ms and h12.service_ms[1] >= 29000:
+        paths = ", ".join(f"{p} ({n})" for p, n in h12.paths) or "(no paths logged)"
+        out.append(Correlation("slow-endpoints", ("H12",),
+                               f"Requests ran into the router's 30-second limit; slowest endpoints: {paths}. Profile "
+                               f"them, add indexes or move the work to a background job."))
+
+    h18 = found.get("H18")
+    if h18 and h18.socks:
+        socks = dict(h18.socks)
+        if socks.get("client"):
+            out.append(Correlation("client-disconnect", ("H18",), f"{socks['client']} H18 with sock=client: the "
+                                   "client hung up mid-request (often harmless: closed tabs, mobile networks)."))
+        if socks.get("backend"):
+            out.append(Correlation("backend-closed", ("H18",), f"{socks['backend']} H18 with sock=backend: your "
+                                   "dyno closed the socket mid-request — look for crashes or killed workers."))
+
+    capacity = [c for c in _CAPACITY if c in found]
+    if capacity:
+        out.append(Correlation("capacity", tuple(capacity), "More traffic than the running dynos or machines can "
+                               "take: scale out (heroku ps:scale web=N / fly scale count N), raise concurrency "
+                               "limits, and make the slow requests faster."))
+    if "H14" in found:
+        out.append(Correlation("no-web-dynos", ("H14",), "No web dynos are running: scale them up with "
+                               "`heroku ps:scale web=1`."))
+    if "H80" in found:
+        out.append(Correlation("maintenance", ("H80",), "The app is in maintenance mode: "
+                               "`heroku maintenance:off` when the work is done."))
+    platform = [c for c in _PLATFORM_SIDE if c in found]
+    if platform:
+        out.append(Correlation("platform", tuple(platform), "These codes come from the platform's side: check "
+                               "https://status.heroku.com or https://status.flyio.net and open a ticket if it "
+                               "persists."))
+    return tuple(out)
+
+
+def _crash_context(events: list[LogEvent]) -> tuple[tuple[str, ...], str] | None:
+    """The app lines just before the first crash, preferring ones that look like an exception."""
+    for i, event in enumerate(events):
+        crashed = event.state_to == "crashed" or (event.kind == "exit" and event.exit_status not in (None, 0, 143))
+        if not crashed:
+            continue
+        before = [e for e in events[max(0, i - 40):i]
+                  if e.kind == "app" and (event.where is None or e.where in (None, event.where))]
+        loud = [e.message.strip() for e in before if _EXCEPTION.search(e.message)]
+        quote = loud[-3:] or [e.message.strip() for e in before[-3:]]
+        if not quote:
+            continue
+        label = (f"exit status {event.exit_status}" if event.exit_status is not None
+                 else f"state changed to {event.state_to}")
+        where = f" on {event.where}" if event.where else ""
+        return tuple(q[:300] for q in quote), label + where
+    return None
+
+
+def _observations(events: list[LogEvent]) -> tuple[str, ...]:
+    notes: list[str] = []
+    exits = Counter(e.exit_status for e in events if e.kind == "exit" and e.exit_status is not None)
+    for status, n in exits.most_common(3):
+        meaning = _EXIT_MEANING.get(status, f"exited with status {status}")
+        notes.append(f"A process {meaning}{f' ({n} times)' if n > 1 else ''}.")
+    exceptions = [e.message.strip() for e in events if e.kind in ("app", "other") and _EXCEPTION.search(e.message)]
+    if exceptions:
+        notes.append(f"The app logged {len(exceptions)} error line(s); first: {exceptions[0][:200]}")
+    mem = [e for e in events if e.mem_pct]
+    if mem:
+        peak = max(mem, key=lambda e: e.mem_pct)
+        notes.append(f"Memory peaked at {peak.mem_pct:g}% of quota ({peak.mem_mb:g} MB) on {peak.where or 'a dyno'}.")
+    return tuple(notes)
+
+
+# --- primary -----------------------------------------------------------------------------------------
+
+_ORDER = ("memory", "boot", "maintenance", "no-web-dynos", "bind", "machine-not-starting", "crash",
+          "server-timeout", "capacity", "platform", "slow-endpoints", "backend-closed", "client-disconnect")
+
+
+def _primary(findings: tuple[Finding, ...], correlations: tuple[Correlation, ...]) -> Primary | None:
+    by_cause = {c.cause: c for c in correlations}
+    found = _codes(findings)
+    for cause in _ORDER:
+        corr = by_cause.get(cause)
+        if corr is None:
+            continue
+        # Platform codes only lead when the app itself shows nothing worse.
+        if cause == "platform" and any(f.blame == "app" and f.count > sum(found[c].count for c in corr.codes)
+                                       for f in findings):
+            continue
+        code = next((c for c in corr.codes if c in found), corr.codes[0])
+        blame = found[code].blame if code in found else "app"
+        if cause in ("memory", "boot", "bind", "crash", "server-timeout", "slow-endpoints", "machine-not-starting"):
+            blame = "app"
+        elif cause in ("maintenance", "no-web-dynos"):
+            blame = "config"
+        elif cause == "platform":
+            blame = "platform"
+        elif cause == "client-disconnect":
+            blame = "client"
+        return Primary(code, corr.text, blame)
+    if not findings:
+        return None
+    top = findings[0]
+    why = top.entry.summary if top.entry else (top.api.message if top.api else "")
+    if top.entry:
+        why += f" First fix: {top.entry.fixes[0]}"
+    return Primary(top.code, why.strip(), top.blame)
+
+
+def _with_summary(d: Diagnosis) -> Diagnosis:
+    if not d.findings:
+        text = "No platform error codes found"
+        text += f" in {d.lines} line(s)." if d.lines else " (the paste was empty)."
+        if d.observations:
+            text += " " + d.observations[0]
+    else:
+        total = sum(f.count for f in d.findings)
+        codes = ", ".join(f"{f.code}×{f.count}" for f in d.findings[:6])
+        text = f"{total} error event(s) in {d.lines} line(s): {codes}."
+        if d.primary:
+            text += f" Start with {d.primary.code} ({d.primary.blame}'s side)."
+    return Diagnosis(**{**d.__dict__, "summary": text})

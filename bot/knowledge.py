@@ -1,0 +1,466 @@
+"""The knowledge base: load and validate `knowledge/*.yml`, and answer questions about its codes.
+
+`KnowledgeBase.lookup(question) -> Answer` understands codes typed any which way ("h12??", "r 14",
+"code=H12", "[PC01]"), HTTP statuses with their context ("429 from heroku ai"), comparisons
+("r14 vs r15"), families ("all R codes", "list fly tls errors") and free text with typos
+("backlog to deep"). Free text is ranked by an SQLite FTS5 index (BM25) built in memory with
+sqlite-utils; misspelt words are first corrected against the index's own vocabulary with rapidfuzz.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from rapidfuzz import fuzz, process
+from sqlite_utils import Database
+
+KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+
+PLATFORMS = ("heroku", "fly", "heroku-ai", "openai", "anthropic")
+KINDS = ("router", "runtime", "logging", "proxy", "api", "page")
+BLAMES = ("app", "platform", "client", "config")
+SEVERITIES = ("low", "medium", "high", "critical")
+REQUIRED = ("code", "platform", "title", "kind", "blame", "severity", "statuses", "summary", "causes",
+            "fixes", "example", "related", "keywords", "docs")
+OPTIONAL = ("messages", "retired", "notes", "table")
+
+PLATFORM_NAMES = {"heroku": "Heroku", "fly": "Fly.io", "heroku-ai": "Heroku AI", "openai": "OpenAI-style API",
+                  "anthropic": "Anthropic-style API"}
+BLAME_WORDS = {"app": "your app's side", "platform": "the platform's side", "client": "the client's side",
+               "config": "configuration (yours to change)"}
+
+
+class KnowledgeError(ValueError):
+    """A knowledge file is malformed; the message names the file, the entry and the field."""
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One code of the knowledge base, as written in `knowledge/*.yml`."""
+
+    code: str
+    platform: str
+    title: str
+    kind: str
+    blame: str
+    severity: str
+    statuses: tuple[int, ...]
+    summary: str
+    causes: tuple[str, ...]
+    fixes: tuple[str, ...]
+    example: str
+    related: tuple[str, ...]
+    keywords: tuple[str, ...]
+    docs: str
+    messages: tuple[str, ...] = ()
+    retired: bool = False
+    notes: tuple[str, ...] = ()
+    table: Table | None = None
+
+    @property
+    def platform_name(self) -> str:
+        return PLATFORM_NAMES[self.platform]
+
+    @property
+    def blame_words(self) -> str:
+        return BLAME_WORDS[self.blame]
+
+
+@dataclass(frozen=True)
+class Match:
+    entry: Entry
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `lookup` found.
+
+    kind is one of: "code" (one code asked for), "compare" (several codes side by side), "status"
+    (the codes behind an HTTP status), "family" (a list of codes), "search" (free text),
+    "unknown_code" (a code-shaped word that is not a code; `matches` holds the nearest real ones),
+    "help" (small talk or nothing found).
+    """
+
+    query: str
+    kind: str
+    matches: tuple[Match, ...] = ()
+    note: str = ""
+
+    @property
+    def best(self) -> Entry | None:
+        return self.matches[0].entry if self.matches else None
+
+
+# --- loading ---------------------------------------------------------------------------------------
+
+def _strings(value, where: str, name: str, *, min_items: int = 0) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise KnowledgeError(f"{where}: '{name}' must be a list of non-empty strings")
+    if len(value) < min_items:
+        raise KnowledgeError(f"{where}: '{name}' needs at least {min_items} item(s)")
+    return tuple(v.strip() for v in value)
+
+
+def _entry(raw: dict, where: str) -> Entry:
+    if not isinstance(raw, dict):
+        raise KnowledgeError(f"{where}: an entry must be a mapping")
+    missing = [k for k in REQUIRED if k not in raw]
+    if missing:
+        raise KnowledgeError(f"{where}: missing {', '.join(missing)}")
+    unknown = sorted(set(raw) - set(REQUIRED) - set(OPTIONAL))
+    if unknown:
+        raise KnowledgeError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    for name in ("code", "title", "summary", "example", "docs"):
+        if not isinstance(raw[name], str) or not raw[name].strip():
+            raise KnowledgeError(f"{where}: '{name}' must be a non-empty string")
+    for name, allowed in (("platform", PLATFORMS), ("kind", KINDS), ("blame", BLAMES),
+                          ("severity", SEVERITIES)):
+        if raw[name] not in allowed:
+            raise KnowledgeError(f"{where}: '{name}' is {raw[name]!r}, expected one of {', '.join(allowed)}")
+    statuses = raw["statuses"]
+    if not isinstance(statuses, list) or not all(isinstance(s, int) and 100 <= s <= 599 for s in statuses):
+        raise KnowledgeError(f"{where}: 'statuses' must be a list of HTTP status numbers")
+    if not raw["docs"].startswith("https://"):
+        raise KnowledgeError(f"{where}: 'docs' must be an https URL")
+    table = None
+    if raw.get("table") is not None:
+        t = raw["table"]
+        if not isinstance(t, dict) or "columns" not in t or "rows" not in t:
+            raise KnowledgeError(f"{where}: 'table' needs columns and rows")
+        columns = _strings(t["columns"], where, "table.columns", min_items=1)
+        rows = tuple(tuple(str(c) for c in row) for row in t["rows"])
+        if any(len(r) != len(columns) for r in rows):
+            raise KnowledgeError(f"{where}: every table row needs {len(columns)} cells")
+        table = Table(columns, rows)
+    messages = _strings(raw.get("messages") or [], where, "messages")
+    if any(m != m.lower() for m in messages):
+        raise KnowledgeError(f"{where}: 'messages' phrases must be lower case")
+    return Entry(
+        code=raw["code"].strip(),
+        platform=raw["platform"],
+        title=raw["title"].strip(),
+        kind=raw["kind"],
+        blame=raw["blame"],
+        severity=raw["severity"],
+        statuses=tuple(statuses),
+        summary=" ".join(raw["summary"].split()),
+        causes=_strings(raw["causes"], where, "causes", min_items=1),
+        fixes=_strings(raw["fixes"], where, "fixes", min_items=1),
+        example=raw["example"].strip(),
+        related=_strings(raw["related"], where, "related"),
+        keywords=tuple(k.lower() for k in _strings(raw["keywords"], where, "keywords", min_items=1)),
+        docs=raw["docs"].strip(),
+        messages=messages,
+        retired=bool(raw.get("retired", False)),
+        notes=_strings(raw.get("notes") or [], where, "notes"),
+        table=table,
+    )
+
+
+def load_entries(directory: Path = KNOWLEDGE_DIR) -> list[Entry]:
+    """Read and validate every `*.yml` file in `directory`; raise KnowledgeError on the first problem."""
+    entries: list[Entry] = []
+    seen: dict[str, str] = {}
+    files = sorted(directory.glob("*.yml"))
+    if not files:
+        raise KnowledgeError(f"no knowledge files (*.yml) in {directory}")
+    for path in files:
+        try:
+            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except yaml.YAMLError as exc:
+            raise KnowledgeError(f"{path.name}: not valid YAML: {exc}") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("entries"), list):
+            raise KnowledgeError(f"{path.name}: expected a top-level 'entries:' list")
+        for i, raw in enumerate(doc["entries"]):
+            code = raw.get("code", f"#{i + 1}") if isinstance(raw, dict) else f"#{i + 1}"
+            entry = _entry(raw, f"{path.name} {code}")
+            if entry.code in seen:
+                raise KnowledgeError(f"{path.name}: {entry.code} is already defined in {seen[entry.code]}")
+            seen[entry.code] = path.name
+            entries.append(entry)
+    codes = set(seen)
+    for entry in entries:
+        dangling = [c for c in entry.related if c not in codes]
+        if dangling:
+            raise KnowledgeError(f"{seen[entry.code]} {entry.code}: related code(s) not in the knowledge base: "
+                                 f"{', '.join(dangling)}")
+    phrases: dict[str, str] = {}
+    for entry in entries:
+        for phrase in entry.messages:
+            if phrase in phrases:
+                raise KnowledgeError(f"{entry.code}: message phrase {phrase!r} is also listed under {phrases[phrase]}")
+            phrases[phrase] = entry.code
+    return entries
+
+
+# --- understanding questions ----------------------------------------------------------------------
+
+# Platform codes typed loosely: "h12", "H-12", "r 14", "H12s", "code=H12", "[PC01]".
+# Bounded quantifiers only: this runs on whatever people paste.
+_HEROKU_CODE = re.compile(r"(?<![a-z0-9])([hrl])[ _-]?(\d{2,3})(?:s|'s)?(?![a-z0-9])")
+_FLY_CODE = re.compile(r"(?<![a-z0-9])p([pucmtaerl])[ _-]?(\d{1,3})(?:s|'s)?(?![a-z0-9])")
+_STATUS = re.compile(r"(?<![\d.:/-])([1-5]\d\d)(?![\d.:]\d)")
+_WORD = re.compile(r"[a-z0-9_]+")
+
+_COMPARE_WORDS = {"vs", "versus", "difference", "differences", "compare", "comparison", "between", "or"}
+_FAMILY_WORDS = {"all", "list", "every", "family", "families"}
+_HELP_WORDS = {"hi", "hello", "hey", "thanks", "thank", "help", "yo", "ping", "who", "hola", "morning",
+               "cheers", "ty", "thx", "ok", "okay", "cool", "nice", "great"}
+_STOPWORDS = {
+    "a", "an", "the", "is", "are", "was", "were", "be", "what", "whats", "wat", "wht", "does", "do", "did",
+    "mean", "means", "meaning", "my", "our", "on", "in", "at", "of", "to", "for", "from", "why", "how",
+    "i", "we", "it", "its", "this", "that", "with", "and", "me", "am", "can", "you", "your", "get", "got",
+    "getting", "keep", "keeps", "seeing", "see", "error", "errors", "code", "codes", "issue", "problem",
+    "explain", "about", "tell", "please", "pls", "plz", "hey", "so", "im", "us", "there", "again", "when",
+    "after", "logs", "log", "app", "status", "just", "some", "any", "which", "who", "has", "have", "lot",
+    "lots", "many", "all", "list", "every", "show",
+}
+_PLATFORM_HINTS = {
+    "heroku-ai": ("heroku ai", "inference", "managed inference", "claude", "nova", "ai ", " ai", "llm", "model"),
+    "fly": ("fly", "flyio", "fly.io", "machine", "flyctl"),
+    "heroku": ("heroku", "dyno", "router"),
+}
+# Fly's families are named by the second letter of their codes.
+_FLY_FAMILIES = {"tls": "PT", "ssl": "PT", "certificate": "PT", "cert": "PT", "connection": "PC",
+                 "upstream": "PU", "machine": "PM", "machines": "PM", "app": "PA", "edge": "PE",
+                 "routing": "PR", "route": "PR", "limit": "PL", "limits": "PL", "internal": "PP", "proxy": "P"}
+_HEROKU_FAMILIES = {"router": "H", "http": "H", "runtime": "R", "dyno": "R", "logging": "L", "logplex": "L",
+                    "drain": "L"}
+
+HELP_TEXT = (
+    "I explain Heroku and Fly.io error codes and diagnose pasted logs. Try:\n"
+    "• a code: `what is R15?`, `h12`, `PC01 on fly`\n"
+    "• a symptom: `backlog too deep`, `memory quota exceeded`, `no healthy machines`\n"
+    "• a status: `why 503 on heroku`, `429 from heroku ai`\n"
+    "• a comparison or a family: `r14 vs r15`, `all R codes`, `list fly tls errors`\n"
+    "• or paste log lines / an API error body and I'll say what went wrong and what to do."
+)
+
+
+def clean_question(text: str) -> str:
+    """Lower-case a question and strip Slack markup (mentions, links, entities)."""
+    text = re.sub(r"<@[A-Z0-9]{1,32}(?:\|[^>]{0,80})?>", " ", text)
+    text = re.sub(r"<(https?://[^|>\s]{1,500})\|([^>]{0,500})>", r"\2", text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return " ".join(text.lower().split())
+
+
+class KnowledgeBase:
+    """All entries, indexed for lookup. Build it once (`KnowledgeBase.load()`) and share it."""
+
+    def __init__(self, entries: Iterable[Entry]):
+        self.entries: tuple[Entry, ...] = tuple(entries)
+        self.by_code: dict[str, Entry] = {e.code.upper(): e for e in self.entries}
+        self.message_phrases: tuple[tuple[str, Entry], ...] = tuple(
+            sorted(((m, e) for e in self.entries for m in e.messages), key=lambda pair: -len(pair[0])))
+        self._db = self._build_index()
+        self._vocabulary = self._build_vocabulary()
+
+    @classmethod
+    @functools.cache
+    def load(cls, directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
+        return cls(load_entries(directory))
+
+    def get(self, code: str) -> Entry | None:
+        return self.by_code.get(code.strip().upper())
+
+    # -- index --
+
+    def _build_index(self) -> Database:
+        db = Database(memory=True)
+        db["entries"].insert_all(
+            (
+                {
+                    "code": e.code,
+                    "title": e.title,
+                    "keywords": " ; ".join(e.keywords + e.messages),
+                    "summary": e.summary,
+                    "body": " ".join(e.causes + e.fixes + e.notes),
+                }
+                for e in self.entries
+            ),
+            pk="code",
+        )
+        # Porter stemming lets "timeouts", "timing out" and "dropped" find "timeout" and "drop".
+        db["entries"].enable_fts(["code", "title", "keywords", "summary", "body"], tokenize="porter")
+        return db
+
+    def _build_vocabulary(self) -> tuple[str, ...]:
+        words: set[str] = set()
+        for e in self.entries:
+            for text in (e.title, " ".join(e.keywords), " ".join(e.messages), e.summary):
+                words.update(w for w in _WORD.findall(text.lower()) if len(w) >= 3 and not w.isdigit())
+        return tuple(sorted(words))
+
+    def _correct(self, word: str) -> str:
+        """Map a misspelt word onto the index vocabulary ("backlogg" -> "backlog")."""
+        if len(word) < 4 or word in self._vocabulary or word.isdigit():
+            return word
+        best = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=80)
+        return best[0] if best else word
+
+    def search(self, text: str, limit: int = 5, platform: str | None = None) -> list[Match]:
+        """Free-text search: BM25 over title, keywords, summary and body; best first."""
+        words = [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and len(w) >= 2]
+        words = [self._correct(w) for w in words]
+        if not words:
+            return []
+        query = " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
+        rows = self._db.query(
+            "select entries.code as code, bm25(entries_fts, 1.0, 6.0, 5.0, 2.0, 0.6) as rank "
+            "from entries_fts join entries on entries.rowid = entries_fts.rowid "
+            "where entries_fts match :q order by rank limit 40",
+            {"q": query},
+        )
+        phrase = " ".join(words)
+        scored: list[Match] = []
+        for row in rows:
+            entry = self.by_code[row["code"].upper()]
+            score = -row["rank"]
+            # A title or keyword phrase said in full beats scattered word hits.
+            if entry.title.lower() in text or any(len(k) > 3 and k in text for k in entry.keywords):
+                score *= 1.6
+            score += fuzz.token_set_ratio(phrase, entry.title.lower()) / 25
+            if platform and entry.platform == platform:
+                score *= 1.5
+            if entry.retired:
+                score *= 0.6
+            scored.append(Match(entry, round(score, 3)))
+        scored.sort(key=lambda m: -m.score)
+        return scored[:limit]
+
+    # -- questions --
+
+    def lookup(self, question: str) -> Answer:
+        """Answer a question typed by a person; never raises for any input."""
+        text = clean_question(question)[:2000]
+        if not _WORD.search(text):
+            return Answer(question, "help", note=HELP_TEXT)
+        platform = _platform_hint(text)
+
+        codes, unknown = self._codes_in(text)
+        if codes:
+            matches = tuple(Match(e, 1.0) for e in codes)
+            kind = "compare" if len(codes) > 1 else "code"
+            note = f"{unknown[0]} is not a known code." if unknown else ""
+            return Answer(question, kind, matches, note)
+        if unknown:
+            return Answer(question, "unknown_code", tuple(Match(e, 0.0) for e in self._nearest(unknown[0])),
+                          note=f"{unknown[0]} is not a known {self._platform_of(unknown[0])} code.")
+
+        words = set(_WORD.findall(text))
+        family = self._family(text, words)
+        if family:
+            return family
+
+        status = self._status(text, platform)
+        if status:
+            return status
+
+        if words and words <= _HELP_WORDS | _STOPWORDS:
+            return Answer(question, "help", note=HELP_TEXT)
+        matches = self.search(text, platform=platform)
+        if not matches:
+            return Answer(question, "help", note="I don't know that one.\n\n" + HELP_TEXT)
+        top = matches[0].score
+        return Answer(question, "search", tuple(m for m in matches if m.score >= top * 0.45)[:5])
+
+    def _codes_in(self, text: str) -> tuple[list[Entry], list[str]]:
+        found: list[Entry] = []
+        unknown: list[str] = []
+        candidates: list[tuple[int, str]] = []
+        for m in _HEROKU_CODE.finditer(text):
+            candidates.append((m.start(), f"{m.group(1).upper()}{int(m.group(2)):02d}"))
+        for m in _FLY_CODE.finditer(text):
+            candidates.append((m.start(), f"P{m.group(1).upper()}{int(m.group(2)):02d}"))
+        for word in set(_WORD.findall(text)):
+            if "_" in word and word.upper() in self.by_code:
+                candidates.append((text.find(word), word.upper()))
+        for _, code in sorted(candidates):
+            entry = self.by_code.get(code)
+            if entry is None:
+                unknown.append(code)
+            elif entry not in found:
+                found.append(entry)
+        return found, unknown
+
+    def _platform_of(self, code: str) -> str:
+        return "Fly.io" if code.startswith("P") else "Heroku"
+
+    def _nearest(self, code: str, n: int = 3) -> list[Entry]:
+        prefix = code.rstrip("0123456789")
+        number = int(code[len(prefix):] or 0)
+        same = [e for e in self.entries if e.code.rstrip("0123456789") == prefix and e.code[len(prefix):].isdigit()]
+        same.sort(key=lambda e: (abs(int(e.code[len(prefix):]) - number), e.retired, e.code))
+        return same[:n]
+
+    def _family(self, text: str, words: set[str]) -> Answer | None:
+        # "all R codes", "list fly tls errors", "every PC code", "heroku runtime errors list"
+        if not words & _FAMILY_WORDS and not re.search(r"\b(?:[hrl]|p[pucmtaerl])[ -]?(?:codes|errors|family)\b", text):
+            return None
+        m = re.search(r"\b(p[pucmtaerl]|[hrl])[ -]?(?:codes?|errors?|family|series|\d?x+)\b", text)
+        prefix = m.group(1).upper() if m else None
+        if prefix is None:
+            fly = "fly" in words or any(w in words for w in ("tls", "ssl", "proxy"))
+            table = _FLY_FAMILIES if fly else _HEROKU_FAMILIES
+            prefix = next((table[w] for w in words if w in table), None)
+            if prefix is None and fly:
+                prefix = "P"
+            if prefix is None and (words & {"ai", "inference"}):
+                entries = [e for e in self.entries if e.platform == "heroku-ai"]
+                return Answer(text, "family", tuple(Match(e, 1.0) for e in entries), "Heroku AI errors")
+        if prefix is None:
+            return None
+        entries = [e for e in self.entries
+                   if e.code.startswith(prefix) and e.code[len(prefix):len(prefix) + 1].isalnum()
+                   and e.platform in ("heroku", "fly") and e.kind != "page"]
+        if prefix in ("H", "R", "L"):
+            entries = [e for e in entries if e.code[1:].isdigit()]
+        if not entries:
+            return None
+        return Answer(text, "family", tuple(Match(e, 1.0) for e in entries), f"{prefix} codes")
+
+    def _status(self, text: str, platform: str | None) -> Answer | None:
+        m = _STATUS.search(text)
+        if not m:
+            return None
+        status = int(m.group(1))
+        if status < 400:
+            return None
+        ranked: list[Match] = []
+        if platform == "heroku-ai" or (platform is None and re.search(r"\b(ai|inference|llm|model)\b", text)):
+            first = self.get(f"AI-{status}")
+            pool = [e for e in self.entries if e.platform == "heroku-ai" and status in e.statuses and e is not first]
+            ranked = ([Match(first, 1.0)] if first else []) + [Match(e, 0.8) for e in pool]
+        else:
+            pool = [e for e in self.entries if status in e.statuses and e.platform in ("heroku", "fly")]
+            if platform in ("heroku", "fly"):
+                pool = [e for e in pool if e.platform == platform] or pool
+            severity = {s: i for i, s in enumerate(SEVERITIES)}
+            # The status page entry first: it lists the codes behind the status.
+            pool.sort(key=lambda e: (e.kind != "page", e.retired, -severity[e.severity], e.code))
+            ranked = [Match(e, 1.0 if i == 0 else 0.8) for i, e in enumerate(pool)]
+        if not ranked:
+            return None
+        return Answer(text, "status", tuple(ranked[:8]), f"HTTP {status}")
+
+
+def _platform_hint(text: str) -> str | None:
+    padded = f" {text} "
+    for platform, hints in _PLATFORM_HINTS.items():
+        if any(h in padded for h in hints):
+            return platform
+    return None
+

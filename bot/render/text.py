@@ -1,0 +1,203 @@
+"""Answers (and, later, diagnoses and digests) as plain text for the terminal and JSON output."""
+
+from __future__ import annotations
+
+from bot.knowledge import Answer, Entry
+
+SEVERITY_MARK = {"low": "·", "medium": "!", "high": "!!", "critical": "!!!"}
+
+
+def entry_heading(entry: Entry) -> str:
+    retired = " (retired)" if entry.retired else ""
+    return f"{entry.code} — {entry.title}{retired}"
+
+
+def entry_facts(entry: Entry) -> str:
+    """The one-line facts under a heading: platform, kind, whose side, severity."""
+    return f"{entry.platform_name} {entry.kind} error · on {entry.blame_words} · severity {entry.severity}"
+
+
+def render_entry(entry: Entry, *, fixes: int = 3) -> str:
+    lines = [entry_heading(entry), entry_facts(entry), "", entry.summary, ""]
+    lines.append("Likely causes:")
+    lines += [f"  • {c}" for c in entry.causes[:3]]
+    lines.append("What to do:")
+    lines += [f"  {i}. {f}" for i, f in enumerate(entry.fixes[:fixes], 1)]
+    if entry.table:
+        lines.append("")
+        lines.append("  " + " | ".join(entry.table.columns))
+        lines += ["  " + " | ".join(row) for row in entry.table.rows]
+    if entry.notes:
+        lines.append("Good to know:")
+        lines += [f"  • {n}" for n in entry.notes[:3]]
+    lines.append(f"Looks like: {entry.example}")
+    if entry.related:
+        lines.append(f"Related: {', '.join(entry.related)}")
+    lines.append(f"Docs: {entry.docs}")
+    return "\n".join(lines)
+
+
+def render_compare(entries: list[Entry]) -> str:
+    rows = [("", *(e.code for e in entries)),
+            ("title", *(e.title for e in entries)),
+            ("platform", *(e.platform_name for e in entries)),
+            ("whose side", *(e.blame for e in entries)),
+            ("severity", *(e.severity for e in entries)),
+            ("statuses", *(", ".join(map(str, e.statuses)) or "–" for e in entries))]
+    width = max(len(r[0]) for r in rows)
+    col = [max(len(r[i]) for r in rows) for i in range(1, len(entries) + 1)]
+    table = ["  ".join([r[0].ljust(width), *(v.ljust(col[i]) for i, v in enumerate(r[1:]))]).rstrip()
+             for r in rows]
+    parts = ["Side by side:", *table, ""]
+    for e in entries:
+        parts += [f"{e.code} — {e.title}: {e.summary}", f"  First fix: {e.fixes[0]}", f"  Docs: {e.docs}", ""]
+    return "\n".join(parts).rstrip()
+
+
+def render_list(entries: list[Entry]) -> str:
+    return "\n".join(f"  {e.code:<22} {e.title}{' (retired)' if e.retired else ''}" for e in entries)
+
+
+def render_answer(answer: Answer) -> str:
+    """The reply to a question, as text."""
+    entries = [m.entry for m in answer.matches]
+    if answer.kind == "help":
+        return answer.note
+    if answer.kind == "unknown_code":
+        near = ", ".join(f"{e.code} ({e.title})" for e in entries)
+        return f"{answer.note} The nearest real ones: {near}." if near else answer.note
+    if answer.kind == "compare":
+        head = f"{answer.note}\n\n" if answer.note else ""
+        return head + render_compare(entries)
+    if answer.kind == "family":
+        return f"{answer.note} — {len(entries)} of them:\n{render_list(entries)}\n\nAsk about any one for details."
+    if answer.kind == "status":
+        first = entries[0]
+        rest = entries[1:]
+        text = f"{answer.note}:\n\n{render_entry(first)}"
+        if rest:
+            text += f"\n\nAlso behind {answer.note}:\n{render_list(rest)}"
+        return text
+    text = render_entry(entries[0])
+    if answer.note:
+        text = f"{answer.note}\n\n{text}"
+    if answer.kind == "search" and len(entries) > 1:
+        text += "\n\nOr did you mean:\n" + render_list(entries[1:])
+    return text
+
+
+def answer_json(answer: Answer) -> dict:
+    """The `dynodoc ask --json` contract: query, matches (best first) and the rendered answer."""
+    return {
+        "query": answer.query,
+        "kind": answer.kind,
+        "matches": [
+            {"code": m.entry.code, "platform": m.entry.platform, "title": m.entry.title, "score": m.score}
+            for m in answer.matches
+        ],
+        "answer": render_answer(answer),
+    }
+
+
+# --- diagnoses ----------------------------------------------------------------------------------------
+
+def _span(first, last) -> str:
+    if not first:
+        return ""
+    if last and last != first:
+        return f"{first:%Y-%m-%d %H:%M:%S} → {last:%H:%M:%S}" if first.date() == last.date() else \
+            f"{first:%Y-%m-%d %H:%M} → {last:%Y-%m-%d %H:%M}"
+    return f"{first:%Y-%m-%d %H:%M:%S}"
+
+
+def _counts(pairs) -> str:
+    return ", ".join(f"{k} ({n})" if n > 1 else str(k) for k, n in pairs)
+
+
+def finding_facts(finding) -> list[str]:
+    """The 'where and how much' lines of one finding, shared by text and Slack."""
+    facts = []
+    span = _span(finding.first, finding.last)
+    if span:
+        facts.append(f"when: {span}")
+    if finding.where:
+        facts.append(f"where: {_counts(finding.where)}")
+    if finding.regions:
+        facts.append(f"regions: {_counts(finding.regions)}")
+    if finding.paths:
+        facts.append(f"paths: {_counts(finding.paths)}")
+    if finding.statuses:
+        facts.append(f"status: {_counts(finding.statuses)}")
+    if finding.service_ms:
+        lo, hi = finding.service_ms
+        facts.append(f"service: {lo:,} ms" if lo == hi else f"service: {lo:,}–{hi:,} ms")
+    if finding.socks:
+        facts.append(f"sock: {_counts(finding.socks)}")
+    return facts
+
+
+def render_diagnosis(diagnosis) -> str:
+    """The reply to a paste, as text (the Slack reply says the same in blocks)."""
+    lines = [diagnosis.summary]
+    if diagnosis.primary:
+        p = diagnosis.primary
+        lines += ["", f"Root cause → {p.code} (on {BLAME_LABEL.get(p.blame, p.blame)})", f"  {p.why}"]
+    shown = diagnosis.primary.why if diagnosis.primary else None
+    for c in diagnosis.correlations:
+        if c.text != shown:
+            lines.append(f"• {c.text}")
+        lines += [f"    > {q}" for q in c.quote]
+    for f in diagnosis.findings:
+        lines += ["", f"{f.code} — {f.title} ×{f.count}" + (f" ({f.entry.blame_words})" if f.entry else "")]
+        lines += [f"  {fact}" for fact in finding_facts(f)]
+        if f.entry:
+            lines.append(f"  {f.entry.summary}")
+            lines += [f"  {i}. {fix}" for i, fix in enumerate(f.entry.fixes[:2], 1)]
+            lines.append(f"  Docs: {f.entry.docs}")
+        elif f.api and f.api.message:
+            lines.append(f"  {f.api.message}")
+    if diagnosis.findings and diagnosis.observations:
+        lines += ["", "Also noticed:"] + [f"  • {o}" for o in diagnosis.observations]
+    elif not diagnosis.findings and len(diagnosis.observations) > 1:
+        lines += [f"  • {o}" for o in diagnosis.observations[1:]]
+    if diagnosis.notes:
+        lines += [""] + [f"⚠ {n}" for n in diagnosis.notes]
+    return "\n".join(lines)
+
+
+BLAME_LABEL = {"app": "your app's side", "platform": "the platform's side", "client": "the client's side",
+               "config": "configuration"}
+
+
+def diagnosis_json(diagnosis) -> dict:
+    """The `dynodoc diagnose --json` contract."""
+    def when(t):
+        return t.isoformat() if t else None
+
+    return {
+        "findings": [
+            {
+                "code": f.code, "platform": f.platform, "count": f.count, "title": f.title, "blame": f.blame,
+                "severity": f.entry.severity if f.entry else None, "first": when(f.first), "last": when(f.last),
+                "where": dict(f.where), "regions": dict(f.regions), "paths": dict(f.paths),
+                "statuses": {str(k): v for k, v in f.statuses},
+                "service_ms": list(f.service_ms) if f.service_ms else None, "sock": dict(f.socks),
+                "fixes": list(f.entry.fixes[:3]) if f.entry else [], "docs": f.entry.docs if f.entry else None,
+                **({"api": {"api": f.api.api, "status": f.api.status, "type": f.api.type, "code": f.api.code,
+                            "message": f.api.message, "retry_after": f.api.retry_after,
+                            "disagreement": f.api.disagreement}} if f.api else {}),
+            }
+            for f in diagnosis.findings
+        ],
+        "primary": ({"code": diagnosis.primary.code, "why": diagnosis.primary.why, "blame": diagnosis.primary.blame}
+                    if diagnosis.primary else None),
+        "blame": diagnosis.blame,
+        "correlations": [{"cause": c.cause, "codes": list(c.codes), "text": c.text, "quote": list(c.quote)}
+                         for c in diagnosis.correlations],
+        "observations": list(diagnosis.observations),
+        "redacted": diagnosis.redacted,
+        "lines": diagnosis.lines,
+        "truncated": diagnosis.truncated,
+        "notes": list(diagnosis.notes),
+        "summary": diagnosis.summary,
+    }

@@ -1,0 +1,42 @@
+"""Decide what a message is — a question or a paste — and produce the core's reply to it.
+
+The Slack listeners and the offline console both call `respond`, so the two always agree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.diagnose import Diagnosis, diagnose
+from bot.knowledge import Answer, KnowledgeBase, clean_question
+
+# Signs of pasted log text or an error body rather than a question.
+_PASTE_SIGNS = re.compile(
+    r"```|\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d|\b(?:heroku|app|proxy|runner)\[[^\]\s]{1,64}\]|\bat=(?:error|info|warning)\b"
+    r"|^\s*\{\s*\"|\bHTTP/[0-9.]{1,3} [1-5]\d\d\b|\"(?:type|error)\"\s*:|\bError [HRL]\d\d \(|\bProcess exited\b"
+    r"|\bState changed from\b|Traceback \(most recent call last\)|\[P[A-Z]\d\d\] \w",
+    re.M,
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    answer: Answer | None = None
+    diagnosis: Diagnosis | None = None
+
+
+def looks_like_paste(text: str) -> bool:
+    """True when the text is log lines or an error body rather than a typed question."""
+    return bool(_PASTE_SIGNS.search(text[:20_000]))
+
+
+def has_platform_error(diagnosis: Diagnosis) -> bool:
+    """Worth an unprompted reply in an autodiagnose channel: at least one known code or API error."""
+    return any(f.entry is not None for f in diagnosis.findings)
+
+
+def respond(text: str, kb: KnowledgeBase) -> Reply:
+    if looks_like_paste(text):
+        return Reply(diagnosis=diagnose(text, kb))
+    return Reply(answer=kb.lookup(clean_question(text)))

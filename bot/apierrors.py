@@ -129,10 +129,10 @@ def from_body(body: dict) -> ApiError | None:
     code = _text(body.get("code")) if isinstance(body.get("code"), str) and not str(body["code"]).isdigit() else None
     if kind and not _TYPED_CODE.match(kind):
         kind = None
-    if kind is None and status is None and code is None:
+    if status is not None and status < 400:
         return None
-    if kind is None and status is not None and status < 400:
-        return None
+    if status is None and code is None and not (kind and re.search(r"error|exceeded|quota|invalid|denied", kind)):
+        return None  # {"type": "message"} and other ordinary JSON
     api = "heroku-ai" if kind and status is not None else "unknown"
     return ApiError(api=api, status=status, body_status=status, type=kind, code=code,
                     message=_text(body.get("message") or body.get("detail") or body.get("error_description")))

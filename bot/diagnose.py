@@ -135,6 +135,8 @@ def diagnose(text: str, kb: KnowledgeBase | None = None) -> Diagnosis:
     correlations = _correlations(events, findings)
     observations = _observations(events)
     primary = _primary(findings, correlations)
+    if primary:  # the code to act on first leads the list
+        findings = tuple(sorted(findings, key=lambda f: f.code != primary.code))
     notes: list[str] = []
     if paste.truncated:
         notes.append(f"The paste was longer than {MAX_PASTE_CHARS:,} characters; only the start was read.")
@@ -231,8 +233,9 @@ def _correlations(events: list[LogEvent], findings: tuple[Finding, ...]) -> tupl
             text += f" (peak {peak:g}% of the dyno's quota)"
         if victims:
             hit = sorted({e.code or f'exit {e.exit_status}' for e in victims})
-            text += (f" comes before the {', '.join(hit)} — a dyno or machine that swaps or is killed for memory "
-                     f"answers slowly or not at all. Memory is the root cause; the others are symptoms.")
+            text += (f", with {', '.join(hit)} on the same {'dyno' if places else 'app'} — a dyno or machine that "
+                     f"swaps or is killed for memory answers slowly or not at all. Memory is the root cause; the "
+                     f"others are symptoms.")
         else:
             text += ": the process is using more memory than its size allows."
         out.append(Correlation("memory", (head, *sorted({e.code for e in victims if e.code})), text))

@@ -210,7 +210,7 @@ def load_entries(directory: Path = KNOWLEDGE_DIR) -> list[Entry]:
 # Platform codes typed loosely: "h12", "H-12", "r 14", "H12s", "code=H12", "[PC01]".
 # Bounded quantifiers only: this runs on whatever people paste.
 _HEROKU_CODE = re.compile(r"(?<![a-z0-9])([hrl])[ _-]?(\d{2,3})(?:s|'s)?(?![a-z0-9])")
-_FLY_CODE = re.compile(r"(?<![a-z0-9])p([pucmtaerl])[ _-]?(\d{1,3})(?:s|'s)?(?![a-z0-9])")
+_FLY_CODE = re.compile(r"(?<![a-z0-9])p([a-z])[ _-]?(\d{1,2})(?:s|'s)?(?![a-z0-9])")
 _STATUS = re.compile(r"(?<![\d.:/-])([1-5]\d\d)(?![\d.:]\d)")
 _WORD = re.compile(r"[a-z0-9_]+")
 
@@ -225,7 +225,7 @@ _STOPWORDS = {
     "getting", "keep", "keeps", "seeing", "see", "error", "errors", "code", "codes", "issue", "problem",
     "explain", "about", "tell", "please", "pls", "plz", "hey", "so", "im", "us", "there", "again", "when",
     "after", "logs", "log", "app", "status", "just", "some", "any", "which", "who", "has", "have", "lot",
-    "lots", "many", "all", "list", "every", "show",
+    "lots", "many", "all", "list", "every", "show", "fly", "flyio", "io", "heroku",
 }
 _PLATFORM_HINTS = {
     "heroku-ai": ("heroku ai", "inference", "managed inference", "claude", "nova", "ai ", " ai", "llm", "model"),
@@ -333,8 +333,13 @@ class KnowledgeBase:
             if entry.title.lower() in text or any(len(k) > 3 and k in text for k in entry.keywords):
                 score *= 1.6
             score += fuzz.token_set_ratio(phrase, entry.title.lower()) / 25
+            if phrase == " ".join(w for w in _WORD.findall(entry.title.lower()) if w not in _STOPWORDS):
+                score *= 1.5  # the question is the title itself
             if platform and entry.platform == platform:
                 score *= 1.5
+            # The status pages summarise codes; a symptom should land on the code itself.
+            if entry.kind == "page":
+                score *= 0.85
             if entry.retired:
                 score *= 0.6
             scored.append(Match(entry, round(score, 3)))
@@ -403,6 +408,12 @@ class KnowledgeBase:
         prefix = code.rstrip("0123456789")
         number = int(code[len(prefix):] or 0)
         same = [e for e in self.entries if e.code.rstrip("0123456789") == prefix and e.code[len(prefix):].isdigit()]
+        if not same:  # an unknown family ("PZ99"): offer the platform's codes nearest by number
+            same = [e for e in self.entries if e.code[:1] == code[:1] and e.code[-2:].isdigit()
+                    and e.platform in ("heroku", "fly")]
+            prefix = ""
+            same.sort(key=lambda e: (abs(int(e.code[-2:]) - number % 100), e.retired, e.code))
+            return same[:n]
         same.sort(key=lambda e: (abs(int(e.code[len(prefix):]) - number), e.retired, e.code))
         return same[:n]
 
@@ -447,7 +458,11 @@ class KnowledgeBase:
         else:
             pool = [e for e in self.entries if status in e.statuses and e.platform in ("heroku", "fly")]
             if platform in ("heroku", "fly"):
-                pool = [e for e in pool if e.platform == platform] or pool
+                pool = [e for e in pool if e.platform == platform]
+                if not pool:
+                    # Fly's proxy codes carry no fixed status; fall back to what its entries say about it.
+                    found = tuple(self.search(text, platform=platform))
+                    return Answer(text, "search", found) if found else None
             severity = {s: i for i, s in enumerate(SEVERITIES)}
             # The status page entry first: it lists the codes behind the status.
             pool.sort(key=lambda e: (e.kind != "page", e.retired, -severity[e.severity], e.code))

@@ -66,7 +66,7 @@ _SYSLOG = re.compile(
 )
 _BARE_TS = re.compile(rf"^{_TS}\s{{1,4}}(?P<msg>.*)$", re.S)
 
-_LOGFMT = re.compile(r'([a-z][a-z0-9_.]{0,40})=("(?:[^"\\]|\\.){0,4000}"|[^\s"]*)')
+_LOGFMT = re.compile(r'([a-z][a-z0-9_.]{0,40})=("(?:[^"\\]|\\.){0,4000}"|"[^"]{0,4000}|[^\s"]*)')
 _LEGACY_ROUTER = re.compile(r"^Error (?P<code>H\d\d) \((?P<desc>[^)]{1,80})\) -> (?P<method>[A-Z]{3,7}) (?P<target>\S{1,2000})")
 _RUNTIME = re.compile(r"^Error (?P<code>[HRL]\d\d)(?: \((?P<desc>[^)]{1,80})\))?(?::|\s->|$|\s)")
 _MEM = re.compile(r"Process running mem=(?P<mb>\d{1,7}(?:\.\d{1,3})?)(?P<unit>[MG])B?\((?P<pct>\d{1,5}(?:\.\d{1,3})?)%\)")
@@ -118,7 +118,8 @@ def logfmt(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in _LOGFMT.findall(text):
         if value.startswith('"'):
-            value = value[1:-1].replace('\\"', '"')
+            closed = len(value) > 1 and value.endswith('"')
+            value = (value[1:-1] if closed else value[1:]).replace('\\"', '"')
         out.setdefault(key, value)
     return out
 

@@ -1,0 +1,176 @@
+"""`KnowledgeBase.lookup` and `dynodoc ask`: what people type -> the right first match."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.__main__ import main
+from bot.render.text import answer_json, render_answer
+
+# (what a person types, the code that must come first, the kind of answer)
+PHRASINGS = [
+    # codes in any case, spacing and noise
+    ("what is R15?", "R15", "code"),
+    ("h12??", "H12", "code"),
+    ("r 14", "R14", "code"),
+    ("H-12", "H12", "code"),
+    ("H12s", "H12", "code"),
+    ("code=H12", "H12", "code"),
+    ("[PC01]", "PC01", "code"),
+    ("wat is h13", "H13", "code"),
+    ("PC01 on fly", "PC01", "code"),
+    ("how do i fix h10", "H10", "code"),
+    ("seeing lots of pm05s", "PM05", "code"),
+    ("what is pc1", "PC01", "code"),
+    ("<@U024BE7LH> what's L10?", "L10", "code"),
+    ("insufficient_quota", "insufficient_quota", "code"),
+    ("getting overloaded_error from claude", "overloaded_error", "code"),
+    # statuses with context
+    ("why 503 on heroku", "HTTP-503", "status"),
+    ("got a 429 from Heroku AI", "AI-429", "status"),
+    ("429 from heroku ai", "AI-429", "status"),
+    ("status=499 in router logs", "H27", "status"),
+    ("heroku ai 401", "AI-401", "status"),
+    ("inference api returns 403", "AI-403", "status"),
+    ("HTTP 502 on heroku", "HTTP-502", "status"),
+    # titles, phrases and symptoms, with typos
+    ("backlog too deep", "H11", "search"),
+    ("what does backlog too deep mean", "H11", "search"),
+    ("backlog to deap", "H11", "search"),
+    ("memory quota exceeded", "R14", "search"),
+    ("memory quota vastly exceeded", "R15", "search"),
+    ("no healthy machines", "PR01", "search"),
+    ("boot timeout", "R10", "search"),
+    ("websocket keeps dropping", "H15", "search"),
+    ("app not listening", "PC01", "search"),
+    ("idle connection", "H15", "search"),
+    ("maintenance mode", "H80", "search"),
+    ("no web dynos running", "H14", "search"),
+    ("requests timing out after 30s", "H12", "search"),
+    ("drain buffer overflow", "L10", "search"),
+    ("exit timeout", "R12", "search"),
+    ("dyno hours used up", "H82", "search"),
+    ("failed to bind to $PORT", "R10", "search"),
+    ("model not provisioned", "authorization_error", "search"),
+    ("openai quota exceeded", "insufficient_quota", "search"),
+    ("insufficent quota", "insufficient_quota", "search"),
+    ("client closed connection", "H27", "search"),
+    ("instance refused connection", "PC01", "search"),
+    ("could not find a good candidate within 40 attempts at load balancing", "PR04", "search"),
+    ("tls handshake failed", "PT04", "search"),
+]
+
+
+@pytest.mark.parametrize("question, code, kind", PHRASINGS, ids=[p[0] for p in PHRASINGS])
+def test_first_match(kb, question, code, kind):
+    answer = kb.lookup(question)
+    assert answer.kind == kind
+    assert answer.matches[0].entry.code == code
+
+
+def test_there_are_at_least_forty_phrasings():
+    assert len(PHRASINGS) >= 40
+
+
+@pytest.mark.parametrize("question, codes", [
+    ("difference between H12 and H15", ["H12", "H15"]),
+    ("r14 vs r15", ["R14", "R15"]),
+    ("what's the difference between R14, R15 and H12", ["R14", "R15", "H12"]),
+])
+def test_comparisons_show_both_side_by_side(kb, question, codes):
+    answer = kb.lookup(question)
+    assert answer.kind == "compare"
+    assert [m.entry.code for m in answer.matches] == codes
+    text = render_answer(answer)
+    for code in codes:
+        assert code in text.splitlines()[1]  # the header row of the side-by-side table
+        assert kb.get(code).title in text
+
+
+@pytest.mark.parametrize("question, prefix, count", [
+    ("list fly tls errors", "PT", 9),
+    ("all R codes", "R", 9),
+    ("pc codes", "PC", 8),
+    ("all fly routing errors", "PR", 5),
+    ("list heroku L codes", "L", 6),
+])
+def test_families(kb, question, prefix, count):
+    answer = kb.lookup(question)
+    assert answer.kind == "family"
+    codes = [m.entry.code for m in answer.matches]
+    assert len(codes) == count and all(c.startswith(prefix) for c in codes)
+
+
+@pytest.mark.parametrize("question, unknown, nearest", [
+    ("what is H42?", "H42", "H34"),
+    ("PC09??", "PC09", "PC08"),
+    ("what is R11", None, None),  # retired but known
+])
+def test_unknown_codes_get_the_nearest_real_ones(kb, question, unknown, nearest):
+    answer = kb.lookup(question)
+    if unknown is None:
+        assert answer.kind == "code"
+        assert "retired" in render_answer(answer)
+        return
+    assert answer.kind == "unknown_code"
+    assert f"{unknown} is not a known" in render_answer(answer)
+    assert answer.matches[0].entry.code == nearest
+
+
+@pytest.mark.parametrize("question", ["hi", "thanks!", "hello there", "", "   ", "?!", "ok cool"])
+def test_small_talk_gets_help(kb, question):
+    answer = kb.lookup(question)
+    assert answer.kind == "help"
+    assert "what is R15?" in render_answer(answer)
+
+
+def test_status_answers_list_the_codes_behind_it(kb):
+    answer = kb.lookup("why 503 on heroku")
+    codes = [m.entry.code for m in answer.matches]
+    assert codes[0] == "HTTP-503"
+    assert {"H10", "H12"} <= set(codes)
+    assert all(m.entry.platform == "heroku" for m in answer.matches)
+
+
+def test_every_answer_has_title_meaning_side_fixes_related_and_docs(kb):
+    entry = kb.get("R15")
+    text = render_answer(kb.lookup("what is R15?"))
+    assert entry.title in text
+    assert entry.summary in text
+    assert entry.blame_words in text
+    assert entry.fixes[0] in text
+    assert "Related: " + ", ".join(entry.related) in text
+    assert entry.docs in text
+
+
+def test_json_contract(kb):
+    data = answer_json(kb.lookup("what is R15?"))
+    assert data["query"] == "what is R15?"
+    assert data["matches"][0] == {"code": "R15", "platform": "heroku", "title": kb.get("R15").title, "score": 1.0}
+    assert "R15" in data["answer"]
+
+
+def test_search_scores_are_best_first(kb):
+    scores = [m.score for m in kb.lookup("memory problems on my dyno").matches]
+    assert scores == sorted(scores, reverse=True) and len(scores) >= 2
+
+
+def test_cli_ask_json_puts_r15_first(capsys):
+    assert main(["ask", "--json", "what is R15?"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["matches"][0]["code"] == "R15"
+    assert set(data) >= {"query", "matches", "answer"}
+
+
+def test_cli_ask_plain(capsys):
+    assert main(["ask", "r14", "vs", "r15"]) == 0
+    out = capsys.readouterr().out
+    assert "R14" in out and "R15" in out and "Side by side" in out
+
+
+@pytest.mark.parametrize("junk", ["\x00\x01\x02", "a" * 100_000, "H" * 5000 + "12", "💥" * 1000, "<@U1|x>" * 500,
+                                  "what is " + "h12 " * 2000])
+def test_any_input_answers_without_raising(kb, junk):
+    render_answer(kb.lookup(junk))

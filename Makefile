@@ -6,16 +6,18 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint bench install clean
 
+# The install log is kept out of sight unless it fails.
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing Dyno Doctor into $(VENV) (log: $(VENV)/install.log) ..."
+	@{ $(BIN)/python -m pip install --upgrade pip && $(BIN)/python -m pip install -e '.[dev]'; } \
+		> $(VENV)/install.log 2>&1 || { tail -n 30 $(VENV)/install.log; exit 1; }
+	@touch $(STAMP)
 
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/dynodoc run
+	@$(BIN)/dynodoc run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

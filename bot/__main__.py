@@ -8,13 +8,21 @@ import json
 import sys
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 from bot import messages
 from bot.config import ConfigError, Settings, load_settings
 from bot.diagnose import diagnose
 from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.paste import MAX_PASTE_CHARS, decode
-from bot.render.text import answer_json, diagnosis_json, render_answer, render_diagnosis
+from bot.render.text import (
+    answer_json,
+    diagnosis_json,
+    digest_json,
+    render_answer,
+    render_diagnosis,
+    render_digest,
+)
 from bot.reply import looks_like_paste, respond
 
 MAX_READ = MAX_PASTE_CHARS * 2  # bytes read from a file; the diagnosis cuts the text itself
@@ -96,16 +104,51 @@ def cmd_chat(args: argparse.Namespace, *, banner: str = "") -> int:
             buffer.clear()
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    if args.source is None:
+        print(messages.NOT_YET.format(what="The digest from polled apps (dynodoc digest without --from)"),
+              file=sys.stderr)
+        return 2
+    from bot.digest import build_digest, tally_log_file, tally_log_path
+    from bot.logfile import is_plain_file, open_log, progress_bar
+
+    try:
+        if is_plain_file(args.source):
+            name = args.app or Path(args.source).name.split(".")[0]
+            with progress_bar(enabled=not args.json) as bar:
+                tally = tally_log_path(args.source, name, bar)
+        else:
+            with open_log(args.source, progress=not args.json) as (stream, name, progress):
+                tally = tally_log_file(stream, args.app or name, progress)
+    except OSError as exc:
+        print(f"dynodoc: cannot read {args.source}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    end = tally.newest
+    if end is None:
+        print(f"dynodoc: no timestamped Heroku or Fly.io log lines in {args.source}", file=sys.stderr)
+        return 2
+    digest = build_digest([tally], end)
+    if args.json:
+        _print_json(digest_json(digest, {tally.app: tally}))
+    else:
+        print(render_digest(digest))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if settings.has_slack:
         return cmd_serve(args, settings=settings)
-    return cmd_chat(args, banner=messages.CHAT_BANNER + "\n" + messages.NO_SLACK_HINT)
+    # The hint goes to stderr so it shows on a terminal without mixing into piped replies.
+    print(messages.NO_SLACK_HINT, file=sys.stderr)
+    return cmd_chat(args)
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    print(messages.NOT_YET.format(what="The Slack bot (dynodoc serve)"), file=sys.stderr)
-    return 2
+    from bot.slack.app import serve  # imported here: the other commands never load slack_bolt
+
+    return serve(settings or load_settings(), http=getattr(args, "http", False), port=getattr(args, "port", None),
+                 host=getattr(args, "host", "0.0.0.0"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,8 +165,21 @@ def build_parser() -> argparse.ArgumentParser:
     diag.add_argument("--json", action="store_true", help="print the machine-readable diagnosis")
     diag.set_defaults(func=cmd_diagnose)
 
+    digest = sub.add_parser("digest", help="the error digest: of the watched apps, or straight from a log file")
+    digest.add_argument("--from", dest="source", metavar="FILE",
+                        help="build it from a Heroku or Fly.io log file (.gz accepted, - for stdin)")
+    digest.add_argument("--app", help="the app name to show (default: the file name)")
+    digest.add_argument("--json", action="store_true", help="per app: counts per code and totals")
+    digest.set_defaults(func=cmd_digest)
+
     chat = sub.add_parser("chat", help="the offline console: talk to the bot in the terminal")
     chat.set_defaults(func=cmd_chat)
+
+    serve = sub.add_parser("serve", help="run the Slack bot: Socket Mode if SLACK_APP_TOKEN is set, else HTTP")
+    serve.add_argument("--http", action="store_true", help="HTTP mode (Slack requests at /slack/events)")
+    serve.add_argument("--port", type=int, help="HTTP port (default: $PORT, else 3000)")
+    serve.add_argument("--host", default="0.0.0.0", help="HTTP address to listen on (default: 0.0.0.0)")
+    serve.set_defaults(func=cmd_serve)
 
     run = sub.add_parser("run", help="serve Slack if tokens are set, otherwise the offline console")
     run.set_defaults(func=cmd_run)

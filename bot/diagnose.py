@@ -15,7 +15,7 @@ from datetime import datetime
 from bot import logs
 from bot.apierrors import ApiError, find_api_errors
 from bot.knowledge import SEVERITIES, Entry, KnowledgeBase
-from bot.logs import LogEvent
+from bot.logs import LogEvent, normalise_path
 from bot.paste import MAX_PASTE_CHARS, clean
 from bot.redact import redact
 
@@ -94,8 +94,6 @@ _WORKER_KILL = re.compile(
     r"Terminating timed out worker|WORKER TIMEOUT|timeout \(\d{1,4}s > \d{1,4}s\), killing|worker timeout"
     r"|Worker \d{1,5} \(PID: ?\d{1,9}\) timed out|Rack::Timeout::RequestTimeoutException", re.I)
 _LOCALHOST = re.compile(r"(?:listening|bound|running|serving|started)\D{0,40}(?:127\.0\.0\.1|localhost)", re.I)
-_ID = re.compile(r"/(?:\d{1,20}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,64})(?=/|$|\?)",
-                 re.I)
 _PLATFORM_SIDE = ("H99", "R99", "PU03", "PP01")
 _CAPACITY = ("H11", "H22", "PL01", "PL02", "PR01")
 _TIMEOUTS = ("H12", "H13", "H10", "H18", "H27", "PC01", "PC02", "PC03", "PC04", "PC05", "PR04", "PM05")
@@ -106,12 +104,6 @@ _EXIT_MEANING = {
     139: "crashed with a segmentation fault (status 139): usually a native extension",
     143: "stopped on SIGTERM (status 143): an ordinary restart, deploy or daily cycling",
 }
-
-
-def normalise_path(path: str) -> str:
-    """`/users/123/orders/9f1c…` -> `/users/{id}/orders/{id}`; the query string is dropped."""
-    path = path.split("?", 1)[0][:300]
-    return _ID.sub("/{id}", path) or "/"
 
 
 def _top(counter: Counter, n: int = 3) -> tuple:

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import functools
 import re
+import sqlite3
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
-from rapidfuzz import fuzz, process
-from sqlite_utils import Database
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
@@ -169,6 +173,12 @@ def _entry(raw: dict, where: str) -> Entry:
     )
 
 
+@functools.cache
+def fly_message_codes(directory: Path = KNOWLEDGE_DIR) -> tuple[tuple[str, str], ...]:
+    """(lower-case phrase, code) pairs of old uncoded Fly.io proxy messages, for the log parser."""
+    return tuple((m, e.code) for e in load_entries(directory) if e.platform == "fly" for m in e.messages)
+
+
 def load_entries(directory: Path = KNOWLEDGE_DIR) -> list[Entry]:
     """Read and validate every `*.yml` file in `directory`; raise KnowledgeError on the first problem."""
     entries: list[Entry] = []
@@ -265,6 +275,7 @@ class KnowledgeBase:
         self.by_code: dict[str, Entry] = {e.code.upper(): e for e in self.entries}
         self.message_phrases: tuple[tuple[str, Entry], ...] = tuple(
             sorted(((m, e) for e in self.entries for m in e.messages), key=lambda pair: -len(pair[0])))
+        self._lock = threading.Lock()  # guards self._db across threads
         self._db = self._build_index()
         self._vocabulary = self._build_vocabulary()
 
@@ -279,7 +290,11 @@ class KnowledgeBase:
     # -- index --
 
     def _build_index(self) -> Database:
-        db = Database(memory=True)
+        from sqlite_utils import Database  # imported here: log-file digests need entries, not the index
+
+        # Shared by the Slack bot's listener threads (SQLite is built serialized; self._lock keeps one
+        # query's cursor from interleaving with another's).
+        db = Database(sqlite3.connect(":memory:", check_same_thread=False))
         db["entries"].insert_all(
             (
                 {
@@ -306,6 +321,8 @@ class KnowledgeBase:
 
     def _correct(self, word: str) -> str:
         """Map a misspelt word onto the index vocabulary ("backlogg" -> "backlog")."""
+        from rapidfuzz import fuzz, process
+
         if len(word) < 4 or word in self._vocabulary or word.isdigit():
             return word
         best = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=80)
@@ -318,12 +335,15 @@ class KnowledgeBase:
         if not words:
             return []
         query = " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
-        rows = self._db.query(
-            "select entries.code as code, bm25(entries_fts, 1.0, 6.0, 5.0, 2.0, 0.6) as rank "
-            "from entries_fts join entries on entries.rowid = entries_fts.rowid "
-            "where entries_fts match :q order by rank limit 40",
-            {"q": query},
-        )
+        with self._lock:
+            rows = list(self._db.query(
+                "select entries.code as code, bm25(entries_fts, 1.0, 6.0, 5.0, 2.0, 0.6) as rank "
+                "from entries_fts join entries on entries.rowid = entries_fts.rowid "
+                "where entries_fts match :q order by rank limit 40",
+                {"q": query},
+            ))
+        from rapidfuzz import fuzz
+
         phrase = " ".join(words)
         scored: list[Match] = []
         for row in rows:

@@ -78,6 +78,8 @@ _BARE_HEROKU_CODE = re.compile(r"(?:^|\s)code=(?P<code>[HRL]\d\d)(?:\s|$)")
 _FLY_EXIT = re.compile(r"(?:exited|exit)(?: normally)? with code:? (?P<status>\d{1,3})", re.I)
 _FLY_OOM = re.compile(r"out of memory: kill(?:ed)? process|oom[ -]?kill", re.I)
 _MS = re.compile(r"^(\d{1,9})(?:ms)?$")
+_ID = re.compile(r"/(?:\d{1,20}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,64})(?=/|$|\?)",
+                 re.I)
 
 # Old Fly proxy messages without the [Pxx] prefix; filled from the knowledge base by `set_message_codes`.
 _message_codes: tuple[tuple[str, str], ...] = ()
@@ -304,3 +306,9 @@ def _bare(line: str, ts: datetime | None, msg: str) -> LogEvent:
         return _router({"line": line, "platform": "heroku", "source": "heroku", "process": "router", "time": ts,
                         "message": msg}, msg[msg.find("at="):])
     return LogEvent(line=line, time=ts, kind="other", message=msg)
+
+
+def normalise_path(path: str) -> str:
+    """`/users/123/orders/9f1c…` -> `/users/{id}/orders/{id}`; the query string is dropped."""
+    path = path.split("?", 1)[0][:300]
+    return _ID.sub("/{id}", path) or "/"

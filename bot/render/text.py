@@ -201,3 +201,97 @@ def diagnosis_json(diagnosis) -> dict:
         "notes": list(diagnosis.notes),
         "summary": diagnosis.summary,
     }
+
+
+# --- digests -------------------------------------------------------------------------------------------
+
+def _rate(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2%}"
+
+
+def coverage_line(app) -> str | None:
+    """"polled 288 of 288 times; 2 gaps, 03:10–03:15, lines may be missing" (None when not polled)."""
+    if not app.polls_expected and not app.gaps:
+        return None
+    text = f"polled {app.polls_done} of {app.polls_expected} times"
+    if app.gaps:
+        spans = ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in app.gaps[:3])
+        text += f"; {len(app.gaps)} gap{'s' if len(app.gaps) > 1 else ''}, {spans}, lines may be missing"
+    else:
+        text += "; no gaps"
+    return text
+
+
+def app_headline(app) -> str:
+    if app.poll_error:
+        return f"{app.app} ({app.platform}) — polling failed: {app.poll_error}"
+    if app.healthy:
+        extra = f" · {app.requests:,} requests" if app.requests else ""
+        return f"{app.app} ({app.platform}) — no errors in the last 24 h{extra}"
+    change = "=" if app.errors == app.previous_errors else (
+        f"{'▲' if app.errors > app.previous_errors else '▼'} from {app.previous_errors:,}")
+    parts = [f"{app.app} ({app.platform}) — {app.errors:,} errors ({change})"]
+    if app.requests:
+        parts.append(f"{app.requests:,} requests, error rate {_rate(app.error_rate)}")
+    if app.p95_ms is not None:
+        parts.append(f"p95 ≤ {app.p95_ms:,} ms")
+    return " · ".join(parts)
+
+
+def code_line(stat) -> str:
+    new = " NEW" if stat.new else ""
+    avg = f", 7-day avg {stat.daily_average:.1f}/day" if stat.daily_average else ""
+    return f"{stat.code} ×{stat.count:,} ({stat.change}{avg}){new} — {stat.title}: {stat.meaning}"
+
+
+def render_digest(digest) -> str:
+    lines = [f"Dyno Doctor digest — {digest.start:%Y-%m-%d %H:%M} → {digest.end:%Y-%m-%d %H:%M} UTC"]
+    if not digest.apps:
+        lines.append("No apps to report on.")
+    for app in digest.apps:
+        lines += ["", ("✅ " if app.healthy else "") + app_headline(app)]
+        if app.healthy or app.poll_error:
+            cov = coverage_line(app)
+            if cov:
+                lines.append(f"  coverage: {cov}")
+            continue
+        lines.append(f"  errors per hour: {app.sparkline}")
+        for stat in app.codes:
+            lines.append(f"  {code_line(stat)}")
+            where = []
+            if stat.paths:
+                where.append("paths " + ", ".join(f"{p} ({n})" for p, n in stat.paths))
+            if stat.places:
+                where.append("on " + ", ".join(f"{p} ({n})" for p, n in stat.places))
+            if where:
+                lines.append(f"      {' · '.join(where)}")
+            if stat.first_fix:
+                lines.append(f"      first fix: {stat.first_fix}")
+        cov = coverage_line(app)
+        if cov:
+            lines.append(f"  coverage: {cov}")
+    return "\n".join(lines)
+
+
+def digest_json(digest, file_tallies=None) -> dict:
+    """Per app: counts per code and totals for the digest window (and for the whole file, if read from one)."""
+    apps = []
+    for app in digest.apps:
+        item = {
+            "app": app.app, "platform": app.platform,
+            "codes": {s.code: s.count for s in app.codes},
+            "totals": {"requests": app.requests, "errors": app.errors, "previous_errors": app.previous_errors,
+                       "error_rate": app.error_rate, "p95_ms": app.p95_ms},
+            "new_codes": [s.code for s in app.codes if s.new],
+            "sparkline": app.sparkline,
+            "poll_error": app.poll_error,
+        }
+        if file_tallies and app.app in file_tallies:
+            tally = file_tallies[app.app]
+            codes: dict[str, int] = {}
+            for (_, code), n in tally.codes.items():
+                codes[code] = codes.get(code, 0) + n
+            item["file"] = {"codes": dict(sorted(codes.items())), "requests": sum(tally.requests.values()),
+                            "errors": sum(codes.values())}
+        apps.append(item)
+    return {"start": digest.start.isoformat(), "end": digest.end.isoformat(), "apps": apps}

@@ -1,0 +1,194 @@
+"""Digests: from tallies with known counts, and straight from log files (checked against independent counts)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import re
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from clirun import dynodoc
+
+from bot import logs
+from bot.digest import Tally, build_digest, percentile, sparkline, tally_log_file, tally_log_path
+from bot.knowledge import fly_message_codes
+from bot.render.text import render_digest
+
+END = datetime(2024, 5, 15, 9, tzinfo=UTC)
+
+
+def router(t: datetime, code: str | None = None, path: str = "/x", dyno: str = "web.1", service: int = 120,
+           status: int = 200) -> str:
+    ts = t.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    if code is None:
+        return (f'{ts} heroku[router]: at=info method=GET path="{path}" host=a.herokuapp.com request_id=r1 '
+                f'fwd="203.0.113.1" dyno={dyno} connect=1ms service={service}ms status={status} bytes=10 '
+                f'protocol=https')
+    return (f'{ts} heroku[router]: at=error code={code} desc="Some error" method=GET path="{path}" '
+            f'host=a.herokuapp.com request_id=r2 fwd="203.0.113.1" dyno={dyno} connect=1ms service={service}ms '
+            f'status=503 bytes=0 protocol=https')
+
+
+def generated_log(n: int, seed: int = 11) -> list[str]:
+    """Four days of mixed lines, with some codes only in the last day."""
+    rnd = random.Random(seed)
+    start = END - timedelta(days=4)
+    out = []
+    for i in range(n):
+        t = start + timedelta(days=4) * i / n
+        r = rnd.random()
+        dyno = f"web.{rnd.randint(1, 3)}"
+        path = f"/orders/{rnd.randint(1, 500)}" if rnd.random() < 0.5 else "/search"
+        if r < 0.9:
+            out.append(router(t, service=rnd.randint(5, 3000), dyno=dyno, path=path,
+                              status=rnd.choice([200, 200, 200, 500])))
+        elif r < 0.95:
+            out.append(router(t, "H12", path, dyno, 30000))
+        elif r < 0.97:
+            out.append(f"{t.strftime('%Y-%m-%dT%H:%M:%S.%f+00:00')} heroku[{dyno}]: Error R14 (Memory quota exceeded)")
+        elif r < 0.98 and t > END - timedelta(days=1):
+            out.append(router(t, "H18", path, dyno, 88))
+        elif r < 0.99:
+            out.append(f"{t.strftime('%Y-%m-%dT%H:%M:%S.%f+00:00')} app[{dyno}]: Completed 200 OK code=H12 in app text")
+        else:
+            out.append(f"{t.strftime('%Y-%m-%dT%H:%M:%S.%f+00:00')} heroku[{dyno}]: Process running mem=530M(103.5%)")
+    return out
+
+
+def reference_counts(lines: list[str]) -> tuple[Counter, int]:
+    """Independent count: every line through the reference parser, the way diagnosis reads them."""
+    logs.set_message_codes(fly_message_codes())
+    codes: Counter = Counter()
+    requests = 0
+    for line in lines:
+        event = logs.parse_line(line)
+        requests += event.kind == "router"
+        if event.code:
+            codes[event.code] += 1
+    return codes, requests
+
+
+def test_file_tally_matches_the_reference_parser(tmp_path):
+    lines = generated_log(30_000)
+    path = tmp_path / "app.log"
+    path.write_text("\n".join(lines) + "\n")
+    codes, requests = reference_counts(lines)
+    with path.open("rb") as fh:
+        tally = tally_log_file(fh, "app")
+    got: Counter = Counter()
+    for (_, code), n in tally.codes.items():
+        got[code] += n
+    assert got == codes
+    assert sum(tally.requests.values()) == requests
+    assert "H12" in got and got["H12"] > 1000  # the app line mentioning code=H12 was not counted
+    assert got["H12"] == sum(1 for line in lines if "heroku[router]: at=error code=H12" in line)
+
+
+def test_parallel_read_equals_single_read(tmp_path):
+    lines = generated_log(20_000, seed=5)
+    path = tmp_path / "app.log"
+    path.write_text("\n".join(lines) + "\n")
+    one = tally_log_path(str(path), "app", workers=1)
+    two = tally_log_path(str(path), "app", workers=2, parallel_min_bytes=0)
+    three = tally_log_path(str(path), "app", workers=3, parallel_min_bytes=0)
+    for other in (two, three):
+        assert other.codes == one.codes
+        assert other.requests == one.requests
+        assert other.paths == one.paths
+        assert other.places == one.places
+
+
+def _tally_with(counts: dict[datetime, dict[str, int]], requests: int = 0) -> Tally:
+    tally = Tally("acme-api")
+    for hour, codes in counts.items():
+        for code, n in codes.items():
+            for _ in range(n):
+                tally.add_event(hour, code, "/orders/42", "web.1")
+        if requests:
+            tally.requests[hour] += requests
+    return tally
+
+
+def test_digest_compares_with_the_previous_day_and_the_week(kb):
+    day = timedelta(days=1)
+    tally = _tally_with({
+        END - timedelta(hours=2): {"H12": 30, "R14": 4},  # last 24 h
+        END - day - timedelta(hours=3): {"H12": 10},  # the day before
+        END - 3 * day: {"H12": 20},  # earlier in the week
+        END - 10 * day: {"R14": 1},  # long ago: R14 is not new
+    }, requests=1000)
+    digest = build_digest([tally], END, kb)
+    app = digest.apps[0]
+    stats = {s.code: s for s in app.codes}
+    assert (stats["H12"].count, stats["H12"].previous) == (30, 10)
+    assert stats["H12"].change == "▲200%"
+    assert stats["R14"].new is False and stats["H12"].new is False
+    assert app.errors == 34 and app.previous_errors == 10
+    assert app.requests == 1000  # only the one hour inside the window had requests
+    assert stats["H12"].paths == (("/orders/{id}", 30),)
+    assert len(app.sparkline) == 24 and app.sparkline[-2] == "█"  # 07:00, two hours before the end
+    assert stats["H12"].daily_average > 0
+    assert stats["H12"].first_fix == kb.get("H12").fixes[0]
+
+
+def test_codes_never_seen_before_are_new(kb):
+    tally = _tally_with({END - timedelta(hours=1): {"H10": 2}, END - timedelta(days=3): {"H12": 1}})
+    stats = {s.code: s for s in build_digest([tally], END, kb).apps[0].codes}
+    assert stats["H10"].new and "NEW" in render_digest(build_digest([tally], END, kb))
+
+
+def test_apps_are_ordered_by_trouble_and_quiet_apps_get_one_line(kb):
+    calm = Tally("calm-app", platform="fly")
+    noisy = _tally_with({END - timedelta(hours=1): {"H10": 40}})
+    broken = Tally("broken-app", poll_error="HEROKU_API_KEY was rejected (401 unauthorized)")
+    digest = build_digest([calm, noisy, broken], END, kb)
+    assert [a.app for a in digest.apps] == ["broken-app", "acme-api", "calm-app"]
+    text = render_digest(digest)
+    assert "✅ calm-app (fly) — no errors in the last 24 h" in text
+    assert "polling failed: HEROKU_API_KEY was rejected (401 unauthorized)" in text
+
+
+def test_p95_and_sparkline_helpers():
+    assert percentile(Counter(), 0.95) is None
+    hist = Counter({0: 90, 11: 5, 21: 5})  # 90 under 10 ms, 5 at ~1 s, 5 at 30 s
+    assert percentile(hist, 0.95) == 1000 and percentile(hist, 0.5) == 10
+    assert sparkline([0, 1, 2, 4, 8]) == "▁▂▃▅█" and sparkline([0, 0]) == "▁▁"
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_cli_digest_from_file_json_counts_match_an_independent_count(tmp_path, compress):
+    lines = generated_log(12_000, seed=9)
+    data = ("\n".join(lines) + "\n").encode()
+    path = tmp_path / ("acme.log.gz" if compress else "acme.log")
+    path.write_bytes(gzip.compress(data) if compress else data)
+    result = dynodoc("digest", "--from", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    app = json.loads(result.stdout)["apps"][0]
+    assert app["app"] == "acme"
+    independent = Counter(re.findall(r"heroku\[router\]: at=error code=(H\d\d)|heroku\[web\.\d\]: Error (R\d\d)",
+                                     data.decode()))
+    expected = Counter({a or b: n for (a, b), n in independent.items()})
+    assert app["file"]["codes"] == dict(sorted(expected.items()))
+    # The window is the last 24 h before the newest line: H18 only occurs there.
+    assert app["codes"]["H18"] == app["file"]["codes"]["H18"]
+    assert app["codes"]["H12"] < app["file"]["codes"]["H12"]
+
+
+def test_cli_digest_from_stdin_prints_the_report():
+    lines = generated_log(3000, seed=2)
+    result = dynodoc("digest", "--from", "-", "--app", "acme-api", stdin=("\n".join(lines) + "\n").encode())
+    assert result.returncode == 0, result.stderr
+    assert "acme-api (heroku) —" in result.stdout and "errors per hour:" in result.stdout
+    assert "H12 ×" in result.stdout and "first fix:" in result.stdout
+
+
+@pytest.mark.parametrize("data", [b"", b"no timestamps here\n", b"\x00\xff" * 1000])
+def test_cli_digest_from_a_file_with_no_log_lines_says_so(tmp_path, data):
+    path = tmp_path / "empty.log"
+    path.write_bytes(data)
+    result = dynodoc("digest", "--from", str(path))
+    assert result.returncode == 2
+    assert "no timestamped Heroku or Fly.io log lines" in result.stderr and "Traceback" not in result.stderr

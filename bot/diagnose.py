@@ -14,7 +14,7 @@ from datetime import datetime
 
 from bot import logs
 from bot.apierrors import ApiError, find_api_errors
-from bot.knowledge import SEVERITIES, Entry, KnowledgeBase
+from bot.knowledge import SEVERITIES, Entry, KnowledgeBase, fly_code_words
 from bot.logs import LogEvent, normalise_path
 from bot.paste import MAX_PASTE_CHARS, clean
 from bot.redact import redact
@@ -59,6 +59,8 @@ class Correlation:
     codes: tuple[str, ...]
     text: str
     quote: tuple[str, ...] = ()
+    blame: str | None = None  # when the pattern itself says whose side it is on
+    root: bool = True  # False: worth saying, but not the thing to act on first
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def _fly_phrases(kb: KnowledgeBase) -> list[tuple[str, str]]:
 def diagnose(text: str, kb: KnowledgeBase | None = None) -> Diagnosis:
     """Diagnose a paste of log lines and/or API error bodies. Never raises for any text."""
     kb = kb or KnowledgeBase.load()
-    logs.set_message_codes(_fly_phrases(kb))
+    logs.set_message_codes(_fly_phrases(kb), fly_code_words())
     secret = redact(text)
     paste = clean(secret.text)
     events = [logs.parse_line(line) for line in paste.lines]
@@ -228,9 +230,12 @@ def _correlations(events: list[LogEvent], findings: tuple[Finding, ...]) -> tupl
             text += (f", with {', '.join(hit)} on the same {'dyno' if places else 'app'} — a dyno or machine that "
                      f"swaps or is killed for memory answers slowly or not at all. Memory is the root cause; the "
                      f"others are symptoms.")
+            out.append(Correlation("memory", (head, *sorted({e.code for e in victims if e.code})), text))
         else:
-            text += ": the process is using more memory than its size allows."
-        out.append(Correlation("memory", (head, *sorted({e.code for e in victims if e.code})), text))
+            others = sorted({f.code for f in findings if f.code not in ("R14", "R15") and f.code in _TIMEOUTS})
+            text += (": the process is using more memory than its size allows" +
+                     (f" — a separate problem from the {', '.join(others)} elsewhere." if others else "."))
+            out.append(Correlation("memory", (head,), text, root=not others))
 
     # Boot: R10/H20 with H10 -> the web process never bound $PORT in time.
     if "R10" in found or "H20" in found:
@@ -242,15 +247,10 @@ def _correlations(events: list[LogEvent], findings: tuple[Finding, ...]) -> tupl
         out.append(Correlation("boot", tuple(c for c in ("R10", "H20", "H10") if c in found), text,
                                tuple(localhost[:2])))
 
-    # Fly: refused connections. The proxy's own hint names 127.0.0.1; app lines saying so confirm it.
+    # Fly: refused connections. Compare where the app says it listens with the port the proxy tried.
     refused = [c for c in ("PC01", "PC02") if c in found]
     if refused:
-        localhost = [e.line for e in events if e.kind == "app" and _LOCALHOST.search(e.message)]
-        text = ("The app listens on 127.0.0.1 only, so the proxy's connections are refused: bind to 0.0.0.0 "
-                "(or [::]) on the port fly.toml's internal_port names." if localhost else
-                "Nothing accepted the proxy's connection on the machine: check that the app listens on 0.0.0.0 "
-                "(not 127.0.0.1) on the port fly.toml's internal_port names, and that it had finished booting.")
-        out.append(Correlation("bind", tuple(refused), text, tuple(localhost[:2])))
+        out.append(_bind(events, tuple(refused)))
 
     # Crash context: the app lines just before a crash are usually the exception that caused it.
     crash = _crash_context(events)
@@ -312,14 +312,48 @@ def _correlations(events: list[LogEvent], findings: tuple[Finding, ...]) -> tupl
     return tuple(out)
 
 
+_LISTEN = re.compile(r"(?:listen\w{0,3}|bound|running|serving|started)\b[^\n]{0,40}?(?:https?://)?"
+                     r"(?P<host>localhost|127\.0\.0\.1|0\.0\.0\.0|\[::\]|::)(?::(?P<port>\d{2,5}))?", re.I)
+_PROXY_PORT = re.compile(r"listening on (?:0\.0\.0\.0|\[::\]):(\d{2,5})")
+
+
+def _bind(events: list[LogEvent], codes: tuple[str, ...]) -> Correlation:
+    """PC01/PC02: the app listens on localhost (app), on another port than fly.toml says (config), or not yet."""
+    wanted = next((m.group(1) for e in events if e.code in codes for m in [_PROXY_PORT.search(e.message)] if m), None)
+    for e in events:
+        if e.kind != "app":
+            continue
+        m = _LISTEN.search(e.message[:500])
+        if not m:
+            continue
+        host, port = m.group("host"), m.group("port")
+        if host in ("localhost", "127.0.0.1"):
+            return Correlation("bind", codes, "The app listens on 127.0.0.1 only, so the proxy's connections are "
+                               "refused: bind to 0.0.0.0 (or [::]) on the port fly.toml's internal_port names.",
+                               (e.line,), blame="app")
+        if port and wanted and port != wanted:
+            return Correlation("bind", codes, f"Port mismatch: the app listens on {host}:{port} but the proxy "
+                               f"connects to {wanted} (fly.toml internal_port). Set internal_port = {port} in "
+                               f"[http_service] or make the app listen on {wanted}, then `fly deploy`.",
+                               (e.line,), blame="config")
+    return Correlation("bind", codes, "Nothing accepted the proxy's connection on the machine: check that the "
+                       "app listens on 0.0.0.0 (not 127.0.0.1) on the port fly.toml's internal_port names, and "
+                       "that it had finished booting.")
+
+
 def _crash_context(events: list[LogEvent]) -> tuple[tuple[str, ...], str] | None:
-    """The app lines just before the first crash, preferring ones that look like an exception."""
+    """The app lines just before the first unexplained crash, preferring ones that look like an exception.
+
+    An exit right after R12 (exit timeout) or R15 (memory) is the platform's SIGKILL, already explained.
+    """
     for i, event in enumerate(events):
         crashed = event.state_to == "crashed" or (event.kind == "exit" and event.exit_status not in (None, 0, 143))
         if not crashed:
             continue
-        before = [e for e in events[max(0, i - 40):i]
-                  if e.kind == "app" and (event.where is None or e.where in (None, event.where))]
+        recent = events[max(0, i - 40):i]
+        if any(e.code in ("R12", "R15") and e.where == event.where for e in recent[-6:]):
+            continue
+        before = [e for e in recent if e.kind == "app" and (event.where is None or e.where in (None, event.where))]
         loud = [e.message.strip() for e in before if _EXCEPTION.search(e.message)]
         quote = loud[-3:] or [e.message.strip() for e in before[-3:]]
         if not quote:
@@ -358,15 +392,19 @@ def _primary(findings: tuple[Finding, ...], correlations: tuple[Correlation, ...
     found = _codes(findings)
     for cause in _ORDER:
         corr = by_cause.get(cause)
-        if corr is None:
+        if corr is None or not corr.root:
             continue
         # Platform codes only lead when the app itself shows nothing worse.
         if cause == "platform" and any(f.blame == "app" and f.count > sum(found[c].count for c in corr.codes)
                                        for f in findings):
             continue
-        code = next((c for c in corr.codes if c in found), corr.codes[0])
+        code = next((c for c in corr.codes if c in found), None)
+        if code is None:
+            continue  # a pattern with no platform code behind it is an observation, not a primary
         blame = found[code].blame if code in found else "app"
-        if cause in ("memory", "boot", "bind", "crash", "server-timeout", "slow-endpoints", "machine-not-starting"):
+        if corr.blame:
+            blame = corr.blame
+        elif cause in ("memory", "boot", "bind", "crash", "server-timeout", "slow-endpoints", "machine-not-starting"):
             blame = "app"
         elif cause in ("maintenance", "no-web-dynos"):
             blame = "config"

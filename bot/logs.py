@@ -72,7 +72,7 @@ _RUNTIME = re.compile(r"^Error (?P<code>[HRL]\d\d)(?: \((?P<desc>[^)]{1,80})\))?
 _MEM = re.compile(r"Process running mem=(?P<mb>\d{1,7}(?:\.\d{1,3})?)(?P<unit>[MG])B?\((?P<pct>\d{1,5}(?:\.\d{1,3})?)%\)")
 _EXIT = re.compile(r"^Process exited(?: with status (?P<status>\d{1,3}))?")
 _STATE = re.compile(r"^State changed from (?P<from>\w{1,20}) to (?P<to>\w{1,20})")
-_STOP = re.compile(r"^Stopping (?:all processes|process) with (?P<sig>SIG[A-Z]{2,8})")
+_STOP = re.compile(r"^Stopping (?:all |remaining )?process(?:es)? with (?P<sig>SIG[A-Z]{2,8})")
 _FLY_CODE = re.compile(r"^(?:\[[a-z]{1,10}\]\s?)?\[(?P<code>P[PUCTMAERL]\d\d)\]\s?")
 _BARE_HEROKU_CODE = re.compile(r"(?:^|\s)code=(?P<code>[HRL]\d\d)(?:\s|$)")
 _FLY_EXIT = re.compile(r"(?:exited|exit)(?: normally)? with code:? (?P<status>\d{1,3})", re.I)
@@ -81,14 +81,27 @@ _MS = re.compile(r"^(\d{1,9})(?:ms)?$")
 _ID = re.compile(r"/(?:\d{1,20}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,64})(?=/|$|\?)",
                  re.I)
 
-# Old Fly proxy messages without the [Pxx] prefix; filled from the knowledge base by `set_message_codes`.
+# Old Fly proxy messages without the [Pxx] prefix, and the words each code's own messages use; both
+# filled from the knowledge base by `set_message_codes`.
 _message_codes: tuple[tuple[str, str], ...] = ()
+_code_words: dict[str, frozenset[str]] = {}
+_WORDS = re.compile(r"\b[a-z]{4,}\b")
 
 
-def set_message_codes(pairs: Iterable[tuple[str, str]]) -> None:
-    """Teach the parser which lower-case phrases mean which code (from `knowledge/*.yml` `messages`)."""
-    global _message_codes
+def set_message_codes(pairs: Iterable[tuple[str, str]], words: dict[str, Iterable[str]] | None = None) -> None:
+    """Teach the parser which lower-case phrases mean which code (from `knowledge/*.yml` `messages`), and
+    which words each code's messages use (`words`), so a bare "[PR01] retrying payment" is not taken for
+    the Fly code."""
+    global _message_codes, _code_words
     _message_codes = tuple(sorted(pairs, key=lambda p: -len(p[0])))
+    if words is not None:
+        _code_words = {code: frozenset(w) for code, w in words.items()}
+
+
+def _sounds_like(code: str, text: str) -> bool:
+    """Does the text after a bare [Pxx] share a word with that code's own messages?"""
+    words = _code_words.get(code)
+    return words is None or bool(words & set(_WORDS.findall(text[:300].lower())))
 
 
 def _int(value: str | None) -> int | None:
@@ -165,7 +178,7 @@ def _heroku(line: str, m: re.Match) -> LogEvent:
 
 
 def _router(base: dict, msg: str) -> LogEvent:
-    if msg.startswith("at="):
+    if "at=" in msg[:40]:  # usually first, but H18/H27 lines may lead with sock=client
         f = logfmt(msg)
         code = f.get("code") or None
         if code and not re.fullmatch(r"H\d\d", code):
@@ -231,9 +244,14 @@ def _fly_code(msg: str) -> str | None:
 
 
 def _fly(line: str, m: re.Match) -> LogEvent:
-    src, proc, msg = m.group("src"), m.group("proc"), m.group("msg")
-    base = {"line": line, "platform": "fly", "source": src, "process": proc, "time": parse_time(m.group("ts")),
-            "region": m.group("region"), "level": m.group("level"), "message": msg, "dyno": proc}
+    return _fly_event({"line": line, "platform": "fly", "source": m.group("src"), "process": m.group("proc"),
+                       "time": parse_time(m.group("ts")), "region": m.group("region"), "level": m.group("level"),
+                       "message": m.group("msg"), "dyno": m.group("proc")})
+
+
+def _fly_event(base: dict) -> LogEvent:
+    """Classify one Fly.io line by its source (proxy, app, runner ...) and message."""
+    src, msg = base["source"], base["message"]
     if src == "proxy":
         code = _fly_code(msg)
         if code is None and "error.message=" in msg:
@@ -263,15 +281,14 @@ def _json_line(line: str) -> LogEvent | None:
         return None
     fly = data.get("fly") if isinstance(data.get("fly"), dict) else {}
     app = fly.get("app") if isinstance(fly.get("app"), dict) else {}
-    provider = (data.get("event") or {}).get("provider") if isinstance(data.get("event"), dict) else None
-    msg = data["message"]
-    code = _fly_code(msg) if provider in (None, "proxy") else None
-    return LogEvent(
-        line=line, platform="fly", source=provider or "app", process=app.get("instance"),
-        time=parse_time(str(data.get("timestamp") or "")) or None, region=fly.get("region"),
-        level=(data.get("log") or {}).get("level") if isinstance(data.get("log"), dict) else None,
-        kind="proxy" if code else "app", code=code, message=msg, dyno=app.get("instance"),
-    )
+    event = data.get("event") if isinstance(data.get("event"), dict) else {}
+    log = data.get("log") if isinstance(data.get("log"), dict) else {}
+    if not fly and not event:
+        return None  # some other JSON (an API error body, an app's structured log): not a Fly line
+    return _fly_event({"line": line, "platform": "fly", "source": event.get("provider") or "app",
+                       "process": app.get("instance"), "time": parse_time(str(data.get("timestamp") or "")),
+                       "region": fly.get("region"), "level": log.get("level"), "message": data["message"],
+                       "dyno": app.get("instance")})
 
 
 def _bare(line: str, ts: datetime | None, msg: str) -> LogEvent:
@@ -293,7 +310,7 @@ def _bare(line: str, ts: datetime | None, msg: str) -> LogEvent:
                          "message": msg}, msg, "")
     code = None
     m = _FLY_CODE.match(msg)
-    if m:
+    if m and _sounds_like(m.group("code"), msg[m.end():]):
         code = m.group("code")
     elif "error.message=" in msg:
         code = _fly_code(logfmt(msg).get("error.message", ""))

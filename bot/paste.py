@@ -8,6 +8,7 @@ oversized input with a note instead of failing.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 MAX_PASTE_CHARS = 2_000_000  # about 2 MB of text: far above Slack's 40k message limit, bounded for files
@@ -60,17 +61,29 @@ def clean(text: str) -> Paste:
 
 
 def _rejoin(lines: list[str]) -> list[str]:
-    """Glue hard-wrapped continuations back on, when most lines are log records."""
-    starts = sum(1 for line in lines if _RECORD_START.match(line.lstrip()))
-    if not lines or starts < max(2, len(lines) * 0.6):
+    """Glue hard-wrapped continuations back onto the log record they belong to.
+
+    A terminal wraps at a fixed width and keeps every character, so a continuation follows a line of
+    exactly that width and is joined without adding a space. Without a clear width, continuations are
+    glued on only when most lines are log records.
+    """
+    if not lines:
+        return lines
+    lengths = Counter(len(line) for line in lines if len(line) >= 40)
+    width, count = lengths.most_common(1)[0] if lengths else (0, 0)
+    fixed_width = count >= 3
+    mostly_records = sum(1 for line in lines if _RECORD_START.match(line.lstrip())) >= max(2, len(lines) * 0.6)
+    if not fixed_width and not mostly_records:
         return lines
     out: list[str] = []
+    previous = ""  # the previous physical line
     for line in lines:
         stripped = line.lstrip()
-        if out and not _RECORD_START.match(stripped) and not stripped.startswith(("at ", "File ", "Traceback")) \
-                and len(out[-1]) >= 60:
-            # A terminal wraps at a fixed width and keeps every character: join without adding a space.
-            out[-1] = out[-1] + line
+        record = _RECORD_START.match(stripped) or stripped.startswith(("at ", "File ", "Traceback"))
+        if out and not record and ((fixed_width and len(previous) == width)
+                                   or (not fixed_width and len(previous) >= 60)):
+            out[-1] += line
         else:
-            out.append(stripped)
+            out.append(stripped if record else line)
+        previous = line
     return out

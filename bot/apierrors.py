@@ -43,8 +43,12 @@ class ApiError:
     def disagreement(self) -> str | None:
         """Why the status and the type (or two statuses) do not tell the same story, if they don't."""
         if self.line_status and self.body_status and self.line_status != self.body_status:
+            if self.type:
+                return (f"the HTTP status line says {self.line_status} but the body says {self.body_status} "
+                        f"({self.type}); believe the body: its type names the failure, and something between you "
+                        f"and the API (a gateway, proxy or SDK wrapper) changed the status on the way")
             return (f"the HTTP status line says {self.line_status} but the body says {self.body_status}; "
-                    f"believe the status line: a proxy or SDK may have rewritten the body")
+                    f"believe the status line for what reached you, and look for a proxy in between")
         expected = _TYPE_STATUS.get(self.type or "")
         if expected and self.status and self.status not in expected:
             return (f"the status is {self.status} but the type is {self.type} (normally "

@@ -42,7 +42,7 @@ def test_type_and_status_disagree_and_we_say_which_to_believe():
     assert "believe the type" in error.disagreement
     text = 'HTTP/1.1 503 Service Unavailable\n\n{"code": 429, "message": "x", "type": "rate_limit_error"}'
     [error] = find_api_errors(text)
-    assert "status line says 503 but the body says 429" in error.disagreement
+    assert "status line says 503 but the body says 429 (rate_limit_error); believe the body" in error.disagreement
 
 
 def test_status_line_alone_is_an_error():

@@ -84,6 +84,8 @@ def find_json_objects(text: str, limit: int = 20) -> list[dict]:
         except ValueError:
             i = text.find("{", i + 1)
             continue
+        except RecursionError:
+            break  # absurdly deep nesting: nobody pastes that as an error body
         if isinstance(obj, dict):
             found.append(obj)
         i = text.find("{", end)

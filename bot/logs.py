@@ -275,7 +275,7 @@ def _json_line(line: str) -> LogEvent | None:
         return None
     try:
         data = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("message"), str):
         return None

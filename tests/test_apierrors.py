@@ -60,3 +60,12 @@ def test_several_bodies_between_other_lines():
     text = 'log line\n{"error": {"code": 400, "type": "invalid_request_error", "message": "a"}}\nmore\n' \
            '{"error": {"code": 503, "type": "server_error", "message": "b"}}'
     assert [o["error"]["code"] for o in find_json_objects(text)] == [400, 503]
+
+
+def test_absurdly_deep_nesting_is_not_an_error_and_not_a_crash():
+    assert find_api_errors('{"error": ' * 5000) == []
+
+
+def test_platform_api_ids_have_knowledge_entries(kb):
+    for code in ("rate_limit", "unauthorized", "forbidden", "not_found", "delinquent", "invalid_params"):
+        assert kb.get(code).platform == "heroku" and kb.get(code).kind == "api"

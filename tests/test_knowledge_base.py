@@ -30,7 +30,10 @@ AI_STATUSES = "AI-400 AI-401 AI-403 AI-429 AI-500 AI-503".split()
 OTHER_API_TYPES = (
     "permission_error not_found_error overloaded_error insufficient_quota rate_limit_exceeded".split()
 )
-ALL_NAMED = (HEROKU_SEED_CODES + HEROKU_CURRENT_CODES + HEROKU_PAGES + FLY_CODES + AI_TYPES + AI_STATUSES
+# Heroku Platform API error ids (the API our poller calls).
+PLATFORM_API_IDS = ("bad_request unauthorized delinquent forbidden suspended not_found not_acceptable conflict gone "
+                    "requested_range_not_satisfiable invalid_params verification_needed rate_limit").split()
+ALL_NAMED = (PLATFORM_API_IDS + HEROKU_SEED_CODES + HEROKU_CURRENT_CODES + HEROKU_PAGES + FLY_CODES + AI_TYPES + AI_STATUSES
              + OTHER_API_TYPES)
 
 

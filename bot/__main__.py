@@ -151,6 +151,50 @@ def cmd_serve(args: argparse.Namespace, settings: Settings | None = None) -> int
                  host=getattr(args, "host", "0.0.0.0"))
 
 
+def cmd_poll(args: argparse.Namespace) -> int:
+    """Poll the watched apps' logs into the database: once, or every DYNODOC_POLL_MINUTES until Ctrl-C."""
+    from contextlib import closing
+
+    from bot.poll import check_poll_settings, poll_all, poll_forever
+    from bot.render.polling import render_poll_result
+    from bot.store import Store
+
+    settings = load_settings()
+    check_poll_settings(settings)
+    width = max(len(str(a)) for a in settings.apps)
+    with closing(Store(settings.db_path)) as store:
+        def show(result) -> None:
+            print(render_poll_result(result, width), flush=True)
+
+        if args.once:
+            try:
+                results = poll_all(settings, store, on_result=show)
+            except KeyboardInterrupt:
+                return 130
+            return 1 if any(r.outcome == "failed" for r in results) else 0
+        print(f"Polling {len(settings.apps)} app(s) every {settings.poll_minutes} min into {settings.db_path}; "
+              "Ctrl-C stops.", file=sys.stderr)
+        try:
+            poll_forever(settings, store, on_result=show)
+        except KeyboardInterrupt:
+            print(file=sys.stderr)
+        return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Each watched app's last poll and health."""
+    from contextlib import closing
+
+    from bot.render.polling import render_status
+    from bot.store import Store, utcnow
+
+    settings = load_settings()
+    with closing(Store(settings.db_path)) as store:
+        rows = [(app, store.poll_health(app.name)) for app in settings.apps]
+    print(render_status(rows, utcnow(), settings.poll_minutes))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dynodoc", description=messages.CLI_DESCRIPTION)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -180,6 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="HTTP port (default: $PORT, else 3000)")
     serve.add_argument("--host", default="0.0.0.0", help="HTTP address to listen on (default: 0.0.0.0)")
     serve.set_defaults(func=cmd_serve)
+
+    poll = sub.add_parser("poll", help="poll the watched apps' Heroku / Fly.io logs into the database")
+    poll.add_argument("--once", action="store_true", help="poll every app once and exit (default: every "
+                      "DYNODOC_POLL_MINUTES until Ctrl-C)")
+    poll.set_defaults(func=cmd_poll)
+
+    status = sub.add_parser("status", help="each watched app's last poll and health")
+    status.set_defaults(func=cmd_status)
 
     run = sub.add_parser("run", help="serve Slack if tokens are set, otherwise the offline console")
     run.set_defaults(func=cmd_run)

@@ -38,6 +38,8 @@ class Settings:
     heroku_api_url: str = "https://api.heroku.com"
     fly_api_url: str = "https://api.fly.io"
     heroku_tail: bool = False
+    http_timeout: float = 30.0  # seconds; DYNODOC_HTTP_TIMEOUT
+    retry_base: float = 1.0  # seconds before the first retry, doubled each time; DYNODOC_RETRY_BASE
     # Storage and schedule
     db_path: Path = Path("dynodoc.db")
     poll_minutes: int = 5
@@ -66,6 +68,19 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g} seconds, got {value:g}")
     return value
 
 
@@ -130,6 +145,8 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         heroku_api_url=(env.get("HEROKU_API_URL", "").strip() or "https://api.heroku.com").rstrip("/"),
         fly_api_url=(env.get("FLY_API_URL", "").strip() or "https://api.fly.io").rstrip("/"),
         heroku_tail=env.get("DYNODOC_HEROKU_TAIL", "").strip().lower() in ("1", "true", "yes", "on"),
+        http_timeout=_seconds(env, "DYNODOC_HTTP_TIMEOUT", 30.0, 0.05, 600),
+        retry_base=_seconds(env, "DYNODOC_RETRY_BASE", 1.0, 0.0, 60),
         db_path=Path(env.get("DYNODOC_DB", "").strip() or "dynodoc.db"),
         poll_minutes=_int(env, "DYNODOC_POLL_MINUTES", 5, 1, 1440),
         retention_days=_int(env, "DYNODOC_RETENTION_DAYS", 30, 1, 3650),

@@ -6,10 +6,13 @@ and recorded in `PRAGMA user_version`, so an old database is upgraded in place a
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -52,7 +55,98 @@ def _v1(db: Database) -> None:
     }, pk=("channel", "day"))
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1]
+def _v2(db: Database) -> None:
+    """Polling: what each run found (outcome, codes, a note such as "Fir app: no history"), and the hashes
+    of lines already counted, so overlapping polls never count an info line twice in the rollups."""
+    db.execute("ALTER TABLE poll_runs ADD COLUMN outcome TEXT")  # ok | partial | failed | skipped
+    db.execute("ALTER TABLE poll_runs ADD COLUMN codes TEXT")  # JSON {"H12": 3, ...} of the new events
+    db.execute("ALTER TABLE poll_runs ADD COLUMN note TEXT")
+    db.execute("CREATE TABLE seen_lines (app TEXT NOT NULL, line_hash TEXT NOT NULL, time TEXT NOT NULL, "
+               "PRIMARY KEY (app, line_hash)) WITHOUT ROWID")
+    db.execute("CREATE INDEX idx_seen_lines_app_time ON seen_lines (app, time)")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2]
+
+
+# --- polling records (bot/poll.py writes them; digests and `dynodoc status` read them) -----------------
+
+@dataclass(frozen=True)
+class LineRecord:
+    """One fetched log line, ready to store: its coded event (if any) and its share of the rollups."""
+
+    line_hash: str  # stable per app and line: overlapping polls are recognised by it
+    time: datetime
+    line: str  # redacted
+    code: str | None = None
+    kind: str = "other"
+    dyno: str | None = None
+    region: str | None = None
+    path: str | None = None  # normalised (`/users/{id}`), no query string
+    status: int | None = None
+    service_ms: int | None = None
+    request: bool = False  # a router line: one request in the rollups
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What one `save_lines` call added."""
+
+    new_lines: int = 0
+    new_events: int = 0
+    codes: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    app: str
+    platform: str
+    cursor: str  # Fly.io: the next_token to ask with; Heroku: empty
+    newest_time: datetime | None  # the newest line stored, for gap detection
+    updated: datetime | None
+
+
+@dataclass(frozen=True)
+class PollRun:
+    """One poll of one app, as `poll_runs` keeps it."""
+
+    app: str
+    platform: str
+    started: datetime
+    finished: datetime
+    outcome: str = "ok"  # ok | partial (some lines kept, then an error) | failed | skipped
+    lines_read: int = 0
+    new_events: int = 0
+    codes: tuple[tuple[str, int], ...] = ()
+    gap_from: datetime | None = None
+    gap_to: datetime | None = None
+    error: str | None = None
+    note: str | None = None
+
+    @property
+    def gap(self) -> bool:
+        return self.gap_from is not None
+
+
+@dataclass(frozen=True)
+class PollHealth:
+    """An app's polling health for `dynodoc status`."""
+
+    app: str
+    last: PollRun | None
+    last_ok: datetime | None  # the last run that read the logs (ok or partial)
+    failures_in_a_row: int  # failed or skipped runs since the last good one
+    gaps_24h: int
+    events_24h: int
+    newest_time: datetime | None
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _hour(t: datetime) -> str:
+    return iso(t.astimezone(UTC).replace(minute=0, second=0, microsecond=0))
 
 
 class Store:
@@ -85,6 +179,131 @@ class Store:
     def close(self) -> None:
         self.db.conn.close()
 
+    # --- polling: events, rollups, cursors, poll runs, retention (used by bot/poll.py) ---
+
+    def save_lines(self, app: str, platform: str, records: Iterable[LineRecord], *, cursor: str | None = None,
+                   keep_after: datetime | None = None, forget_seen_before: datetime | None = None) -> Saved:
+        """Store one batch of fetched lines in ONE transaction: lines not seen before count into the
+        hourly rollups, those with a code become events, and the cursor (`cursor` if given, and the newest
+        line time) moves with them, so a crash neither loses nor doubles anything.
+
+        `keep_after` skips lines older than retention; `forget_seen_before` drops line hashes that the
+        platform can no longer send again (older than the oldest line of this fetch, less a margin).
+        """
+        from bot.digest import bucket_of, percentile  # the digest's histogram, so rollups merge with it
+
+        new_lines = new_events = 0
+        codes: Counter[str] = Counter()
+        hours: dict[str, list] = {}  # hour -> [requests, errors, 5xx, Counter(bucket -> n)]
+        newest: datetime | None = None
+        with self.lock, self.db.conn:
+            self.db.execute("BEGIN IMMEDIATE")
+            for r in records:
+                if keep_after is not None and r.time < keep_after:
+                    continue
+                newest = r.time if newest is None or r.time > newest else newest
+                time = iso(r.time)
+                if self.db.execute("INSERT OR IGNORE INTO seen_lines (app, line_hash, time) VALUES (?, ?, ?)",
+                                   [app, r.line_hash, time]).rowcount == 0:
+                    continue
+                new_lines += 1
+                tally = hours.setdefault(_hour(r.time), [0, 0, 0, Counter()])
+                tally[0] += r.request
+                tally[1] += bool(r.code)
+                tally[2] += r.status is not None and r.status >= 500
+                if r.request and r.service_ms is not None:
+                    tally[3][bucket_of(r.service_ms)] += 1
+                if r.code:
+                    added = self.db.execute(
+                        "INSERT OR IGNORE INTO events (app, platform, time, code, kind, dyno, region, path, status,"
+                        " service_ms, line, line_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [app, platform, time, r.code, r.kind, r.dyno, r.region, r.path, r.status, r.service_ms,
+                         r.line, r.line_hash]).rowcount
+                    new_events += added
+                    codes[r.code] += added
+            for hour, (requests, errors, server_errors, hist) in hours.items():
+                row = self.db.execute("SELECT requests, errors, status_5xx, service_hist FROM rollups "
+                                      "WHERE app = ? AND hour = ?", [app, hour]).fetchone()
+                if row:
+                    requests, errors, server_errors = requests + row[0], errors + row[1], server_errors + row[2]
+                    hist.update({int(k): v for k, v in json.loads(row[3] or "{}").items()})
+                self.db.execute(
+                    "INSERT OR REPLACE INTO rollups (app, hour, requests, errors, status_5xx, service_hist,"
+                    " service_p50, service_p95) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [app, hour, requests, errors, server_errors, json.dumps({str(k): hist[k] for k in sorted(hist)}),
+                     percentile(hist, 0.5), percentile(hist, 0.95)])
+            old = self.cursor(app)
+            if old and old.newest_time and (newest is None or old.newest_time > newest):
+                newest = old.newest_time
+            self.db.execute(
+                "INSERT OR REPLACE INTO cursors (app, platform, cursor, newest_time, updated) VALUES (?, ?, ?, ?, ?)",
+                [app, platform, cursor if cursor is not None else (old.cursor if old else ""),
+                 iso(newest) if newest else None, iso(utcnow())])
+            if forget_seen_before is not None:
+                self.db.execute("DELETE FROM seen_lines WHERE app = ? AND time < ?", [app, iso(forget_seen_before)])
+        return Saved(new_lines, new_events, {k: n for k, n in codes.most_common() if n})
+
+    def cursor(self, app: str) -> Cursor | None:
+        """Where polling of `app` stands: the Fly.io next_token and the newest line stored."""
+        with self.lock:
+            row = self.db.execute("SELECT app, platform, cursor, newest_time, updated FROM cursors WHERE app = ?",
+                                  [app]).fetchone()
+        if not row:
+            return None
+        return Cursor(row[0], row[1], row[2] or "", _time(row[3]), _time(row[4]))
+
+    def record_run(self, run: PollRun) -> None:
+        with self.lock:
+            self.db.execute(
+                "INSERT INTO poll_runs (app, platform, started, finished, lines_read, new_events, gap, gap_from,"
+                " gap_to, error, outcome, codes, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run.app, run.platform, iso(run.started), iso(run.finished), run.lines_read, run.new_events,
+                 int(run.gap), iso(run.gap_from) if run.gap_from else None,
+                 iso(run.gap_to) if run.gap_to else None, run.error, run.outcome, json.dumps(dict(run.codes)),
+                 run.note])
+
+    def poll_runs(self, app: str, limit: int = 20) -> list[PollRun]:
+        """The newest runs of `app`, newest first."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT app, platform, started, finished, outcome, lines_read, new_events, codes, gap_from, gap_to,"
+                " error, note FROM poll_runs WHERE app = ? ORDER BY started DESC, id DESC LIMIT ?",
+                [app, limit]).fetchall()
+        return [PollRun(r[0], r[1], _time(r[2]), _time(r[3]), r[4] or ("failed" if r[10] else "ok"), r[5] or 0,
+                        r[6] or 0, tuple(json.loads(r[7] or "{}").items()), _time(r[8]), _time(r[9]), r[10], r[11])
+                for r in rows]
+
+    def poll_health(self, app: str, now: datetime | None = None) -> PollHealth:
+        """The last poll of `app`, how many failed in a row, and its gaps and events of the last 24 h."""
+        now = now or utcnow()
+        day_ago = iso(now - timedelta(hours=24))
+        runs = self.poll_runs(app, limit=200)
+        failures = 0
+        for run in runs:
+            if run.outcome not in ("failed", "skipped"):
+                break
+            failures += 1
+        last_ok = next((r.finished for r in runs if r.outcome in ("ok", "partial")), None)
+        with self.lock:
+            gaps = self.db.execute("SELECT COUNT(*) FROM poll_runs WHERE app = ? AND gap = 1 AND started >= ?",
+                                   [app, day_ago]).fetchone()[0]
+            events = self.db.execute("SELECT COUNT(*) FROM events WHERE app = ? AND time >= ?",
+                                     [app, day_ago]).fetchone()[0]
+        cursor = self.cursor(app)
+        return PollHealth(app, runs[0] if runs else None, last_ok, failures, gaps, events,
+                          cursor.newest_time if cursor else None)
+
+    def enforce_retention(self, days: int, now: datetime | None = None) -> dict[str, int]:
+        """Delete events, rollups, poll runs and line hashes older than `days`; returns rows deleted."""
+        cutoff = (now or utcnow()) - timedelta(days=days)
+        deleted = {}
+        with self.lock, self.db.conn:
+            self.db.execute("BEGIN IMMEDIATE")
+            for table, column, value in (("events", "time", iso(cutoff)), ("rollups", "hour", _hour(cutoff)),
+                                         ("poll_runs", "started", iso(cutoff)), ("seen_lines", "time", iso(cutoff))):
+                deleted[table] = self.db.execute(f"DELETE FROM {table} WHERE {column} < ?", [value]).rowcount
+        return deleted
+
     # --- Slack: seen events (retries) and per-channel settings ---
 
     def first_sighting(self, event_id: str) -> bool:
@@ -106,3 +325,17 @@ class Store:
             rows = list(self.db.execute("SELECT autodiagnose FROM channel_settings WHERE channel = ?",
                                         [channel]).fetchall())
         return bool(rows[0][0]) if rows else default
+
+    # --- Slack: the last digest for `/dynodoc status` and the App Home; pruning seen events ---
+
+    def last_digest(self) -> dict | None:
+        """The most recent digest row (posted or not) as {column: value}, or None."""
+        with self.lock:
+            cur = self.db.execute("SELECT * FROM digests ORDER BY COALESCE(posted, created, day) DESC LIMIT 1")
+            row = cur.fetchone()
+            return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+
+    def forget_seen_events(self, before: datetime) -> int:
+        """Drop seen Slack event ids recorded before `before` (Slack stops retrying after minutes)."""
+        with self.lock:
+            return self.db.execute("DELETE FROM seen_events WHERE seen_at < ?", [iso(before)]).rowcount

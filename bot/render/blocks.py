@@ -1,0 +1,392 @@
+"""Answers, diagnoses and the status panel as Slack Block Kit messages, within Slack's limits.
+
+Every message is a `SlackMessage`: blocks plus the plain `text` Slack shows in notifications and to
+clients without blocks. Slack rejects a message with more than 50 blocks, a section text over 3,000
+characters, or (in practice, well below the documented limits) about 13,200 characters of blocks in
+total (`msg_blocks_too_long`), so a reply that would not fit is split: the first message carries the
+summary and the rest follow in the same thread.
+
+The wording follows the terminal renderer (`bot.render.text`): the same facts, in mrkdwn.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.knowledge import Answer, Entry
+from bot.render.text import BLAME_LABEL, entry_facts, entry_heading, finding_facts
+
+MAX_BLOCKS = 50
+MAX_HOME_BLOCKS = 100
+MAX_SECTION_TEXT = 3000
+MAX_CONTEXT_TEXT = 2000
+MAX_HEADER_TEXT = 150
+MAX_FALLBACK_TEXT = 3000
+# Slack answers msg_blocks_too_long at about 13,200 characters of blocks JSON; stay clear of it. Measured
+# as slack_sdk sends it (json.dumps with \u escapes), the larger of the possible counts.
+MAX_BLOCKS_JSON = 11_000
+
+SEVERITY_EMOJI = {"low": ":white_circle:", "medium": ":large_yellow_circle:", "high": ":large_orange_circle:",
+                  "critical": ":red_circle:"}
+BLAME_EMOJI = {"app": ":hammer_and_wrench:", "platform": ":cloud:", "client": ":bust_in_silhouette:",
+               "config": ":gear:"}
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """One message to post: Block Kit blocks and the plain-text fallback."""
+
+    text: str
+    blocks: tuple[dict, ...] = ()
+
+    def payload(self) -> dict:
+        """The keyword arguments for chat.postMessage / respond / ack."""
+        return {"text": self.text, "blocks": list(self.blocks)}
+
+
+@dataclass(frozen=True)
+class AppStatus:
+    """What the status panel says about one watched app."""
+
+    app: str  # "heroku:my-api"
+    last_poll: datetime | None = None
+    outcome: str = ""  # of the last poll: ok | partial | failed | skipped
+    new_events: int | None = None  # found by the last poll
+    events_24h: int = 0
+    gaps_24h: int = 0
+    failures_in_a_row: int = 0
+    problem: str = ""  # the last poll's error or note (e.g. "Fir-generation app: ...")
+
+
+@dataclass(frozen=True)
+class DigestStatus:
+    """The last digest: its day, where it went, and whether it was posted."""
+
+    day: str
+    channel: str
+    state: str
+    when: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """What `/dynodoc status` and the App Home show."""
+
+    apps: tuple[AppStatus, ...] = ()
+    last_digest: DigestStatus | None = None
+    autodiagnose_channels: tuple[str, ...] = ()
+
+
+# --- mrkdwn and block helpers -------------------------------------------------------------------------
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack treats as markup in any text it shows."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION_TEXT)}}
+
+
+def context(*texts: str) -> dict:
+    return {"type": "context",
+            "elements": [{"type": "mrkdwn", "text": clip(t, MAX_CONTEXT_TEXT)} for t in texts if t][:10]}
+
+
+def header(text: str) -> dict:
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, MAX_HEADER_TEXT), "emoji": True}}
+
+
+def divider() -> dict:
+    return {"type": "divider"}
+
+
+def link(url: str, label: str) -> str:
+    return f"<{url}|{label}>"
+
+
+def quote(lines: Sequence[str], limit: int = 600) -> str:
+    """Log lines as a code block, escaped and cut short."""
+    body = "\n".join(clip(line, 300) for line in lines)
+    return "```" + escape(clip(body, limit)).replace("```", "'''") + "```"
+
+
+def sections(lines: Sequence[str], title: str = "") -> list[dict]:
+    """Lines packed into as few sections as the 3,000-character limit allows."""
+    out: list[dict] = []
+    chunk = title
+    for line in lines:
+        if chunk and len(chunk) + 1 + len(line) > MAX_SECTION_TEXT:
+            out.append(section(chunk))
+            chunk = ""
+        chunk = f"{chunk}\n{line}" if chunk else line
+    if chunk:
+        out.append(section(chunk))
+    return out
+
+
+def blocks_size(blocks: Sequence[dict]) -> int:
+    return len(json.dumps(list(blocks)))
+
+
+def fits(blocks: Sequence[dict], max_blocks: int = MAX_BLOCKS) -> bool:
+    return len(blocks) <= max_blocks and blocks_size(blocks) <= MAX_BLOCKS_JSON
+
+
+def paginate(blocks: Sequence[dict], max_blocks: int = MAX_BLOCKS) -> list[list[dict]]:
+    """Split blocks, in order, into pages that each fit one message."""
+    pages: list[list[dict]] = []
+    page: list[dict] = []
+    size = 2
+    for block in blocks:
+        cost = len(json.dumps(block)) + 2
+        if page and (len(page) >= max_blocks or size + cost > MAX_BLOCKS_JSON):
+            pages.append(page)
+            page, size = [], 2
+        page.append(block)
+        size += cost
+    if page:
+        pages.append(page)
+    return pages
+
+
+def _severity(entry: Entry) -> str:
+    return SEVERITY_EMOJI.get(entry.severity, "")
+
+
+# --- answers ------------------------------------------------------------------------------------------
+
+def entry_blocks(entry: Entry, *, fixes: int = 3) -> list[dict]:
+    """One knowledge entry in full: heading, facts, summary, causes, fixes, example, docs."""
+    blocks = [
+        header(entry_heading(entry)),
+        context(f"{_severity(entry)} {escape(entry_facts(entry))}"
+                + (f" · HTTP {', '.join(map(str, entry.statuses))}" if entry.statuses else "")),
+        section(escape(entry.summary)),
+        section("*Likely causes*\n" + "\n".join(f"• {escape(c)}" for c in entry.causes[:3])),
+        section("*What to do*\n" + "\n".join(f"{i}. {escape(f)}" for i, f in enumerate(entry.fixes[:fixes], 1))),
+    ]
+    if entry.table:
+        rows = [entry.table.columns, *entry.table.rows]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(entry.table.columns))]
+        table = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in rows]
+        blocks.append(section(quote(table, limit=2500)))
+    if entry.notes:
+        blocks.append(section("*Good to know*\n" + "\n".join(f"• {escape(n)}" for n in entry.notes[:3])))
+    blocks.append(section("*Looks like*\n" + quote([entry.example])))
+    related = f"Related: {', '.join(f'`{c}`' for c in entry.related)} · " if entry.related else ""
+    blocks.append(context(related + link(entry.docs, "Docs")))
+    return blocks
+
+
+def _entry_line(entry: Entry) -> str:
+    retired = " _(retired)_" if entry.retired else ""
+    return f"• `{entry.code}` {escape(entry.title)}{retired}"
+
+
+def _entry_brief(entry: Entry) -> str:
+    """An entry in one section: what a comparison shows of each code."""
+    return (f"*{escape(entry_heading(entry))}*\n{_severity(entry)} {escape(entry_facts(entry))}\n"
+            f"{escape(entry.summary)}\n*First fix:* {escape(entry.fixes[0])}\n{link(entry.docs, 'Docs')}")
+
+
+def answer_blocks(answer: Answer) -> list[dict]:
+    entries = [m.entry for m in answer.matches]
+    if answer.kind == "help" or (not entries and answer.kind != "unknown_code"):
+        return [section(escape(answer.note))]
+    if answer.kind == "unknown_code":
+        blocks = [section(f":grey_question: {escape(answer.note)}")]
+        if entries:
+            blocks += sections([_entry_line(e) for e in entries], "The nearest real ones:")
+        return blocks
+    if answer.kind == "compare":
+        blocks = [header(" vs ".join(e.code for e in entries))]
+        if answer.note:
+            blocks.append(context(escape(answer.note)))
+        for entry in entries:
+            blocks += [divider(), section(_entry_brief(entry))]
+        return blocks
+    if answer.kind == "family":
+        return [header(f"{answer.note} — {len(entries)} of them"),
+                *sections([_entry_line(e) for e in entries]),
+                context("Ask about any one for details, e.g. `/dynodoc " + entries[0].code + "`.")]
+    if answer.kind == "status":
+        blocks = [section(f"*{escape(answer.note)}* comes from:"), *entry_blocks(entries[0])]
+        if entries[1:]:
+            blocks += sections([_entry_line(e) for e in entries[1:]], f"*Also behind {escape(answer.note)}:*")
+        return blocks
+    blocks = ([section(escape(answer.note))] if answer.note else []) + entry_blocks(entries[0])
+    if answer.kind == "search" and len(entries) > 1:
+        blocks += sections([_entry_line(e) for e in entries[1:]], "*Or did you mean:*")
+    return blocks
+
+
+def answer_text(answer: Answer) -> str:
+    """The plain-text fallback of an answer."""
+    entry = answer.best
+    if answer.kind in ("help", "unknown_code") or entry is None:
+        return clip(answer.note or "Dyno Doctor", MAX_FALLBACK_TEXT)
+    if answer.kind == "compare":
+        return clip(" vs ".join(f"{m.entry.code} ({m.entry.title})" for m in answer.matches), MAX_FALLBACK_TEXT)
+    if answer.kind == "family":
+        return clip(f"{answer.note}: {', '.join(m.entry.code for m in answer.matches)}", MAX_FALLBACK_TEXT)
+    return clip(f"{entry_heading(entry)}: {entry.summary}", MAX_FALLBACK_TEXT)
+
+
+def render_answer(answer: Answer) -> list[SlackMessage]:
+    """An answer as Slack messages (one, unless it is very long)."""
+    return _messages(answer_blocks(answer), [], answer_text(answer))
+
+
+# --- diagnoses ----------------------------------------------------------------------------------------
+
+def _finding_heading(finding) -> str:
+    head = f"*`{finding.code}` {escape(finding.title)}* ×{finding.count}"
+    if finding.entry:
+        head += (f" · {_severity(finding.entry)} {finding.entry.severity}"
+                 f" · {BLAME_EMOJI[finding.blame]} {escape(finding.entry.blame_words)}")
+    return head
+
+
+def finding_block(finding) -> dict:
+    """One finding in full: heading, where and how much, what it is, the first fixes, the docs."""
+    lines = [_finding_heading(finding)]
+    lines += [f"_{escape(fact)}_" for fact in finding_facts(finding)]
+    if finding.entry:
+        lines.append(escape(finding.entry.summary))
+        lines += [f"{i}. {escape(fix)}" for i, fix in enumerate(finding.entry.fixes[:2], 1)]
+        lines.append(link(finding.entry.docs, "Docs"))
+    elif finding.api and finding.api.message:
+        lines.append(escape(finding.api.message))
+    return section("\n".join(lines))
+
+
+def _finding_line(finding) -> str:
+    if finding.entry:
+        return (f"• `{finding.code}` {escape(finding.title)} ×{finding.count} · {_severity(finding.entry)} "
+                f"{finding.entry.severity} · {escape(finding.entry.blame_words)}")
+    return f"• `{finding.code}` {escape(finding.title)} ×{finding.count}"
+
+
+def _diagnosis_head(diagnosis) -> list[dict]:
+    blocks = [header(":stethoscope: Diagnosis"), section(escape(diagnosis.summary))]
+    primary = diagnosis.primary
+    if primary:
+        blame = BLAME_LABEL.get(primary.blame, primary.blame)
+        blocks.append(section(f"*Root cause → `{primary.code}`* · {BLAME_EMOJI.get(primary.blame, '')} on {blame}\n"
+                              f"{escape(primary.why)}"))
+    shown = primary.why if primary else None
+    for corr in diagnosis.correlations:
+        text = "" if corr.text == shown else f"• {escape(corr.text)}"
+        if corr.quote:
+            text += ("\n" if text else "") + quote(corr.quote)
+        if text:
+            blocks.append(section(text))
+    return blocks
+
+
+def _diagnosis_tail(diagnosis) -> list[dict]:
+    blocks: list[dict] = []
+    observations = list(diagnosis.observations)
+    if not diagnosis.findings:
+        observations = observations[1:]  # the first one is already in the summary
+    if observations:
+        title = "*Also noticed:*" if diagnosis.findings else ""
+        blocks += sections([f"• {escape(o)}" for o in observations], title)
+    if diagnosis.notes:
+        blocks.append(context(*(f":warning: {escape(n)}" for n in diagnosis.notes)))
+    return blocks
+
+
+def render_diagnosis(diagnosis) -> list[SlackMessage]:
+    """A diagnosis as Slack messages: all in one when it fits, else a summary first and the details after."""
+    head = _diagnosis_head(diagnosis)
+    details = [finding_block(f) for f in diagnosis.findings]
+    tail = _diagnosis_tail(diagnosis)
+    full = head + ([divider()] if details else []) + details + tail
+    if fits(full):
+        return [SlackMessage(clip(diagnosis.summary, MAX_FALLBACK_TEXT), tuple(full))]
+    summary = head + [divider(), *sections([_finding_line(f) for f in diagnosis.findings], "*Found:*"), *tail,
+                      context(":point_down: The details for each code follow in this thread.")]
+    return _messages(summary, details, diagnosis.summary)
+
+
+def _messages(first: list[dict], rest: list[dict], text: str) -> list[SlackMessage]:
+    pages = paginate(first) + paginate(rest)
+    if len(pages) == 1:
+        return [SlackMessage(clip(text, MAX_FALLBACK_TEXT), tuple(pages[0]))]
+    total = len(pages)
+    return [SlackMessage(clip(text, MAX_FALLBACK_TEXT) if i == 0 else f"Dyno Doctor, continued ({i + 1}/{total})",
+                         tuple(page))
+            for i, page in enumerate(pages)]
+
+
+def render_reply(reply) -> list[SlackMessage]:
+    """A `bot.reply.Reply` as Slack messages."""
+    return render_diagnosis(reply.diagnosis) if reply.diagnosis else render_answer(reply.answer)
+
+
+# --- notes, status and the App Home -----------------------------------------------------------------
+
+def note(text: str) -> SlackMessage:
+    """A short message in mrkdwn (help, a setting changed, a file that was too big)."""
+    return SlackMessage(clip(text, MAX_FALLBACK_TEXT), (section(text),))
+
+
+def _when(t: datetime | None) -> str:
+    """A time Slack shows in each reader's own time zone, with a UTC fallback."""
+    if t is None:
+        return "never"
+    fallback = t.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(t.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def status_blocks(report: StatusReport) -> list[dict]:
+    """Watched apps with their last poll, and the last digest."""
+    if report.apps:
+        lines = []
+        for app in report.apps:
+            line = f"• `{escape(app.app)}` — last poll {_when(app.last_poll)}"
+            if app.last_poll:
+                line += f" ({escape(app.outcome)})" if app.outcome and app.outcome != "ok" else ""
+                line += f", {app.new_events or 0} new event(s); last 24 h: {app.events_24h} event(s)"
+                line += f", {app.gaps_24h} gap(s)" if app.gaps_24h else ""
+            if app.failures_in_a_row > 1:
+                line += f"\n      :warning: {app.failures_in_a_row} failed polls in a row"
+            if app.problem:
+                line += f"\n      :warning: {escape(clip(app.problem, 300))}"
+            lines.append(line)
+        blocks = sections(lines, "*Watched apps*")
+    else:
+        blocks = [section("*Watched apps*\nNone yet: set `DYNODOC_APPS` (e.g. `heroku:my-api,fly:my-edge`).")]
+    digest = report.last_digest
+    if digest:
+        where = f" in <#{digest.channel}>" if digest.channel else ""
+        blocks.append(section(f"*Last digest*\n{escape(digest.day)}{where} ({escape(digest.state)}, "
+                              f"{_when(digest.when)})"))
+    else:
+        blocks.append(section("*Last digest*\nNone posted yet."))
+    if report.autodiagnose_channels:
+        channels = ", ".join(f"<#{c}>" for c in report.autodiagnose_channels)
+        blocks.append(context(f"Pastes are diagnosed unprompted in {channels} (by default)."))
+    return blocks
+
+
+def render_status(report: StatusReport) -> SlackMessage:
+    names = ", ".join(a.app for a in report.apps) or "no apps"
+    return SlackMessage(clip(f"Dyno Doctor status: watching {names}.", MAX_FALLBACK_TEXT),
+                        tuple(status_blocks(report)))
+
+
+def home_view(intro: str, usage: str, report: StatusReport) -> dict:
+    """The App Home tab: what the bot does, how to use it, and the status panel."""
+    blocks = [header(":stethoscope: Dyno Doctor"), section(intro), divider(), section(usage), divider(),
+              *status_blocks(report)]
+    return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}

@@ -1,0 +1,31 @@
+"""Bolt middleware that answers a retried Slack event (an event_id already seen) with 200 and drops it.
+
+Slack redelivers an event that got no 2xx within three seconds (headers `X-Slack-Retry-Num`,
+`X-Slack-Retry-Reason`), and in Socket Mode the envelope's `retry_attempt` becomes the same header.
+Bolt processes each delivery again, so without this a slow moment would post the same reply twice.
+Seen ids live in SQLite (`Store.first_sighting`), so a restart between two deliveries changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from slack_bolt.response import BoltResponse
+
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def drop_retried_events(store: Store) -> Callable[..., BoltResponse | None]:
+    """A global middleware: events seen before are acknowledged and go no further."""
+
+    def middleware(body: dict, next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002 (Bolt's name)
+        event_id = body.get("event_id") if isinstance(body, dict) else None
+        if event_id and not store.first_sighting(str(event_id)):
+            log.info("ignoring a redelivery of event %s", event_id)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    return middleware

@@ -1,0 +1,346 @@
+"""Slack listeners: each pulls what it needs out of Slack's payload, calls the core, and says the result.
+
+Everything is registered in `register(app, services)`:
+
+- `app_mention`                a question or a paste (or a shared file), answered in the message's thread
+- `message` in a DM            the same, without a mention
+- `message` in a channel       a paste, answered unprompted only in autodiagnose channels and only when it
+                               holds a recognisable platform error (ordinary chatter never gets a reply)
+- shortcut `diagnose_message`  the diagnosis of any message, in its thread
+- command `/dynodoc`           `R15 [share]` · `help` · `status` · `autodiagnose on|off` · `digest [app]`
+- `app_home_opened`            the App Home tab
+
+Questions and pastes go through `bot.reply.respond`, as in the terminal console, so both always agree.
+Messages from bots (including this one) are never answered.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import messages
+from bot import reply as replies
+from bot.config import Settings
+from bot.knowledge import KnowledgeBase
+from bot.paste import unslack
+from bot.render.blocks import (
+    AppStatus,
+    DigestStatus,
+    SlackMessage,
+    StatusReport,
+    home_view,
+    note,
+    render_reply,
+    render_status,
+)
+from bot.slack import files as slack_files
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+SHORTCUT_CALLBACK = "diagnose_message"
+COMMAND = "/dynodoc"
+WORKING_REACTION = "eyes"
+# Plain messages, file shares and thread replies sent to the channel; not edits, joins or bot posts.
+ANSWERED_SUBTYPES = (None, "file_share", "thread_broadcast")
+# response_url takes at most five posts; keep one for a note.
+MAX_RESPONSE_POSTS = 4
+# Errors meaning the bot may not post in the conversation (not a member, or it is closed to it).
+CANNOT_POST = ("not_in_channel", "channel_not_found", "is_archived", "restricted_action")
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the listeners need from the rest of the bot, built once at start-up."""
+
+    settings: Settings
+    kb: KnowledgeBase
+    store: Store
+
+
+@dataclass(frozen=True)
+class Material:
+    """What a message gives us to read: its text plus its files, and notes about files we could not read."""
+
+    text: str
+    notes: tuple[str, ...] = ()
+    too_big: bool = False
+
+
+def register(app: App, services: Services) -> None:
+    """Attach every listener to the Bolt app."""
+
+    @app.event("app_mention")
+    def on_mention(event: dict, client: WebClient) -> None:
+        if str(event.get("channel", "")).startswith("D"):
+            return  # a mention in a DM also arrives as message.im, which answers it
+        answer_message(event, client, services)
+
+    @app.event("message")
+    def on_message(event: dict, client: WebClient, context) -> None:
+        kind = event.get("channel_type")
+        if kind == "im":
+            answer_message(event, client, services)
+        elif kind in ("channel", "group"):
+            if context.bot_user_id and f"<@{context.bot_user_id}>" in (event.get("text") or ""):
+                # Usually app_mention comes too (whichever arrives first answers), but for a message
+                # with files Slack may send only this event (bolt-python#925).
+                answer_message(event, client, services)
+            elif autodiagnose_on(services, event.get("channel", "")):
+                autodiagnose_message(event, client, services)
+
+    @app.shortcut(SHORTCUT_CALLBACK)
+    def on_shortcut(ack, shortcut: dict, client: WebClient, respond) -> None:
+        ack()
+        diagnose_shortcut(shortcut, client, respond, services)
+
+    @app.command(COMMAND)
+    def on_command(ack, command: dict, respond) -> None:
+        slash_command(command, ack, respond, services)
+
+    @app.event("app_home_opened")
+    def on_home_opened(event: dict, client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        client.views_publish(user_id=event["user"],
+                             view=home_view(messages.SLACK_INTRO, messages.SLACK_USAGE, status_report(services)))
+
+    @app.error
+    def on_error(error: Exception) -> None:
+        log.error("a listener failed: %s: %s", type(error).__name__, error, exc_info=error)
+
+
+# --- messages ---------------------------------------------------------------------------------------
+
+def ignored(event: dict) -> bool:
+    """Bots (this one included), edits, joins and other non-messages get no reply."""
+    from_a_bot = bool(event.get("bot_id") or event.get("bot_profile")) or event.get("subtype") == "bot_message"
+    return from_a_bot or event.get("subtype") not in ANSWERED_SUBTYPES
+
+
+def autodiagnose_on(services: Services, channel: str) -> bool:
+    default = channel in services.settings.autodiagnose_channels
+    return services.store.autodiagnose(channel, default=default)
+
+
+def first_reply(services: Services, channel: str, ts: str) -> bool:
+    """True once per message: Slack may deliver one message as both app_mention and message."""
+    return services.store.first_sighting(f"reply:{channel}:{ts}")
+
+
+def read_material(text: str, shared: list[dict], token: str, services: Services) -> Material:
+    """The message text plus the text of each readable file it carries."""
+    parts = [text] if text.strip() else []
+    notes: list[str] = []
+    too_big = False
+    for file in shared:
+        got = slack_files.fetch(file, token, services.settings.slack_api_url)
+        if got.text:
+            parts.append(got.text)
+        else:
+            log.info("could not read a shared file: %s", got.problem or "too big")
+            notes.append(got.note)
+            too_big = too_big or bool(got.too_big)
+    return Material("\n".join(parts), tuple(notes), too_big)
+
+
+def reply_to(material: Material, services: Services) -> list[SlackMessage]:
+    """Notes about unreadable files, then the answer or diagnosis (the same rules as the console)."""
+    reply = replies.respond(material.text, services.kb) if material.text.strip() or not material.notes else None
+    return [note(n) for n in material.notes] + (render_reply(reply) if reply else [])
+
+
+def answer_message(event: dict, client: WebClient, services: Services) -> None:
+    """A mention or a direct message: always answered, in the message's thread."""
+    if ignored(event):
+        return
+    channel, ts = event["channel"], event["ts"]
+    if not first_reply(services, channel, ts):
+        return
+    thread_ts = event.get("thread_ts") or ts
+    text = event.get("text") or ""
+    files = event.get("files") or []
+    shared = [f for f in files if slack_files.wanted(f)]
+    if files and not shared and not unslack(text).strip():
+        post(client, channel, thread_ts, [note(messages.FILE_NOT_LOGS)])  # only images or the like
+        return
+    with working(client, channel, ts):
+        out = reply_to(read_material(text, shared, client.token or "", services), services)
+        post(client, channel, thread_ts, out)
+    log.info("answered a message in %s (%d message(s))", channel, len(out))
+
+
+def autodiagnose_message(event: dict, client: WebClient, services: Services) -> None:
+    """A message in an autodiagnose channel: answered only when it holds a recognisable platform error
+    (or is a log file too big to read). Ordinary chatter never gets a reply."""
+    if ignored(event):
+        return
+    text = event.get("text") or ""
+    shared = [f for f in event.get("files") or [] if slack_files.wanted(f)]
+    if not shared and not replies.looks_like_paste(text):
+        return  # chatter: not even worth a diagnosis
+    channel, ts = event["channel"], event["ts"]
+    material = read_material(text, shared, client.token or "", services)
+    reply = replies.respond(material.text, services.kb) if material.text.strip() else None
+    relevant = reply is not None and reply.diagnosis is not None and replies.has_platform_error(reply.diagnosis)
+    if not (relevant or material.too_big) or not first_reply(services, channel, ts):
+        return
+    out = [note(n) for n in material.notes] + (render_reply(reply) if relevant else [])
+    post(client, channel, event.get("thread_ts") or ts, out)
+    log.info("diagnosed a paste in %s unprompted (%d message(s))", channel, len(out))
+
+
+@contextmanager
+def working(client: WebClient, channel: str, ts: str) -> Iterator[None]:
+    """👀 on the message while the bot works on it."""
+    react(client, channel, ts, add=True)
+    try:
+        yield
+    finally:
+        react(client, channel, ts, add=False)
+
+
+def post(client: WebClient, channel: str, thread_ts: str, out: list[SlackMessage]) -> None:
+    """Post messages, in order, into a thread."""
+    for message in out:
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False,
+                                **message.payload())
+
+
+def react(client: WebClient, channel: str, ts: str, *, add: bool) -> None:
+    """Show (or take back) the 👀 reaction; a missing scope or a race must never stop the reply."""
+    try:
+        if add:
+            client.reactions_add(channel=channel, timestamp=ts, name=WORKING_REACTION)
+        else:
+            client.reactions_remove(channel=channel, timestamp=ts, name=WORKING_REACTION)
+    except SlackApiError as exc:
+        log.debug("reaction %s failed: %s", "add" if add else "remove", exc.response.get("error"))
+
+
+# --- the message shortcut ---------------------------------------------------------------------------
+
+def diagnose_shortcut(shortcut: dict, client: WebClient, respond_url, services: Services) -> None:
+    """'Diagnose with Dyno Doctor' on a message: the reply goes into that message's thread.
+
+    A person chose to ask, so messages from bots (alerting bots post logs too) are diagnosed as well.
+    If the bot may not post there, the reply goes to the person alone through the response_url.
+    """
+    message = shortcut.get("message") or {}
+    channel = (shortcut.get("channel") or {}).get("id", "")
+    ts = message.get("ts", "")
+    thread_ts = message.get("thread_ts") or ts
+    shared = [f for f in message.get("files") or [] if slack_files.wanted(f)]
+    with working(client, channel, ts):
+        material = read_material(message.get("text") or "", shared, client.token or "", services)
+        if not material.text.strip() and not material.notes:
+            respond_url(text=messages.NOTHING_TO_DIAGNOSE, response_type="ephemeral")
+            return
+        out = reply_to(material, services)
+        try:
+            post(client, channel, thread_ts, out)
+            log.info("diagnosed a message in %s through the shortcut", channel)
+        except SlackApiError as exc:
+            error = exc.response.get("error", "")
+            if error not in CANNOT_POST:
+                respond_url(text=messages.REPLY_FAILED.format(error=error), response_type="ephemeral")
+                raise
+            respond_url(text=messages.NOT_IN_CHANNEL, response_type="ephemeral", replace_original=False)
+            for message_out in out[:MAX_RESPONSE_POSTS]:
+                respond_url(response_type="ephemeral", replace_original=False, **message_out.payload())
+
+
+# --- the slash command ------------------------------------------------------------------------------
+
+def slash_command(command: dict, ack, respond_url, services: Services) -> None:
+    """`/dynodoc ...`: answers go back in the acknowledgement, within Slack's three seconds."""
+    text = (command.get("text") or "").strip()
+    word, _, rest = text.partition(" ")
+    sub = word.lower()
+    if sub in ("", "help"):
+        ack(response_type="ephemeral", **note(messages.SLACK_HELP).payload())
+    elif sub == "status":
+        ack(response_type="ephemeral", **render_status(status_report(services)).payload())
+    elif sub == "autodiagnose":
+        ack(**autodiagnose_command(command, rest.strip().lower(), services))
+    elif sub == "digest":
+        ack(response_type="ephemeral", **digest_command(rest.strip(), services).payload())
+    else:
+        words = text.split()
+        share = len(words) > 1 and words[-1].lower() == "share"
+        if share:
+            text = text[: len(text) - len(words[-1])].rstrip()
+        out = render_reply(replies.respond(text, services.kb))
+        response_type = "in_channel" if share else "ephemeral"
+        ack(response_type=response_type, **out[0].payload())
+        for message in out[1:MAX_RESPONSE_POSTS + 1]:
+            respond_url(response_type=response_type, replace_original=False, **message.payload())
+
+
+def autodiagnose_command(command: dict, arg: str, services: Services) -> dict:
+    channel = command.get("channel_id", "")
+    if channel.startswith("D") or command.get("channel_name") == "directmessage":
+        return {"response_type": "ephemeral", **note(messages.AUTODIAGNOSE_IN_DM).payload()}
+    if arg in ("on", "off"):
+        services.store.set_autodiagnose(channel, arg == "on", command.get("user_id", ""))
+        log.info("autodiagnose turned %s in %s", arg, channel)
+        said = messages.AUTODIAGNOSE_ON if arg == "on" else messages.AUTODIAGNOSE_OFF
+        # Said in the channel: everyone there should know why the bot starts (or stops) replying.
+        return {"response_type": "in_channel", **note(said).payload()}
+    state = "on" if autodiagnose_on(services, channel) else "off"
+    return {"response_type": "ephemeral", **note(messages.AUTODIAGNOSE_STATE.format(state=state)).payload()}
+
+
+def digest_command(app_name: str, services: Services) -> SlackMessage:
+    """`/dynodoc digest [app]`, once a digest module exists (`bot.digest.digest_message`)."""
+    if importlib.util.find_spec("bot.digest") is None:
+        return note(messages.DIGEST_NOT_YET)
+    build = getattr(importlib.import_module("bot.digest"), "digest_message", None)
+    if build is None:
+        return note(messages.DIGEST_NOT_YET)
+    return build(services.store, services.settings, app_name or None)
+
+
+# --- status -----------------------------------------------------------------------------------------
+
+def _time(value) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def status_report(services: Services) -> StatusReport:
+    """Watched apps with their polling health, and the last digest, from settings and the database."""
+    apps = []
+    for app in services.settings.apps:
+        try:
+            health = services.store.poll_health(app.name)
+        except sqlite3.Error as exc:  # a status panel must show, even half-empty
+            log.warning("cannot read the polling health of %s: %s", app, exc)
+            apps.append(AppStatus(str(app)))
+            continue
+        last = health.last
+        apps.append(AppStatus(
+            str(app), last.finished if last else None, last.outcome if last else "",
+            last.new_events if last else None, health.events_24h, health.gaps_24h, health.failures_in_a_row,
+            (last.error or last.note or "") if last else ""))
+    row = services.store.last_digest()
+    digest = None
+    if row:
+        digest = DigestStatus(str(row.get("day") or ""), str(row.get("channel") or ""), str(row.get("state") or ""),
+                              _time(row.get("posted") or row.get("created")))
+    return StatusReport(tuple(apps), digest, services.settings.autodiagnose_channels)

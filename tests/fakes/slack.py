@@ -1,0 +1,451 @@
+"""A fake Slack on 127.0.0.1 for end-to-end tests: the Web API, file downloads, response_url, Socket Mode.
+
+`FakeSlack` is a ThreadingHTTPServer (HTTP/1.1, port 0) that records every call as `Call(method, auth,
+params)`, answers like Slack (auth.test names the bot, chat.postMessage returns a ts, anything else
+`{"ok": true}`), checks tokens (a wrong one gets `invalid_auth`, as Slack does), serves shared files at
+`url_private` only with the bot token, takes `response_url` posts, and has a fault table per method.
+`FakeSocketMode` is a websocket server (websockets.sync) that `apps.connections.open` points the bot
+at: it says hello, sends envelopes and records the acks.
+
+`BotProcess` runs the real `dynodoc serve` as a subprocess against them, and `sign` / `post_signed`
+make the signed requests Slack would send. Tests read what the bot did from `FakeSlack.wait_for`,
+with a deadline, because Bolt acknowledges a request before its listener runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import websockets.sync.server
+
+BOT_TOKEN = "xoxb-1111-2222-fakebottoken"
+APP_TOKEN = "xapp-1-A0APP-3333-fakeapptoken"
+SIGNING_SECRET = "fake-signing-secret-0123456789"
+TEAM_ID = "T0TEAM"
+BOT_USER_ID = "U0BOT"
+BOT_ID = "B0BOT"
+APP_ID = "A0APP"
+PAYLOADS = Path(__file__).resolve().parent.parent / "payloads"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the bot made: the Web API method (or `response_url` / `file`), its auth and params."""
+
+    method: str
+    auth: str
+    params: dict
+    path: str = ""
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Fault:
+    status: int
+    body: dict | str
+    headers: dict
+    times: int | None  # None: every call
+
+
+class FakeSlack:
+    """The Slack Web API, file server and response_url endpoint, on 127.0.0.1."""
+
+    def __init__(self, bot_token: str = BOT_TOKEN, app_token: str = APP_TOKEN):
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.calls: list[Call] = []
+        self.faults: dict[str, list[Fault]] = {}
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.socket: FakeSocketMode | None = None
+        self._cond = threading.Condition()
+        self._ts = 0
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+        self._thread.start()
+
+    # -- addresses --
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/"
+
+    def response_url(self, key: str) -> str:
+        return f"{self.url}/respond/{key}"
+
+    def add_file(self, name: str, data: bytes, content_type: str = "text/plain") -> str:
+        """Serve `data` as a private file; returns its url_private."""
+        self.files[name] = (data, content_type)
+        return f"{self.url}/files-pri/{TEAM_ID}-F0{len(self.files)}/{name}"
+
+    # -- faults --
+
+    def fail(self, method: str, status: int = 200, body: dict | str | None = None, headers: dict | None = None,
+             times: int | None = None) -> None:
+        """Answer `method` with this instead (e.g. 429 with Retry-After, or ok:false invalid_auth)."""
+        body = body if body is not None else {"ok": False, "error": "internal_error"}
+        self.faults.setdefault(method, []).append(Fault(status, body, headers or {}, times))
+
+    def _fault(self, method: str) -> Fault | None:
+        with self._cond:
+            for fault in self.faults.get(method, []):
+                if fault.times is None:
+                    return fault
+                if fault.times > 0:
+                    fault.times -= 1
+                    return fault
+        return None
+
+    # -- the record --
+
+    def record(self, call: Call) -> None:
+        with self._cond:
+            self.calls.append(call)
+            self._cond.notify_all()
+
+    def calls_to(self, method: str, **where) -> list[Call]:
+        """Recorded calls of `method` whose params include every `where` item."""
+        with self._cond:
+            return [c for c in self.calls
+                    if c.method == method and all(c.params.get(k) == v for k, v in where.items())]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0, **where) -> list[Call]:
+        """Block until `count` matching calls are recorded (then return them), or fail at the deadline."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = self.calls_to(method, **where)
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [(c.method, {k: c.params.get(k) for k in ("channel", "thread_ts")}) for c in self.calls]
+                    raise AssertionError(f"expected {count} {method} call(s) matching {where}; saw {seen}")
+                self._cond.wait(left)
+
+    def next_ts(self) -> str:
+        with self._cond:
+            self._ts += 1
+            return f"{1_700_000_000 + self._ts}.{self._ts:06d}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        if self.socket:
+            self.socket.close()
+
+    # -- answers --
+
+    def answer(self, method: str, auth: str, params: dict) -> tuple[int, dict | str, dict]:
+        fault = self._fault(method)
+        if fault:
+            return fault.status, fault.body, fault.headers
+        token = auth.removeprefix("Bearer ").strip()
+        if method == "apps.connections.open":
+            if token != self.app_token:
+                return 200, {"ok": False, "error": "invalid_auth"}, {}
+            if self.socket is None:
+                return 200, {"ok": False, "error": "socket_mode_not_enabled"}, {}
+            return 200, {"ok": True, "url": self.socket.url}, {}
+        if token != self.bot_token:
+            return 200, {"ok": False, "error": "invalid_auth" if token else "not_authed"}, {}
+        if method == "auth.test":
+            return 200, {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "dyno-doctor",
+                         "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}, {}
+        if method in ("chat.postMessage", "chat.postEphemeral"):
+            ts = self.next_ts()
+            return 200, {"ok": True, "channel": params.get("channel"), "ts": ts, "message_ts": ts,
+                         "message": {"type": "message", "text": params.get("text"), "bot_id": BOT_ID, "ts": ts}}, {}
+        if method == "views.publish":
+            return 200, {"ok": True, "view": {"id": "V0HOME", **(params.get("view") or {})}}, {}
+        return 200, {"ok": True}, {}
+
+
+def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format, *args):  # noqa: A002 - quiet
+            pass
+
+        def _body(self) -> bytes:
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
+        def _send(self, status: int, body: dict | str | bytes, headers: dict | None = None,
+                  content_type: str = "application/json; charset=utf-8") -> None:
+            raw = body if isinstance(body, bytes) else (
+                json.dumps(body).encode() if isinstance(body, dict) else str(body).encode())
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(raw)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, str(value))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def do_GET(self):
+            path = urlsplit(self.path).path
+            auth = self.headers.get("Authorization", "")
+            if path.startswith("/files-pri/"):
+                name = path.rsplit("/", 1)[-1]
+                fake.record(Call("file", auth, {"name": name}, path))
+                if auth != f"Bearer {fake.bot_token}":
+                    # Slack sends its sign-in page, not the file, without a good token.
+                    self._send(200, b"<html>sign in</html>", content_type="text/html")
+                elif name not in fake.files:
+                    self._send(404, b"not found", content_type="text/plain")
+                else:
+                    data, content_type = fake.files[name]
+                    self._send(200, data, content_type=content_type)
+                return
+            self._send(404, b"not found", content_type="text/plain")
+
+        def do_POST(self):
+            path = urlsplit(self.path).path
+            raw = self._body()
+            auth = self.headers.get("Authorization", "")
+            content_type = self.headers.get("Content-Type", "")
+            if "json" in content_type:
+                params = json.loads(raw or b"{}")
+            else:
+                params = dict(parse_qsl(raw.decode()))
+                for key in ("blocks", "view", "attachments"):
+                    if isinstance(params.get(key), str):
+                        params[key] = json.loads(params[key])
+            if path.startswith("/respond/"):
+                fake.record(Call("response_url", auth, params, path))
+                self._send(200, b"ok", content_type="text/plain")
+                return
+            if not path.startswith("/api/"):
+                self._send(404, b"not found", content_type="text/plain")
+                return
+            method = path.removeprefix("/api/")
+            fake.record(Call(method, auth, params, path))
+            status, body, headers = fake.answer(method, auth, params)
+            self._send(status, body, headers)
+
+    return Handler
+
+
+class FakeSocketMode:
+    """Slack's Socket Mode websocket: says hello, sends envelopes, records acks."""
+
+    def __init__(self):
+        self.acks: list[dict] = []
+        self.connections = 0
+        self._cond = threading.Condition()
+        self._ws = None
+        self.server = websockets.sync.server.serve(self._handle, "127.0.0.1", 0)
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.server.socket.getsockname()[1]}/link/?ticket=fake-ticket&app_id={APP_ID}"
+
+    def _handle(self, ws) -> None:
+        ws.send(json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": APP_ID},
+                            "debug_info": {"host": "fake", "approximate_connection_time": 3600}}))
+        with self._cond:
+            self._ws = ws
+            self.connections += 1
+            self._cond.notify_all()
+        try:
+            for message in ws:
+                with self._cond:
+                    self.acks.append(json.loads(message))
+                    self._cond.notify_all()
+        except websockets.exceptions.ConnectionClosed:
+            pass
+
+    def wait_connected(self, timeout: float = 10.0) -> None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._ws is not None, timeout):
+                raise AssertionError("the bot never connected to the Socket Mode websocket")
+
+    def send(self, envelope: dict) -> None:
+        self.wait_connected()
+        self._ws.send(json.dumps(envelope))
+
+    def wait_ack(self, envelope_id: str, timeout: float = 10.0) -> dict:
+        with self._cond:
+            found = self._cond.wait_for(
+                lambda: next((a for a in self.acks if a.get("envelope_id") == envelope_id), None), timeout)
+        if not found:
+            raise AssertionError(f"no ack for envelope {envelope_id}; acks: {self.acks}")
+        return found
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+# --- payloads and signing -------------------------------------------------------------------------------
+
+def payload(name: str, **changes) -> dict:
+    """A real-shape payload from tests/payloads, with top-level keys (and `event` keys) replaced."""
+    data = json.loads((PAYLOADS / f"{name}.json").read_text())
+    event_changes = changes.pop("event", None)
+    data.update(changes)
+    if event_changes:
+        data["event"] = {**data["event"], **event_changes}
+    return data
+
+
+def sign(body: bytes, timestamp: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:
+    """The headers Slack signs a request with: v0=HMAC-SHA256(secret, "v0:{ts}:{body}")."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
+def post(port: int, path: str, body: bytes, headers: dict[str, str]) -> Response:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("POST", path, body=body, headers=headers)
+        res = conn.getresponse()
+        return Response(res.status, res.read())
+    finally:
+        conn.close()
+
+
+def get(port: int, path: str) -> Response:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path)
+        res = conn.getresponse()
+        return Response(res.status, res.read())
+    finally:
+        conn.close()
+
+
+def post_event(port: int, data: dict, *, timestamp: int | None = None, secret: str = SIGNING_SECRET,
+               headers: dict | None = None) -> Response:
+    """POST an Events API payload as JSON, signed."""
+    body = json.dumps(data).encode()
+    return post(port, "/slack/events", body, {"Content-Type": "application/json",
+                                              **sign(body, timestamp, secret), **(headers or {})})
+
+
+def post_form(port: int, fields: dict, *, timestamp: int | None = None) -> Response:
+    """POST form fields (a slash command, or `payload=<json>` for interactivity), signed."""
+    from urllib.parse import urlencode
+
+    body = urlencode(fields).encode()
+    return post(port, "/slack/events", body, {"Content-Type": "application/x-www-form-urlencoded",
+                                              **sign(body, timestamp)})
+
+
+# --- the bot as a subprocess ----------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def dynodoc_command() -> list[str]:
+    script = Path(sys.executable).with_name("dynodoc")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+
+
+def bot_env(fake: FakeSlack, db: Path, **extra: str) -> dict[str, str]:
+    """The environment for the bot: ours only, no proxies, no SLACK_*/DYNODOC_* from outside."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SLACK_", "DYNODOC_", "HEROKU_", "FLY_")) and k.lower() not in
+           ("http_proxy", "https_proxy", "all_proxy", "port")}
+    env.update({"NO_PROXY": "127.0.0.1,localhost", "SLACK_API_URL": fake.api_url, "SLACK_BOT_TOKEN": fake.bot_token,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET, "DYNODOC_DB": str(db), "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+class BotProcess:
+    """`dynodoc serve ...` running against a fake Slack."""
+
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path):
+        self.stderr_path = cwd / f"bot-{time.monotonic_ns()}.stderr"
+        self._stderr = self.stderr_path.open("wb")
+        self.proc = subprocess.Popen([*dynodoc_command(), *args], env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                                     stderr=self._stderr)
+
+    @classmethod
+    def http(cls, fake: FakeSlack, cwd: Path, **env: str) -> tuple[BotProcess, int]:
+        port = free_port()
+        bot = cls(["serve", "--http", "--port", str(port), "--host", "127.0.0.1"],
+                  bot_env(fake, cwd / "dynodoc.db", **env), cwd)
+        bot.wait_port(port)
+        return bot, port
+
+    def wait_port(self, port: int, timeout: float = 15.0) -> float:
+        """Block until the port accepts connections; returns the seconds it took."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"dynodoc exited with {self.proc.returncode}: {self.stderr}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return time.monotonic() - start
+            except OSError:
+                time.sleep(0.02)
+        raise AssertionError(f"dynodoc did not listen on {port} within {timeout}s: {self.stderr}")
+
+    @property
+    def stderr(self) -> str:
+        if not self._stderr.closed:
+            self._stderr.flush()
+        return self.stderr_path.read_text(errors="replace")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._stderr.close()
+        return self.proc.returncode
+
+
+def blocks_as_text(blocks: list[dict]) -> str:
+    """A screenshot-like rendition of Block Kit blocks (for the README and for readable test failures)."""
+    out: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "header":
+            out.append(f"## {block['text']['text']}")
+        elif kind == "section":
+            out.append(block["text"]["text"])
+        elif kind == "context":
+            out.append("   " + "  ".join(e.get("text", "") for e in block["elements"]))
+        elif kind == "divider":
+            out.append("─" * 40)
+    return "\n".join(out)

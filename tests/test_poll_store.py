@@ -1,0 +1,125 @@
+"""The polling side of the store: the v2 migration, one-transaction saves, mergeable rollups, retention."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlite_utils import Database
+
+from bot.store import MIGRATIONS, LineRecord, PollRun, Store, _v1, iso
+
+NOW = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
+
+
+def rec(n: int, t: datetime, *, code: str | None = None, service: int | None = 40, status: int = 200) -> LineRecord:
+    return LineRecord(line_hash=f"h{n:05d}", time=t, line=f"line {n}", code=code, kind="router", dyno="web.1",
+                      path="/x", status=status, service_ms=service, request=True)
+
+
+def counts(store: Store) -> dict[str, int]:
+    return {t: store.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+            for t in ("events", "rollups", "seen_lines", "cursors", "poll_runs")}
+
+
+def test_a_v1_database_is_upgraded_in_place_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    _v1(Database(conn))
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO poll_runs (app, platform, started, finished, lines_read, new_events, gap, error) "
+                 "VALUES ('shop-api', 'heroku', ?, ?, 1500, 3, 1, NULL)", [iso(NOW), iso(NOW)])
+    conn.execute("INSERT INTO events (app, platform, time, code, kind, line, line_hash) "
+                 "VALUES ('shop-api', 'heroku', ?, 'H12', 'router', 'a line', 'abc')", [iso(NOW)])
+    conn.close()
+
+    store = Store(path)
+
+    assert store.version == len(MIGRATIONS) >= 2
+    assert {"outcome", "codes", "note"} <= {c.name for c in store.db["poll_runs"].columns}
+    assert "seen_lines" in store.db.table_names()
+    (old,) = store.poll_runs("shop-api")
+    assert (old.outcome, old.lines_read, old.new_events, old.codes) == ("ok", 1500, 3, ())
+    assert store.db.execute("SELECT code FROM events").fetchall() == [("H12",)]
+    health = store.poll_health("shop-api", NOW + timedelta(minutes=1))
+    assert health.last == old and health.events_24h == 1 and health.failures_in_a_row == 0
+    store.close()
+    assert Store(path).version == len(MIGRATIONS)  # opening again changes nothing
+
+
+def test_a_batch_is_one_transaction_a_failure_midway_stores_nothing():
+    store = Store(":memory:")
+
+    def lines():
+        yield rec(1, NOW, code="H12", status=503)
+        yield rec(2, NOW)
+        raise RuntimeError("the process dies mid-batch")
+
+    with pytest.raises(RuntimeError):
+        store.save_lines("shop-api", "fly", lines(), cursor="1795493155000000789")
+    assert counts(store) == {"events": 0, "rollups": 0, "seen_lines": 0, "cursors": 0, "poll_runs": 0}
+    assert store.cursor("shop-api") is None
+
+    saved = store.save_lines("shop-api", "fly", [rec(1, NOW, code="H12", status=503), rec(2, NOW)], cursor="17")
+    assert (saved.new_lines, saved.new_events, saved.codes) == (2, 1, {"H12": 1})
+    assert store.cursor("shop-api").cursor == "17"
+    again = store.save_lines("shop-api", "fly", [rec(1, NOW, code="H12", status=503), rec(2, NOW)])
+    assert (again.new_lines, again.new_events) == (0, 0)
+    assert store.cursor("shop-api").cursor == "17"  # kept when the batch brings no new token
+
+
+def test_rollups_merge_batch_by_batch_to_what_one_batch_gives():
+    services = [5, 12, 40, 40, 90, 140, 480, 1200, 3100, 30000] * 3
+    records = [rec(i, NOW + timedelta(minutes=i % 50), code="H12" if ms >= 30000 else None,
+                   service=ms, status=503 if ms >= 30000 else 200) for i, ms in enumerate(services)]
+    one, many = Store(":memory:"), Store(":memory:")
+    one.save_lines("a", "heroku", records)
+    for start in range(0, len(records), 7):
+        many.save_lines("a", "heroku", records[start:start + 7])
+
+    def rollups(store: Store) -> list[tuple]:
+        return store.db.execute("SELECT * FROM rollups ORDER BY hour").fetchall()
+
+    assert rollups(one) == rollups(many)
+    rows = {r[1]: r for r in rollups(one)}
+    total = sum(r[2] for r in rows.values())
+    assert total == 30 and sum(r[3] for r in rows.values()) == 3 and sum(r[4] for r in rows.values()) == 3
+    assert all(sum(json.loads(r[5]).values()) == r[2] for r in rows.values())
+
+
+def test_retention_drops_old_rows_and_too_old_lines_are_never_stored():
+    store = Store(":memory:")
+    old, recent = NOW - timedelta(days=40), NOW - timedelta(days=1)
+    store.save_lines("a", "heroku", [rec(1, old, code="H10"), rec(2, recent, code="H10")])
+    store.record_run(PollRun("a", "heroku", old, old))
+    store.record_run(PollRun("a", "heroku", recent, recent))
+    assert counts(store)["events"] == 2
+
+    deleted = store.enforce_retention(30, NOW)
+
+    assert deleted == {"events": 1, "rollups": 1, "poll_runs": 1, "seen_lines": 1}
+    assert [r[0] for r in store.db.execute("SELECT line FROM events")] == ["line 2"]
+    saved = store.save_lines("a", "heroku", [rec(3, old, code="H10")], keep_after=NOW - timedelta(days=30))
+    assert saved.new_lines == 0 and counts(store)["events"] == 1
+
+
+def test_line_hashes_the_platform_cannot_send_again_are_forgotten():
+    store = Store(":memory:")
+    store.save_lines("a", "heroku", [rec(i, NOW - timedelta(hours=5 - i)) for i in range(5)])
+    store.save_lines("a", "heroku", [rec(9, NOW)], forget_seen_before=NOW - timedelta(hours=2, minutes=30))
+    assert [r[0] for r in store.db.execute("SELECT line_hash FROM seen_lines ORDER BY time")] == [
+        "h00003", "h00004", "h00009"]
+    assert store.cursor("a").newest_time == NOW
+
+
+def test_health_counts_failures_in_a_row_until_the_last_good_poll():
+    store = Store(":memory:")
+    for minutes, outcome in [(30, "ok"), (20, "failed"), (10, "skipped"), (5, "failed")]:
+        t = NOW - timedelta(minutes=minutes)
+        store.record_run(PollRun("a", "heroku", t, t, outcome=outcome, error=None if outcome == "ok" else "x"))
+    health = store.poll_health("a", NOW)
+    assert health.failures_in_a_row == 3
+    assert health.last_ok == NOW - timedelta(minutes=30)
+    assert health.last.outcome == "failed"

@@ -106,9 +106,7 @@ def cmd_chat(args: argparse.Namespace, *, banner: str = "") -> int:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     if args.source is None:
-        print(messages.NOT_YET.format(what="The digest from polled apps (dynodoc digest without --from)"),
-              file=sys.stderr)
-        return 2
+        return _digest_from_store(args)
     from bot.digest import build_digest, tally_log_file, tally_log_path
     from bot.logfile import is_plain_file, open_log, progress_bar
 
@@ -130,6 +128,34 @@ def cmd_digest(args: argparse.Namespace) -> int:
     digest = build_digest([tally], end)
     if args.json:
         _print_json(digest_json(digest, {tally.app: tally}))
+    else:
+        print(render_digest(digest))
+    return 0
+
+
+def _digest_from_store(args: argparse.Namespace) -> int:
+    """`dynodoc digest`: the last 24 h of the watched apps, from what polling stored."""
+    from datetime import timedelta
+
+    from bot.digest import hour_of
+    from bot.jobs import build_stored_digest
+    from bot.store import Store, utcnow
+
+    settings = load_settings()
+    if not settings.apps:
+        print("dynodoc: no watched apps: set DYNODOC_APPS (e.g. heroku:my-api,fly:my-fly-app), then "
+              "`dynodoc poll`; or build a digest from a file with --from FILE", file=sys.stderr)
+        return 2
+    if args.app and args.app not in {a.name for a in settings.apps}:
+        print(f"dynodoc: {args.app} is not in DYNODOC_APPS", file=sys.stderr)
+        return 2
+    store = Store(settings.db_path)
+    try:
+        digest = build_stored_digest(store, settings, hour_of(utcnow()) + timedelta(hours=1), args.app)
+    finally:
+        store.close()
+    if args.json:
+        _print_json(digest_json(digest))
     else:
         print(render_digest(digest))
     return 0

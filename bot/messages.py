@@ -68,7 +68,8 @@ AUTODIAGNOSE_OFF = (
 )
 AUTODIAGNOSE_STATE = "Autodiagnose is *{state}* in this channel. Change it with `/dynodoc autodiagnose on|off`."
 AUTODIAGNOSE_IN_DM = "Direct messages are always diagnosed; autodiagnose is a setting for channels."
-DIGEST_NOT_YET = "Digests of the watched apps are not available in Slack yet."
+DIGEST_NO_APPS = "No apps are watched yet: set `DYNODOC_APPS` (e.g. `heroku:my-api,fly:my-fly-app`) and restart me."
+DIGEST_UNKNOWN_APP = "`{app}` is not a watched app. Watched: {apps}."
 
 FILE_TOO_BIG = (
     ":warning: `{name}` is {size} — more than the {cap} I read from a file. Share the part around the "

@@ -339,3 +339,58 @@ class Store:
         """Drop seen Slack event ids recorded before `before` (Slack stops retrying after minutes)."""
         with self.lock:
             return self.db.execute("DELETE FROM seen_events WHERE seen_at < ?", [iso(before)]).rowcount
+
+    # --- digests: what a digest reads, and the exactly-once record of posting it ---
+
+    def digest_tally(self, app: str, platform: str, since: datetime, until: datetime, poll_minutes: int = 5):
+        """Everything `bot.digest` needs about one app between `since` and `until`, as a Tally."""
+        from bot.digest import Tally
+
+        tally = Tally(app=app, platform=platform)
+        a, b = iso(since), iso(until)
+        with self.lock:
+            rows = self.db.execute("SELECT time, code, path, dyno FROM events WHERE app = ? AND time >= ? AND time < ?",
+                                   [app, a, b]).fetchall()
+            firsts = self.db.execute("SELECT code, MIN(time) FROM events WHERE app = ? GROUP BY code", [app]).fetchall()
+            rollups = self.db.execute("SELECT hour, requests, status_5xx, service_hist FROM rollups "
+                                      "WHERE app = ? AND hour >= ? AND hour < ?", [app, _hour(since), b]).fetchall()
+            runs = self.db.execute("SELECT started, outcome, gap_from, gap_to, error FROM poll_runs "
+                                   "WHERE app = ? AND started >= ? AND started < ? ORDER BY started",
+                                   [app, iso(until - timedelta(days=1)), b]).fetchall()
+            first_run = self.db.execute("SELECT MIN(started) FROM poll_runs WHERE app = ?", [app]).fetchone()[0]
+        for time, code, path, dyno in rows:
+            tally.add_event(datetime.fromisoformat(time), code, path, dyno)
+        for code, first in firsts:
+            tally.first_seen[code] = datetime.fromisoformat(first)
+        for hour, requests, server_errors, hist in rollups:
+            h = datetime.fromisoformat(hour)
+            tally.requests[h] += requests or 0
+            tally.server_errors[h] += server_errors or 0
+            tally.service[h].update({int(k): v for k, v in json.loads(hist or "{}").items()})
+        # Coverage of the last 24 h: how many polls ran against how many the schedule called for.
+        tally.polls_done = sum(1 for r in runs if r[1] in ("ok", "partial", None))
+        if first_run:
+            watched_since = max(until - timedelta(days=1), datetime.fromisoformat(first_run))
+            expected = round((until - watched_since).total_seconds() / 60 / poll_minutes)
+            tally.polls_expected = max(expected, tally.polls_done, len(runs))
+        tally.gaps = [(datetime.fromisoformat(r[2]), datetime.fromisoformat(r[3] or r[2])) for r in runs if r[2]]
+        if runs and runs[-1][1] == "failed":
+            tally.poll_error = runs[-1][4] or "the last poll failed"
+        return tally
+
+    def digest_record(self, channel: str, day: str) -> dict | None:
+        with self.lock:
+            cur = self.db.execute("SELECT * FROM digests WHERE channel = ? AND day = ?", [channel, day])
+            row = cur.fetchone()
+            return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+
+    def claim_digest(self, channel: str, day: str) -> bool:
+        """Record the intent to post `day`'s digest to `channel`; False if someone already did."""
+        with self.lock:
+            return self.db.execute("INSERT OR IGNORE INTO digests (channel, day, state, created) VALUES (?, ?, ?, ?)",
+                                   [channel, day, "intent", iso(utcnow())]).rowcount == 1
+
+    def mark_digest_posted(self, channel: str, day: str, ts: str) -> None:
+        with self.lock:
+            self.db.execute("UPDATE digests SET state = 'posted', ts = ?, posted = ? WHERE channel = ? AND day = ?",
+                            [ts, iso(utcnow()), channel, day])

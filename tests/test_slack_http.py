@@ -485,9 +485,32 @@ def test_slash_command_status_shows_each_watched_apps_last_poll_and_the_last_dig
     assert "*Last digest*\n2026-11-23 in <#C0OPS> (posted" in text
 
 
-def test_slash_command_digest_says_it_is_not_available(bot):
-    body = post_form(bot, command("digest acme-api")).json()
-    assert "not available" in body["text"]
+def test_slash_command_digest_shows_the_stored_errors_to_the_caller(bot, slack, workdir):
+    now = datetime.now(UTC)
+    store = Store(workdir / "dynodoc.db")
+    store.db["events"].insert_all([
+        {"app": "acme-api", "platform": "heroku", "time": iso(now - timedelta(minutes=i + 1)), "code": "H12",
+         "kind": "router", "dyno": "web.1", "path": f"/reports/{i}/export", "status": 503, "service_ms": 30000,
+         "line": "x", "line_hash": unique("hash")} for i in range(3)])
+    store.close()
+    key = unique("digest")
+    body = post_form(bot, command("digest acme-api", response_url=slack.response_url(key))).json()
+    assert body["response_type"] == "ephemeral"
+    text = section_texts(body["blocks"])
+    assert "*acme-api* (heroku) — 3 errors" in text
+    assert "*H12* ×3" in text
+    # The per-code details follow through the response_url, to the caller only.
+    [details] = [c for c in slack.wait_for("response_url") if c.path.endswith(key)]
+    assert details.params["response_type"] == "ephemeral"
+    assert "`/reports/{id}/export` (3)" in section_texts(details.params["blocks"])
+    unknown = post_form(bot, command("digest nope", response_url=slack.response_url(unique("x")))).json()
+    assert "`nope` is not a watched app. Watched: acme-api, acme-edge." in unknown["text"]
+
+
+def test_slash_command_digest_share_posts_in_the_channel(bot, slack):
+    body = post_form(bot, command("digest share", response_url=slack.response_url(unique("share")))).json()
+    assert body["response_type"] == "in_channel"
+    assert body["blocks"][0]["type"] == "header" and "Dyno Doctor digest" in body["blocks"][0]["text"]["text"]
 
 
 def test_autodiagnose_on_then_off_for_a_channel(bot, slack):

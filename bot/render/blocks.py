@@ -390,3 +390,72 @@ def home_view(intro: str, usage: str, report: StatusReport) -> dict:
     blocks = [header(":stethoscope: Dyno Doctor"), section(intro), divider(), section(usage), divider(),
               *status_blocks(report)]
     return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}
+
+
+# --- the daily digest ---------------------------------------------------------------------------------
+
+def _digest_app_lines(app) -> list[str]:
+    from bot.render.text import app_headline, code_line, coverage_line
+
+    if app.poll_error:
+        return [f":x: *{escape(app.app)}* ({app.platform}) — polling failed: {escape(app.poll_error)}"]
+    if app.healthy:
+        return [f":white_check_mark: {escape(app_headline(app))}"]
+    head = escape(app_headline(app)).replace(escape(app.app), f"*{escape(app.app)}*", 1)
+    lines = [f":rotating_light: {head}", f"`{app.sparkline}` errors per hour, last 24 h"]
+    for stat in app.codes[:4]:
+        lines.append(f"• {escape(code_line(stat)).replace(stat.code, f'*{stat.code}*', 1)}")
+    if len(app.codes) > 4:
+        lines.append(f"• …and {len(app.codes) - 4} more code(s), in the thread")
+    cov = coverage_line(app)
+    if cov:
+        lines.append(f"_coverage: {escape(cov)}_")
+    return lines
+
+
+def _digest_details(app) -> list[dict]:
+    """Per-code details of one app, for the digest's thread."""
+    out: list[dict] = [section(f"*{escape(app.app)}* ({app.platform}) — details")]
+    for stat in app.codes:
+        text = [f"*{stat.code} — {escape(stat.title)}* ×{stat.count:,} ({stat.change}"
+                f"{', NEW' if stat.new else ''})", escape(stat.meaning)]
+        if stat.paths:
+            text.append("paths: " + ", ".join(f"`{escape(p)}` ({n})" for p, n in stat.paths))
+        if stat.places:
+            text.append("on: " + ", ".join(f"{escape(p)} ({n})" for p, n in stat.places))
+        if stat.first_fix:
+            text.append(f"first fix: {escape(stat.first_fix)}")
+        out.append(section("\n".join(text)))
+    return out
+
+
+def render_digest(digest, title: str = "") -> list[SlackMessage]:
+    """The digest as one channel message (apps, most troubled first) and per-code details for its thread."""
+    title = title or f"Dyno Doctor digest · {digest.end:%Y-%m-%d}"
+    troubled = [a for a in digest.apps if not a.healthy]
+    healthy = [a for a in digest.apps if a.healthy]
+    blocks: list[dict] = [header(title),
+                          context(f"last 24 h to {digest.end:%Y-%m-%d %H:%M} UTC · {len(digest.apps)} app(s) · "
+                                  f"{digest.total_errors:,} error event(s)")]
+    if not digest.apps:
+        blocks.append(section("No watched apps yet: set `DYNODOC_APPS` (see the README)."))
+    tail = [context("Per-code details, paths and fixes are in the thread :thread:")] if troubled else []
+    if healthy:
+        tail = sections([line for a in healthy for line in _digest_app_lines(a)]) + tail
+    # One message: apps are added most troubled first while they fit; the rest are named in one line.
+    left_out: list[str] = []
+    for app in troubled:
+        candidate = sections(_digest_app_lines(app))
+        if not left_out and fits(blocks + candidate + tail, MAX_BLOCKS - 1):
+            blocks += candidate
+        else:
+            left_out.append(f"{escape(app.app)} ({app.errors:,})")
+    if left_out:
+        blocks.append(section(f"_Also with errors: {', '.join(left_out)} — details in the thread._"))
+    blocks += tail if fits(blocks + tail) else tail[-1:]
+    worst = ", ".join(f"{a.app}: {a.errors:,}" for a in troubled[:5]) or "no errors"
+    text = f"{title} — {digest.total_errors:,} error event(s) ({worst})"
+    details = [block for app in troubled for block in _digest_details(app)]
+    pages = paginate(details)
+    return [SlackMessage(clip(text, MAX_FALLBACK_TEXT), tuple(blocks))] + [
+        SlackMessage(f"Digest details ({i + 1}/{len(pages)})", tuple(page)) for i, page in enumerate(pages)]

@@ -171,7 +171,7 @@ def wsgi_app(app: App) -> Callable[[dict, Callable], Iterable[bytes]]:
     return application
 
 
-def run_http(app: App, host: str, port: int) -> None:
+def run_http(app: App, host: str, port: int, on_ready: Callable[[], None] = lambda: None) -> None:
     try:
         server = make_server(host, port, wsgi_app(app), server_class=ThreadingWSGIServer,
                              handler_class=RequestHandler)
@@ -180,6 +180,7 @@ def run_http(app: App, host: str, port: int) -> None:
     log.info("listening on http://%s:%d — Slack requests at %s, health check at %s",
              host, server.server_port, EVENTS_PATH, HEALTH_PATH)
     try:
+        on_ready()
         server.serve_forever(poll_interval=0.5)
     finally:
         server.server_close()
@@ -187,7 +188,7 @@ def run_http(app: App, host: str, port: int) -> None:
 
 # --- Socket Mode ----------------------------------------------------------------------------------------
 
-def run_socket_mode(app: App, settings: Settings) -> None:
+def run_socket_mode(app: App, settings: Settings, on_ready: Callable[[], None] = lambda: None) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     # Ask for the websocket URL ourselves: a rejected app token becomes one clear line, not a log trace.
@@ -203,6 +204,7 @@ def run_socket_mode(app: App, settings: Settings) -> None:
     handler.connect()
     log.info("connected to Slack in Socket Mode")
     try:
+        on_ready()
         threading.Event().wait()
     finally:
         handler.close()
@@ -235,13 +237,24 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None, ho
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
         logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every file URL it fetches
         signal.signal(signal.SIGTERM, _on_sigterm)
+        from bot.jobs import start_scheduler  # APScheduler: polling and the daily digest
+
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every job run at INFO
+        jobs = []
+
+        def start_jobs() -> None:  # once Slack has accepted the tokens and the bot is reachable
+            jobs.append(start_scheduler(app.client, settings, store, services.kb))
+
         try:
             if socket_mode:
-                run_socket_mode(app, settings)
+                run_socket_mode(app, settings, start_jobs)
             else:
-                run_http(app, host, port if port is not None else settings.port)
+                run_http(app, host, port if port is not None else settings.port, start_jobs)
         except (_Stop, KeyboardInterrupt):
             log.info("stopped")
+        finally:
+            for scheduler in jobs:
+                scheduler.shutdown(wait=False)
     finally:
         store.close()
     return 0

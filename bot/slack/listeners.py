@@ -16,14 +16,12 @@ Messages from bots (including this one) are never answered.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -45,7 +43,7 @@ from bot.render.blocks import (
     render_status,
 )
 from bot.slack import files as slack_files
-from bot.store import Store
+from bot.store import Store, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +273,13 @@ def slash_command(command: dict, ack, respond_url, services: Services) -> None:
     elif sub == "autodiagnose":
         ack(**autodiagnose_command(command, rest.strip().lower(), services))
     elif sub == "digest":
-        ack(response_type="ephemeral", **digest_command(rest.strip(), services).payload())
+        words = rest.split()
+        share = bool(words) and words[-1].lower() == "share"
+        out = digest_command(" ".join(words[:-1] if share else words), services)
+        response_type = "in_channel" if share else "ephemeral"
+        ack(response_type=response_type, **out[0].payload())
+        for message in out[1:MAX_RESPONSE_POSTS + 1]:
+            respond_url(response_type=response_type, replace_original=False, **message.payload())
     else:
         words = text.split()
         share = len(words) > 1 and words[-1].lower() == "share"
@@ -302,14 +306,20 @@ def autodiagnose_command(command: dict, arg: str, services: Services) -> dict:
     return {"response_type": "ephemeral", **note(messages.AUTODIAGNOSE_STATE.format(state=state)).payload()}
 
 
-def digest_command(app_name: str, services: Services) -> SlackMessage:
-    """`/dynodoc digest [app]`, once a digest module exists (`bot.digest.digest_message`)."""
-    if importlib.util.find_spec("bot.digest") is None:
-        return note(messages.DIGEST_NOT_YET)
-    build = getattr(importlib.import_module("bot.digest"), "digest_message", None)
-    if build is None:
-        return note(messages.DIGEST_NOT_YET)
-    return build(services.store, services.settings, app_name or None)
+def digest_command(app_name: str, services: Services) -> list[SlackMessage]:
+    """`/dynodoc digest [app]`: the digest of the last 24 h, now, from what polling stored."""
+    from bot.digest import hour_of
+    from bot.jobs import build_stored_digest
+    from bot.render.blocks import render_digest
+
+    names = [a.name for a in services.settings.apps]
+    if not names:
+        return [note(messages.DIGEST_NO_APPS)]
+    if app_name and app_name not in names:
+        return [note(messages.DIGEST_UNKNOWN_APP.format(app=app_name, apps=", ".join(names)))]
+    digest = build_stored_digest(services.store, services.settings, hour_of(utcnow()) + timedelta(hours=1),
+                                 app_name or None, services.kb)
+    return render_digest(digest)
 
 
 # --- status -----------------------------------------------------------------------------------------

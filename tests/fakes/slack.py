@@ -69,6 +69,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.faults: dict[str, list[Fault]] = {}
         self.files: dict[str, tuple[bytes, str]] = {}
+        self.history: dict[str, list[tuple[dict, dict | None]]] = {}  # channel -> (message, metadata)
         self.socket: FakeSocketMode | None = None
         self._cond = threading.Condition()
         self._ts = 0
@@ -143,8 +144,9 @@ class FakeSlack:
 
     def next_ts(self) -> str:
         with self._cond:
+            # Like Slack's: the time of posting (so `oldest` filters work), unique by its micro part.
             self._ts += 1
-            return f"{1_700_000_000 + self._ts}.{self._ts:06d}"
+            return f"{int(time.time())}.{self._ts:06d}"
 
     def close(self) -> None:
         self.server.shutdown()
@@ -172,8 +174,27 @@ class FakeSlack:
                          "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}, {}
         if method in ("chat.postMessage", "chat.postEphemeral"):
             ts = self.next_ts()
+            message = {"type": "message", "text": params.get("text"), "bot_id": BOT_ID, "user": BOT_USER_ID,
+                       "ts": ts}
+            if params.get("thread_ts"):
+                message["thread_ts"] = params["thread_ts"]
+            if method == "chat.postMessage":
+                meta = params.get("metadata")
+                if isinstance(meta, str):
+                    meta = json.loads(meta)
+                with self._cond:
+                    self.history.setdefault(params.get("channel"), []).append((message, meta))
             return 200, {"ok": True, "channel": params.get("channel"), "ts": ts, "message_ts": ts,
-                         "message": {"type": "message", "text": params.get("text"), "bot_id": BOT_ID, "ts": ts}}, {}
+                         "message": message}, {}
+        if method == "conversations.history":
+            # Newest first; top-level messages only; metadata only when asked for, as Slack does.
+            oldest = float(params.get("oldest") or 0)
+            with_meta = str(params.get("include_all_metadata")).lower() in ("true", "1")
+            with self._cond:
+                found = [{**m, **({"metadata": meta} if with_meta and meta else {})}
+                         for m, meta in self.history.get(params.get("channel"), [])
+                         if float(m["ts"]) > oldest and "thread_ts" not in m]
+            return 200, {"ok": True, "messages": found[::-1], "has_more": False}, {}
         if method == "views.publish":
             return 200, {"ok": True, "view": {"id": "V0HOME", **(params.get("view") or {})}}, {}
         return 200, {"ok": True}, {}
@@ -216,6 +237,13 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 else:
                     data, content_type = fake.files[name]
                     self._send(200, data, content_type=content_type)
+                return
+            if path.startswith("/api/"):  # some Web API methods (conversations.history) are GETs
+                method = path.removeprefix("/api/")
+                params = dict(parse_qsl(urlsplit(self.path).query))
+                fake.record(Call(method, auth, params, path))
+                status, body, headers = fake.answer(method, auth, params)
+                self._send(status, body, headers)
                 return
             self._send(404, b"not found", content_type="text/plain")
 

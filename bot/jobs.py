@@ -1,0 +1,162 @@
+"""The schedule inside `dynodoc serve` (APScheduler 3.x): poll every N minutes, post the digest once a day.
+
+Posting is exactly once per channel per day, across restarts and crashes: the intent is recorded
+first, then the message is posted (tagged with Slack message metadata naming the day), then it is
+marked posted. A restart that finds an intent without a post looks in the channel's history for the
+tagged message before posting again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.config import Settings
+from bot.digest import Digest, build_digest, hour_of
+from bot.knowledge import KnowledgeBase
+from bot.store import Store, utcnow
+
+log = logging.getLogger(__name__)
+
+DIGEST_EVENT = "dynodoc_digest"  # Slack message metadata event_type of a posted digest
+HISTORY_DAYS = 8  # the digest compares with the previous day and the 7 days before that
+IN_PROGRESS = timedelta(minutes=2)  # an intent younger than this belongs to a process still posting
+
+
+def digest_trigger(settings: Settings) -> CronTrigger:
+    t = settings.digest_time
+    return CronTrigger(hour=t.hour, minute=t.minute, timezone=ZoneInfo(settings.tz))
+
+
+def last_due(settings: Settings, now: datetime) -> datetime:
+    """The most recent scheduled digest time at or before `now`, in the digest's time zone."""
+    tz = ZoneInfo(settings.tz)
+    local = now.astimezone(tz)
+    due = datetime(local.year, local.month, local.day, settings.digest_time.hour, settings.digest_time.minute,
+                   tzinfo=tz)
+    return due if due <= local else due - timedelta(days=1)
+
+
+def build_stored_digest(store: Store, settings: Settings, end: datetime, app: str | None = None,
+                        kb: KnowledgeBase | None = None) -> Digest:
+    """The digest of the watched apps (or one of them) for the 24 h up to `end`, from the database."""
+    apps = [a for a in settings.apps if app is None or a.name == app]
+    since = end - timedelta(days=HISTORY_DAYS)
+    tallies = [store.digest_tally(a.name, a.platform, since, end, settings.poll_minutes) for a in apps]
+    return build_digest(tallies, end, kb)
+
+
+def find_posted_digest(client, channel: str, day: str, since: datetime) -> str | None:
+    """The ts of the digest for `day` already in the channel, found by its message metadata."""
+    cursor = None
+    for _ in range(5):  # at most 5 pages of 200: a digest is found within minutes of its intent
+        resp = client.conversations_history(channel=channel, oldest=f"{since.timestamp():.6f}", limit=200,
+                                            include_all_metadata=True, cursor=cursor)
+        for message in resp.get("messages", []):
+            meta = message.get("metadata") or {}
+            if meta.get("event_type") == DIGEST_EVENT and (meta.get("event_payload") or {}).get("day") == day:
+                return message.get("ts")
+        cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return None
+    return None
+
+
+def post_daily_digest(client, store: Store, settings: Settings, now: datetime | None = None,
+                      kb: KnowledgeBase | None = None) -> str:
+    """Post the digest due most recently, unless it is already in the channel. Returns what happened."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.render.blocks import render_digest
+
+    channel = settings.digest_channel
+    if not channel:
+        return "no DYNODOC_DIGEST_CHANNEL set"
+    now = now or utcnow()
+    due = last_due(settings, now)
+    day = due.date().isoformat()
+    record = store.digest_record(channel, day)
+    if record and record["state"] == "posted":
+        return f"already posted for {day}"
+    if record is None:
+        if not store.claim_digest(channel, day):
+            return f"another process is posting the digest for {day}"
+    else:
+        # An intent without a post: a crash between posting and recording, or another process at work.
+        created = datetime.fromisoformat(record["created"])
+        try:
+            ts = find_posted_digest(client, channel, day, created - timedelta(minutes=5))
+        except SlackApiError as exc:
+            log.warning("could not read #%s history to check for the %s digest (%s); posting it",
+                        channel, day, exc.response.get("error"))
+            ts = None
+        if ts:
+            store.mark_digest_posted(channel, day, ts)
+            return f"found the {day} digest already posted (ts {ts}); recorded it"
+        if now - created < IN_PROGRESS:
+            return f"another process is posting the digest for {day}"
+    digest = build_stored_digest(store, settings, hour_of(now), kb=kb)  # up to the last full hour
+    messages = render_digest(digest, f"Dyno Doctor digest · {day}")
+    resp = client.chat_postMessage(channel=channel, **messages[0].payload(),
+                                   metadata={"event_type": DIGEST_EVENT, "event_payload": {"day": day}})
+    store.mark_digest_posted(channel, day, resp["ts"])
+    for message in messages[1:]:
+        client.chat_postMessage(channel=resp.get("channel") or channel, thread_ts=resp["ts"], **message.payload())
+    return f"posted the {day} digest to {channel}"
+
+
+def run_poll(settings: Settings, store: Store) -> None:
+    from bot.poll import poll_all
+
+    try:
+        for result in poll_all(settings, store):
+            if result.error:
+                log.warning("poll %s: %s", result.app, result.error)
+    except Exception:  # a scheduled job must never take the bot down; the next run tries again
+        log.exception("poll failed")
+
+
+def run_digest(client, settings: Settings, store: Store, kb: KnowledgeBase | None = None) -> None:
+    try:
+        log.info("digest: %s", post_daily_digest(client, store, settings, kb=kb))
+    except Exception:
+        log.exception("digest failed")
+
+
+def start_scheduler(client, settings: Settings, store: Store, kb: KnowledgeBase | None = None,
+                    now: datetime | None = None) -> BackgroundScheduler:
+    """Start the jobs: polling (when apps are watched) and the daily digest (when a channel is set).
+
+    Neither job overlaps itself; polling starts at once, and a digest missed while the bot was down
+    runs once on start.
+    """
+    tz = ZoneInfo(settings.tz)
+    now = now or utcnow()
+    scheduler = BackgroundScheduler(timezone=tz, job_defaults={"max_instances": 1, "coalesce": True,
+                                                               "misfire_grace_time": 3600})
+    polling = bool(settings.apps)
+    if polling:
+        from bot.config import ConfigError
+        from bot.poll import check_poll_settings
+
+        try:
+            check_poll_settings(settings)
+        except ConfigError as exc:  # the bot still answers questions; say once why it does not poll
+            log.warning("polling is off: %s", exc)
+            polling = False
+    if polling:
+        scheduler.add_job(run_poll, IntervalTrigger(minutes=settings.poll_minutes, timezone=tz), id="poll",
+                          args=[settings, store], next_run_time=now)
+    if settings.digest_channel:
+        scheduler.add_job(run_digest, digest_trigger(settings), id="digest", args=[client, settings, store, kb])
+        due = last_due(settings, now)
+        record = store.digest_record(settings.digest_channel, due.date().isoformat())
+        if now - due < timedelta(days=1) and not (record and record["state"] == "posted"):
+            scheduler.add_job(run_digest, id="digest-missed", args=[client, settings, store, kb], next_run_time=now)
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,220 @@
+"""The schedule: digests from stored events, posted exactly once per channel and day, on time, in a time zone.
+
+The bot's real WebClient talks to the fake Slack on 127.0.0.1; a crash is simulated by doing what the
+first process did before it died (record the intent, post the message) and then starting over.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
+from zoneinfo import ZoneInfo
+
+import pytest
+from fakes.slack import BOT_TOKEN, FakeSlack
+from slack_sdk import WebClient
+
+from bot.config import Settings, WatchedApp
+from bot.jobs import (
+    DIGEST_EVENT,
+    build_stored_digest,
+    digest_trigger,
+    last_due,
+    post_daily_digest,
+    start_scheduler,
+)
+from bot.render.text import render_digest
+from bot.store import PollRun, Store, iso
+
+CHANNEL = "C0DIGEST"
+NOW = datetime(2026, 11, 24, 9, 0, 30, tzinfo=UTC)  # just after the 09:00 UTC digest time
+
+
+@pytest.fixture
+def fake():
+    slack = FakeSlack()
+    yield slack
+    slack.close()
+
+
+@pytest.fixture
+def client(fake):
+    return WebClient(token=BOT_TOKEN, base_url=fake.api_url)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "dynodoc.db")
+    yield s
+    s.close()
+
+
+def settings(**changes) -> Settings:
+    base = dict(apps=(WatchedApp("heroku", "acme-api"), WatchedApp("fly", "acme-edge")), digest_channel=CHANNEL,
+                digest_time=clock(9, 0), tz="UTC", poll_minutes=5)
+    return Settings(**{**base, **changes})
+
+
+def add_events(store: Store, app: str, code: str, times: list[datetime], path: str = "/orders/7") -> None:
+    store.db["events"].insert_all(
+        {"app": app, "platform": "heroku", "time": iso(t), "code": code, "kind": "router", "dyno": "web.1",
+         "path": path, "status": 503, "service_ms": 30000, "line": "x", "line_hash": f"{app}{code}{t}"}
+        for t in times)
+
+
+def digest_posts(fake: FakeSlack) -> list:
+    return [c for c in fake.calls_to("chat.postMessage", channel=CHANNEL) if "thread_ts" not in c.params]
+
+
+def test_digest_from_stored_events_with_known_counts(store):
+    end = datetime(2026, 11, 24, 9, tzinfo=UTC)
+    add_events(store, "acme-api", "H12", [end - timedelta(hours=h) for h in (1, 2, 3, 5)])  # last 24 h: 4
+    add_events(store, "acme-api", "H12", [end - timedelta(hours=30)])  # the day before: 1
+    add_events(store, "acme-api", "R14", [end - timedelta(days=20)])  # long ago only
+    add_events(store, "acme-api", "H10", [end - timedelta(hours=2)])  # first time ever: new
+    store.db["rollups"].insert({"app": "acme-api", "hour": iso(end - timedelta(hours=1)), "requests": 400,
+                                "errors": 5, "status_5xx": 5, "service_hist": '{"5": 370, "21": 30}'})
+    for i in range(10):
+        started = end - timedelta(minutes=5 * (i + 1))
+        store.record_run(PollRun("acme-api", "heroku", started, started + timedelta(seconds=2), "ok", 100, 0))
+    gap_at = end - timedelta(minutes=20)
+    store.record_run(PollRun("acme-api", "heroku", gap_at, gap_at, "ok", 1500, 0, gap_from=gap_at - timedelta(
+        minutes=5), gap_to=gap_at))
+    store.record_run(PollRun("acme-edge", "fly", end - timedelta(minutes=3), end - timedelta(minutes=3), "failed",
+                             error="Fly.io rejected FLY_API_TOKEN (401)"))
+
+    digest = build_stored_digest(store, settings(), end)
+    api, edge = {a.app: a for a in digest.apps}["acme-api"], {a.app: a for a in digest.apps}["acme-edge"]
+    codes = {s.code: s for s in api.codes}
+    assert set(codes) == {"H12", "H10"}
+    assert (codes["H12"].count, codes["H12"].previous, codes["H12"].new) == (4, 1, False)
+    assert codes["H10"].new is True
+    assert codes["H12"].paths == (("/orders/{id}", 4),)
+    assert api.requests == 400 and api.p95_ms == 30000
+    assert (api.polls_done, api.polls_expected) == (11, 11)
+    assert len(api.gaps) == 1
+    assert edge.poll_error == "Fly.io rejected FLY_API_TOKEN (401)"
+    assert [a.app for a in digest.apps] == ["acme-edge", "acme-api"]  # a failing poll is the most trouble
+    text = render_digest(digest)
+    assert "polled 11 of 11 times; 1 gap, 08:35–08:40, lines may be missing" in text
+
+
+def test_posted_exactly_once_across_a_restart(fake, client, store):
+    add_events(store, "acme-api", "H12", [NOW - timedelta(hours=1)] * 1)
+    assert post_daily_digest(client, store, settings(), NOW) == f"posted the 2026-11-24 digest to {CHANNEL}"
+    # A restart later that day: the record says it is posted.
+    assert post_daily_digest(client, store, settings(), NOW + timedelta(hours=3)).startswith("already posted")
+    posts = digest_posts(fake)
+    assert len(posts) == 1
+    assert posts[0].params["metadata"] == {"event_type": DIGEST_EVENT, "event_payload": {"day": "2026-11-24"}}
+    assert store.digest_record(CHANNEL, "2026-11-24")["state"] == "posted"
+    # Per-code details go into the digest's thread.
+    thread = fake.calls_to("chat.postMessage", channel=CHANNEL, thread_ts=store.digest_record(CHANNEL, "2026-11-24")["ts"])
+    assert thread and "H12" in str(thread[0].params["blocks"])
+
+
+def today() -> tuple[datetime, str]:
+    """Now, and the key of the digest due most recently (these tests run on the real clock)."""
+    now = datetime.now(UTC)
+    return now, last_due(settings(), now).date().isoformat()
+
+
+def test_a_crash_between_posting_and_recording_does_not_post_twice(fake, client, store):
+    now, day = today()
+    # The first process recorded its intent and posted, then died before marking it posted.
+    assert store.claim_digest(CHANNEL, day)
+    first = client.chat_postMessage(channel=CHANNEL, text="digest", metadata={
+        "event_type": DIGEST_EVENT, "event_payload": {"day": day}})
+    outcome = post_daily_digest(client, store, settings(), now + timedelta(seconds=5))
+    assert outcome == f"found the {day} digest already posted (ts {first['ts']}); recorded it"
+    assert len(digest_posts(fake)) == 1
+    assert store.digest_record(CHANNEL, day)["ts"] == first["ts"]
+    assert post_daily_digest(client, store, settings(), now + timedelta(minutes=5)).startswith("already posted")
+    assert len(digest_posts(fake)) == 1
+
+
+def test_a_crash_before_posting_posts_on_restart(fake, client, store):
+    now, day = today()
+    assert store.claim_digest(CHANNEL, day)
+    # The intent is older than a process would take to post, and nothing is in the channel: it died first.
+    store.db.execute("UPDATE digests SET created = ?", [iso(now - timedelta(minutes=10))])
+    outcome = post_daily_digest(client, store, settings(), now)
+    assert outcome == f"posted the {day} digest to {CHANNEL}"
+    assert len(digest_posts(fake)) == 1
+
+
+def test_a_fresh_intent_of_another_process_is_left_alone(fake, client, store):
+    now, day = today()
+    assert store.claim_digest(CHANNEL, day)
+    outcome = post_daily_digest(client, store, settings(), now)
+    assert outcome == f"another process is posting the digest for {day}"
+    assert digest_posts(fake) == []
+
+
+def test_no_channel_no_post(fake, client, store):
+    assert post_daily_digest(client, store, settings(digest_channel=""), NOW) == "no DYNODOC_DIGEST_CHANNEL set"
+    assert fake.calls_to("chat.postMessage") == []
+
+
+@pytest.mark.parametrize("tz, now, due_utc", [
+    ("UTC", datetime(2026, 11, 24, 8, 59, tzinfo=UTC), datetime(2026, 11, 23, 9, 0, tzinfo=UTC)),
+    ("UTC", datetime(2026, 11, 24, 9, 0, tzinfo=UTC), datetime(2026, 11, 24, 9, 0, tzinfo=UTC)),
+    # New York is UTC-5 in November and UTC-4 in July: 09:00 there is 14:00 or 13:00 UTC.
+    ("America/New_York", datetime(2026, 11, 24, 15, 0, tzinfo=UTC), datetime(2026, 11, 24, 14, 0, tzinfo=UTC)),
+    ("America/New_York", datetime(2026, 7, 1, 13, 30, tzinfo=UTC), datetime(2026, 7, 1, 13, 0, tzinfo=UTC)),
+    # Tokyo's 09:00 on the 25th is still the 24th in UTC.
+    ("Asia/Tokyo", datetime(2026, 11, 24, 23, 0, tzinfo=UTC), datetime(2026, 11, 24, 0, 0, tzinfo=UTC)),
+])
+def test_the_digest_time_is_in_the_configured_time_zone(tz, now, due_utc):
+    s = settings(tz=tz)
+    assert last_due(s, now) == due_utc
+    following = digest_trigger(s).get_next_fire_time(None, now)
+    assert following >= now
+    assert following.astimezone(ZoneInfo(tz)).time() == clock(9, 0)
+    assert following - due_utc <= timedelta(days=1, hours=1)
+
+
+def test_the_day_key_is_the_local_date():
+    # 07:00 in Tokyo is 22:00 UTC the evening before: the digest is the 25th's there.
+    s = settings(tz="Asia/Tokyo", digest_time=clock(7, 0))
+    assert last_due(s, datetime(2026, 11, 24, 22, 30, tzinfo=UTC)).date() == date(2026, 11, 25)
+
+
+def test_a_digest_missed_while_down_runs_once_on_start(fake, client, store):
+    now = datetime.now(UTC)
+    s = settings(apps=(), digest_time=clock((now - timedelta(hours=1)).hour, 0))  # due an hour ago, not posted
+    scheduler = start_scheduler(client, s, store, now=now)
+    try:
+        fake.wait_for("chat.postMessage", channel=CHANNEL, timeout=10)
+        assert scheduler.get_job("digest").max_instances == 1
+        time.sleep(0.3)
+        assert len(digest_posts(fake)) == 1
+    finally:
+        scheduler.shutdown(wait=True)
+    # Started again the same day: already posted, so nothing is scheduled to catch up.
+    scheduler = start_scheduler(client, s, store, now=now + timedelta(minutes=1))
+    try:
+        assert scheduler.get_job("digest-missed") is None
+        assert scheduler.get_job("digest") is not None
+    finally:
+        scheduler.shutdown(wait=True)
+    assert len(digest_posts(fake)) == 1
+
+
+def test_polling_is_scheduled_without_overlap_only_with_credentials(client, store, caplog):
+    scheduler = start_scheduler(client, settings(digest_channel=""), store)  # apps but no API keys
+    try:
+        assert scheduler.get_job("poll") is None
+        assert "polling is off: DYNODOC_APPS names Heroku apps (acme-api) but HEROKU_API_KEY is not set" in caplog.text
+    finally:
+        scheduler.shutdown(wait=False)
+    s = settings(digest_channel="", heroku_api_key="k" * 20, fly_api_token="t" * 20,
+                 heroku_api_url="http://127.0.0.1:9", fly_api_url="http://127.0.0.1:9")
+    scheduler = start_scheduler(client, s, store)
+    try:
+        job = scheduler.get_job("poll")
+        assert job.max_instances == 1 and job.coalesce is True
+        assert job.trigger.interval == timedelta(minutes=5)
+    finally:
+        scheduler.shutdown(wait=False)

@@ -9,6 +9,7 @@ tagged message before posting again.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -100,7 +101,10 @@ def post_daily_digest(client, store: Store, settings: Settings, now: datetime | 
             return f"found the {day} digest already posted (ts {ts}); recorded it"
         if now - created < IN_PROGRESS:
             return f"another process is posting the digest for {day}"
-    digest = build_stored_digest(store, settings, hour_of(now), kb=kb)  # up to the last full hour
+    # On time, the window is the 24 full hours up to now; a late run (after downtime) takes in the
+    # hour under way too, so that nothing polled is left out.
+    end = hour_of(now) if now - hour_of(now) < timedelta(minutes=5) else hour_of(now) + timedelta(hours=1)
+    digest = build_stored_digest(store, settings, end, kb=kb)
     messages = render_digest(digest, f"Dyno Doctor digest · {day}")
     resp = client.chat_postMessage(channel=channel, **messages[0].payload(),
                                    metadata={"event_type": DIGEST_EVENT, "event_payload": {"day": day}})
@@ -110,18 +114,31 @@ def post_daily_digest(client, store: Store, settings: Settings, now: datetime | 
     return f"posted the {day} digest to {channel}"
 
 
-def run_poll(settings: Settings, store: Store) -> None:
+# One poll at a time, whoever asks: the interval job skips a round while a poll runs, the digest waits
+# for it and then polls once more so that what it posts is up to the minute.
+_polling = threading.Lock()
+
+
+def run_poll(settings: Settings, store: Store, *, wait: bool = False) -> None:
     from bot.poll import poll_all
 
+    if not _polling.acquire(blocking=wait):
+        log.info("poll skipped: the previous one is still running")
+        return
     try:
         for result in poll_all(settings, store):
             if result.error:
                 log.warning("poll %s: %s", result.app, result.error)
     except Exception:  # a scheduled job must never take the bot down; the next run tries again
         log.exception("poll failed")
+    finally:
+        _polling.release()
 
 
-def run_digest(client, settings: Settings, store: Store, kb: KnowledgeBase | None = None) -> None:
+def run_digest(client, settings: Settings, store: Store, kb: KnowledgeBase | None = None,
+               poll_first: bool = False) -> None:
+    if poll_first:
+        run_poll(settings, store, wait=True)
     try:
         log.info("digest: %s", post_daily_digest(client, store, settings, kb=kb))
     except Exception:
@@ -153,10 +170,11 @@ def start_scheduler(client, settings: Settings, store: Store, kb: KnowledgeBase 
         scheduler.add_job(run_poll, IntervalTrigger(minutes=settings.poll_minutes, timezone=tz), id="poll",
                           args=[settings, store], next_run_time=now)
     if settings.digest_channel:
-        scheduler.add_job(run_digest, digest_trigger(settings), id="digest", args=[client, settings, store, kb])
+        digest_args = [client, settings, store, kb, polling]
+        scheduler.add_job(run_digest, digest_trigger(settings), id="digest", args=digest_args)
         due = last_due(settings, now)
         record = store.digest_record(settings.digest_channel, due.date().isoformat())
         if now - due < timedelta(days=1) and not (record and record["state"] == "posted"):
-            scheduler.add_job(run_digest, id="digest-missed", args=[client, settings, store, kb], next_run_time=now)
+            scheduler.add_job(run_digest, id="digest-missed", args=digest_args, next_run_time=now)
     scheduler.start()
     return scheduler

@@ -371,7 +371,8 @@ class Store:
         tally.polls_done = sum(1 for r in runs if r[1] in ("ok", "partial", None))
         if first_run:
             watched_since = max(until - timedelta(days=1), datetime.fromisoformat(first_run))
-            expected = round((until - watched_since).total_seconds() / 60 / poll_minutes)
+            span_end = min(until, utcnow())  # a window may end in the hour under way
+            expected = round((span_end - watched_since).total_seconds() / 60 / poll_minutes) + 1
             tally.polls_expected = max(expected, tally.polls_done, len(runs))
         tally.gaps = [(datetime.fromisoformat(r[2]), datetime.fromisoformat(r[3] or r[2])) for r in runs if r[2]]
         if runs and runs[-1][1] == "failed":

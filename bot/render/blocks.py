@@ -417,8 +417,8 @@ def _digest_details(app) -> list[dict]:
     """Per-code details of one app, for the digest's thread."""
     out: list[dict] = [section(f"*{escape(app.app)}* ({app.platform}) — details")]
     for stat in app.codes:
-        text = [f"*{stat.code} — {escape(stat.title)}* ×{stat.count:,} ({stat.change}"
-                f"{', NEW' if stat.new else ''})", escape(stat.meaning)]
+        text = [f"*{stat.code} — {escape(stat.title)}* ×{stat.count:,} ({'NEW' if stat.new else stat.change})",
+                escape(stat.meaning)]
         if stat.paths:
             text.append("paths: " + ", ".join(f"`{escape(p)}` ({n})" for p, n in stat.paths))
         if stat.places:

@@ -239,9 +239,12 @@ def app_headline(app) -> str:
 
 
 def code_line(stat) -> str:
-    new = " NEW" if stat.new else ""
-    avg = f", 7-day avg {stat.daily_average:.1f}/day" if stat.daily_average else ""
-    return f"{stat.code} ×{stat.count:,} ({stat.change}{avg}){new} — {stat.title}: {stat.meaning}"
+    if stat.new:
+        trend = "NEW"
+    else:
+        avg = f", 7-day avg {stat.daily_average:.1f}/day" if stat.daily_average else ""
+        trend = f"{stat.change}{avg}"
+    return f"{stat.code} ×{stat.count:,} ({trend}) — {stat.title}: {stat.meaning}"
 
 
 def render_digest(digest) -> str:

@@ -341,17 +341,26 @@ def _bind(events: list[LogEvent], codes: tuple[str, ...]) -> Correlation:
                        "that it had finished booting.")
 
 
+_KILLING_CODES = ("R10", "R12", "R15")
+
+
+def _killed_by_platform(before: list[LogEvent], event: LogEvent) -> str | None:
+    """The code (R10, R12, R15) whose SIGKILL explains this exit or crash, if one came just before it."""
+    return next((e.code for e in reversed(before[-6:]) if e.code in _KILLING_CODES and e.where == event.where), None)
+
+
 def _crash_context(events: list[LogEvent]) -> tuple[tuple[str, ...], str] | None:
     """The app lines just before the first unexplained crash, preferring ones that look like an exception.
 
-    An exit right after R12 (exit timeout) or R15 (memory) is the platform's SIGKILL, already explained.
+    An exit right after R10 (boot timeout), R12 (exit timeout) or R15 (memory) is the platform's SIGKILL,
+    already explained by that code.
     """
     for i, event in enumerate(events):
         crashed = event.state_to == "crashed" or (event.kind == "exit" and event.exit_status not in (None, 0, 143))
         if not crashed:
             continue
         recent = events[max(0, i - 40):i]
-        if any(e.code in ("R12", "R15") and e.where == event.where for e in recent[-6:]):
+        if _killed_by_platform(recent, event):
             continue
         before = [e for e in recent if e.kind == "app" and (event.where is None or e.where in (None, event.where))]
         loud = [e.message.strip() for e in before if _EXCEPTION.search(e.message)]
@@ -367,9 +376,15 @@ def _crash_context(events: list[LogEvent]) -> tuple[tuple[str, ...], str] | None
 
 def _observations(events: list[LogEvent]) -> tuple[str, ...]:
     notes: list[str] = []
-    exits = Counter(e.exit_status for e in events if e.kind == "exit" and e.exit_status is not None)
-    for status, n in exits.most_common(3):
-        meaning = _EXIT_MEANING.get(status, f"exited with status {status}")
+    exits: Counter = Counter()
+    for i, e in enumerate(events):
+        if e.kind == "exit" and e.exit_status is not None:
+            exits[e.exit_status, _killed_by_platform(events[max(0, i - 6):i], e)] += 1
+    for (status, killer), n in exits.most_common(3):
+        if killer:
+            meaning = f"was killed with SIGKILL (status {status}) by the platform after {killer}"
+        else:
+            meaning = _EXIT_MEANING.get(status, f"exited with status {status}")
         notes.append(f"A process {meaning}{f' ({n} times)' if n > 1 else ''}.")
     exceptions = [e.message.strip() for e in events if e.kind in ("app", "other") and _EXCEPTION.search(e.message)]
     if exceptions:

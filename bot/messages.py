@@ -16,7 +16,6 @@ NO_SLACK_HINT = (
     " SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode); see README.md.)"
 )
 
-NOT_YET = "{what} is not built yet."
 
 # --- Slack: starting up -----------------------------------------------------------------------------
 

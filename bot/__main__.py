@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import sys
 import zlib
@@ -14,7 +13,7 @@ from bot import messages
 from bot.config import ConfigError, Settings, load_settings
 from bot.diagnose import diagnose
 from bot.knowledge import KnowledgeBase, KnowledgeError
-from bot.paste import MAX_PASTE_CHARS, decode
+from bot.paste import MAX_PASTE_CHARS, decode, gunzip
 from bot.render.text import (
     answer_json,
     diagnosis_json,
@@ -62,8 +61,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         return 2
     if source.endswith(".gz") or data[:2] == b"\x1f\x8b":
         try:
-            data = gzip.decompress(data)[:MAX_READ]
-        except (OSError, EOFError, zlib.error):
+            data = gunzip(data, MAX_READ)
+        except zlib.error:
             print(f"dynodoc: {source} is not a readable gzip file", file=sys.stderr)
             return 2
     diagnosis = diagnose(decode(data), kb)

@@ -8,6 +8,7 @@ oversized input with a note instead of failing.
 from __future__ import annotations
 
 import re
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 
@@ -29,6 +30,15 @@ class Paste:
     lines: tuple[str, ...]
     truncated: bool
     binary: bool  # the input was mostly not text
+
+
+def gunzip(data: bytes, limit: int) -> bytes:
+    """Decompress gzip data, stopping at `limit` bytes of output (a small bomb cannot fill memory).
+
+    A truncated file gives what could be read; data that is not gzip raises zlib.error.
+    """
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    return inflater.decompress(data, limit)
 
 
 def decode(data: bytes) -> str:

@@ -76,3 +76,20 @@ def test_bad_setting_is_one_line_naming_it():
     result = dynodoc("run", env={"DYNODOC_POLL_MINUTES": "often"}, stdin=b"")
     assert result.returncode == 2
     assert result.stderr.strip() == "dynodoc: DYNODOC_POLL_MINUTES must be a whole number, got 'often'"
+
+
+def test_diagnose_a_gzip_bomb_reads_only_the_first_megabytes(tmp_path):
+    bomb = tmp_path / "bomb.log.gz"
+    bomb.write_bytes(gzip.compress(b"x" * 200_000_000))  # 200 MB of text in about 200 kB
+    result = dynodoc("diagnose", str(bomb))
+    assert result.returncode == 0, result.stderr
+    assert "only the start was read" in result.stdout
+
+
+def test_diagnose_a_truncated_gzip_reads_what_is_there(tmp_path):
+    whole = gzip.compress(("\n".join([ROUTER_H12] * 200) + "\n").encode())
+    cut = tmp_path / "cut.log.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    result = dynodoc("diagnose", "--json", str(cut))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["findings"][0]["code"] == "H12"

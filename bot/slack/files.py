@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from bot import messages
-from bot.paste import MAX_PASTE_CHARS, decode
+from bot.paste import MAX_PASTE_CHARS, decode, gunzip
 
 EXTENSIONS = (".log", ".txt", ".json", ".gz")
 TEXT_FILETYPES = ("text", "json", "gzip", "log")
@@ -59,10 +59,6 @@ def _token_allowed(url: str, api_url: str) -> bool:
     return bool(host) and (host == "slack.com" or host.endswith(".slack.com") or host == api_host)
 
 
-def gunzip(data: bytes, limit: int = MAX_TEXT_BYTES) -> bytes:
-    """Decompress gzip data, stopping at `limit` bytes of output (a small bomb cannot fill memory)."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    return inflater.decompress(data, limit)
 
 
 def fetch(file: dict, token: str, api_url: str) -> FileText:
@@ -97,7 +93,7 @@ def fetch(file: dict, token: str, api_url: str) -> FileText:
     raw = bytes(data)
     if name.lower().endswith(".gz") or raw[:2] == b"\x1f\x8b":
         try:
-            raw = gunzip(raw)
+            raw = gunzip(raw, MAX_TEXT_BYTES)
         except zlib.error:
             return FileText(name, problem="it is not a readable gzip file")
     return FileText(name, text=decode(raw[:MAX_TEXT_BYTES]))

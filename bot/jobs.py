@@ -119,14 +119,24 @@ def post_daily_digest(client, store: Store, settings: Settings, now: datetime | 
 _polling = threading.Lock()
 
 
+def polled_apps(settings: Settings) -> tuple:
+    """The apps polled by sessions: all of them, less the Heroku apps that tail mode keeps tailed."""
+    if settings.heroku_tail:
+        return tuple(a for a in settings.apps if a.platform != "heroku")
+    return settings.apps
+
+
 def run_poll(settings: Settings, store: Store, *, wait: bool = False) -> None:
     from bot.poll import poll_all
 
+    apps = polled_apps(settings)
+    if not apps:
+        return
     if not _polling.acquire(blocking=wait):
         log.info("poll skipped: the previous one is still running")
         return
     try:
-        for result in poll_all(settings, store):
+        for result in poll_all(settings, store, apps=apps):
             if result.error:
                 log.warning("poll %s: %s", result.app, result.error)
     except Exception:  # a scheduled job must never take the bot down; the next run tries again
@@ -166,7 +176,18 @@ def start_scheduler(client, settings: Settings, store: Store, kb: KnowledgeBase 
         except ConfigError as exc:  # the bot still answers questions; say once why it does not poll
             log.warning("polling is off: %s", exc)
             polling = False
-    if polling:
+    if polling and settings.heroku_tail and any(a.platform == "heroku" for a in settings.apps):
+        # Tail mode: poll_forever keeps one tail session per Heroku app open (and polls the rest) on a
+        # thread of its own, stopped with the scheduler.
+        from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
+
+        from bot.poll import poll_forever
+
+        stop = threading.Event()
+        threading.Thread(target=poll_forever, args=(settings, store), kwargs={"stop": stop}, daemon=True,
+                         name="dynodoc-tail").start()
+        scheduler.add_listener(lambda _: stop.set(), EVENT_SCHEDULER_SHUTDOWN)
+    elif polling:
         scheduler.add_job(run_poll, IntervalTrigger(minutes=settings.poll_minutes, timezone=tz), id="poll",
                           args=[settings, store], next_run_time=now)
     if settings.digest_channel:

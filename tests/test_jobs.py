@@ -218,3 +218,28 @@ def test_polling_is_scheduled_without_overlap_only_with_credentials(client, stor
         assert job.trigger.interval == timedelta(minutes=5)
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_tail_mode_in_serve_keeps_heroku_tailed_and_stops_with_the_scheduler(client, store):
+    from fakes.heroku import FakeHeroku, history
+
+    heroku = FakeHeroku(tail_seconds=0.3)
+    heroku.add_app("acme-api", history(datetime.now(UTC) - timedelta(minutes=30)))
+    s = settings(apps=(WatchedApp("heroku", "acme-api"),), digest_channel="", heroku_tail=True,
+                 heroku_api_key=heroku.api_key, heroku_api_url=heroku.url, retry_base=0.01)
+    scheduler = start_scheduler(client, s, store)
+    try:
+        assert scheduler.get_job("poll") is None  # the tail thread does the work
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not store.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]:
+            time.sleep(0.05)
+        posts = heroku.requests_to("POST", "/apps/acme-api/")
+        assert posts and all(p.body["tail"] is True for p in posts)
+        assert store.db.execute("SELECT COUNT(*) FROM events").fetchone()[0] > 0
+    finally:
+        scheduler.shutdown(wait=False)
+    time.sleep(0.8)  # longer than a tail session: a live tail would have reopened one by now
+    opened = len(heroku.requests_to("POST", "/apps/acme-api/"))
+    time.sleep(0.8)
+    assert len(heroku.requests_to("POST", "/apps/acme-api/")) == opened
+    heroku.close()

@@ -249,14 +249,18 @@ _STOPWORDS = {
     "i", "we", "it", "its", "this", "that", "with", "and", "me", "am", "can", "you", "your", "get", "got",
     "getting", "keep", "keeps", "seeing", "see", "error", "errors", "code", "codes", "issue", "problem",
     "explain", "about", "tell", "please", "pls", "plz", "hey", "so", "im", "us", "there", "again", "when",
-    "after", "logs", "log", "app", "status", "just", "some", "any", "which", "who", "has", "have", "lot",
+    "after", "app", "status", "just", "some", "any", "which", "who", "has", "have", "lot",
     "lots", "many", "all", "list", "every", "show", "fly", "flyio", "io", "heroku",
 }
+# Whole words (or phrases) that say which platform a question is about, checked in this order.
 _PLATFORM_HINTS = {
-    "heroku-ai": ("heroku ai", "inference", "managed inference", "claude", "nova", "ai ", " ai", "llm", "model"),
-    "fly": ("fly", "flyio", "fly.io", "machine", "flyctl"),
-    "heroku": ("heroku", "dyno", "router"),
+    "openai": ("openai", "gpt", "chatgpt"),
+    "anthropic": ("anthropic",),
+    "heroku-ai": ("heroku ai", "inference", "managed inference", "claude", "nova", "ai", "llm", "model"),
+    "fly": ("fly", "flyio", "fly.io", "machine", "machines", "flyctl"),
+    "heroku": ("heroku", "dyno", "dynos", "router"),
 }
+_AI_PLATFORMS = ("heroku-ai", "openai", "anthropic")
 # Fly's families are named by the second letter of their codes.
 _FLY_FAMILIES = {"tls": "PT", "ssl": "PT", "certificate": "PT", "cert": "PT", "connection": "PC",
                  "upstream": "PU", "machine": "PM", "machines": "PM", "app": "PA", "edge": "PE",
@@ -486,10 +490,18 @@ class KnowledgeBase:
         if status < 400:
             return None
         ranked: list[Match] = []
-        if platform == "heroku-ai" or (platform is None and re.search(r"\b(ai|inference|llm|model)\b", text)):
+        if platform in _AI_PLATFORMS:
+            # That API's own error types first (best match for the rest of the question on top), then
+            # Heroku AI's status and types, which use the same names.
+            own = [e for e in self.entries if e.platform == platform and status in e.statuses]
+            if platform != "heroku-ai" and own:
+                words = {m.entry.code: m.score for m in self.search(text, limit=40, platform=platform)}
+                own.sort(key=lambda e: -words.get(e.code, 0))
             first = self.get(f"AI-{status}")
             pool = [e for e in self.entries if e.platform == "heroku-ai" and status in e.statuses and e is not first]
-            ranked = ([Match(first, 1.0)] if first else []) + [Match(e, 0.8) for e in pool]
+            ai = ([first] if first else []) + pool
+            ordered = (ai if platform == "heroku-ai" else own + ai)
+            ranked = [Match(e, 1.0 if i == 0 else 0.8) for i, e in enumerate(dict.fromkeys(ordered))]
         else:
             pool = [e for e in self.entries if status in e.statuses and e.platform in ("heroku", "fly")]
             if platform in ("heroku", "fly"):
@@ -508,9 +520,9 @@ class KnowledgeBase:
 
 
 def _platform_hint(text: str) -> str | None:
-    padded = f" {text} "
+    words = f" {' '.join(_WORD.findall(text.replace('.', '')))} "
     for platform, hints in _PLATFORM_HINTS.items():
-        if any(h in padded for h in hints):
+        if any(f" {h.replace('.', '')} " in words for h in hints):
             return platform
     return None
 

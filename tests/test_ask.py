@@ -60,6 +60,13 @@ PHRASINGS = [
     ("instance refused connection", "PC01", "search"),
     ("could not find a good candidate within 40 attempts at load balancing", "PR04", "search"),
     ("tls handshake failed", "PT04", "search"),
+    ("openai 429 quota", "insufficient_quota", "status"),
+    ("anthropic 529", "overloaded_error", "status"),
+    ("exit status 137", "R15", "search"),
+    ("no such app heroku api", "not_found", "search"),
+    ("heroku token expired", "unauthorized", "search"),
+    ("why are my logs missing", "L10", "search"),
+    ("fly.io machines 503", "PR04", "search"),
 ]
 
 

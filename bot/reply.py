@@ -14,7 +14,7 @@ from bot.knowledge import Answer, KnowledgeBase, clean_question
 # Signs of pasted log text or an error body rather than a question.
 _PASTE_SIGNS = re.compile(
     r"```|\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d|\b(?:heroku|app|proxy|runner)\[[^\]\s]{1,64}\]|\bat=(?:error|info|warning)\b"
-    r"|^\s*\{\s*\"|\bHTTP/[0-9.]{1,3} [1-5]\d\d\b|\"(?:type|error)\"\s*:|\bError [HRL]\d\d \(|\bProcess exited\b"
+    r"|^\s*\{\s*\"|^\s*\{\s*$|\bHTTP/[0-9.]{1,3} [1-5]\d\d\b|\"(?:type|error)\"\s*:|\bError [HRL]\d\d \(|\bProcess exited\b"
     r"|\bState changed from\b|Traceback \(most recent call last\)|\[P[A-Z]\d\d\] \w",
     re.M,
 )

@@ -93,3 +93,11 @@ def test_diagnose_a_truncated_gzip_reads_what_is_there(tmp_path):
     result = dynodoc("diagnose", "--json", str(cut))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["findings"][0]["code"] == "H12"
+
+
+def test_chat_reads_a_pretty_printed_error_body_as_one_paste():
+    body = b'{\n  "error": {\n    "code": 429,\n    "message": "slow down",\n    "type": "rate_limit_error"\n  }\n}\n\n'
+    result = dynodoc("chat", stdin=body)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("rate_limit_error — Rate limit exceeded ×1") == 1
+    assert "I explain Heroku" not in result.stdout  # no line of it was taken for a question

@@ -388,7 +388,9 @@ def _observations(events: list[LogEvent]) -> tuple[str, ...]:
         notes.append(f"A process {meaning}{f' ({n} times)' if n > 1 else ''}.")
     exceptions = [e.message.strip() for e in events if e.kind in ("app", "other") and _EXCEPTION.search(e.message)]
     if exceptions:
-        notes.append(f"The app logged {len(exceptions)} error line(s); first: {exceptions[0][:200]}")
+        # The exception's own line says more than a "Traceback (most recent call last):" header.
+        telling = next((x for x in exceptions if not x.startswith("Traceback")), exceptions[0])
+        notes.append(f"The app logged {len(exceptions)} error line(s), e.g.: {telling[:200]}")
     mem = [e for e in events if e.mem_pct]
     if mem:
         peak = max(mem, key=lambda e: e.mem_pct)
@@ -437,6 +439,10 @@ def _primary(findings: tuple[Finding, ...], correlations: tuple[Correlation, ...
     return Primary(top.code, why.strip(), top.blame)
 
 
+_SIDE = {"app": "your app's side", "platform": "the platform's side", "client": "the client's side",
+         "config": "a configuration fix"}
+
+
 def _with_summary(d: Diagnosis) -> Diagnosis:
     if not d.findings:
         text = "No platform error codes found"
@@ -448,5 +454,5 @@ def _with_summary(d: Diagnosis) -> Diagnosis:
         codes = ", ".join(f"{f.code}×{f.count}" for f in d.findings[:6])
         text = f"{total} error event(s) in {d.lines} line(s): {codes}."
         if d.primary:
-            text += f" Start with {d.primary.code} ({d.primary.blame}'s side)."
+            text += f" Start with {d.primary.code} ({_SIDE[d.primary.blame]})."
     return Diagnosis(**{**d.__dict__, "summary": text})

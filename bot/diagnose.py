@@ -14,7 +14,7 @@ from datetime import datetime
 
 from bot import logs
 from bot.apierrors import ApiError, find_api_errors
-from bot.knowledge import SEVERITIES, Entry, KnowledgeBase, fly_code_words
+from bot.knowledge import BLAME_WORDS, SEVERITIES, Entry, KnowledgeBase, fly_code_words
 from bot.logs import LogEvent, normalise_path
 from bot.paste import MAX_PASTE_CHARS, clean
 from bot.redact import redact
@@ -439,10 +439,6 @@ def _primary(findings: tuple[Finding, ...], correlations: tuple[Correlation, ...
     return Primary(top.code, why.strip(), top.blame)
 
 
-_SIDE = {"app": "your app's side", "platform": "the platform's side", "client": "the client's side",
-         "config": "a configuration fix"}
-
-
 def _with_summary(d: Diagnosis) -> Diagnosis:
     if not d.findings:
         text = "No platform error codes found"
@@ -454,5 +450,5 @@ def _with_summary(d: Diagnosis) -> Diagnosis:
         codes = ", ".join(f"{f.code}×{f.count}" for f in d.findings[:6])
         text = f"{total} error event(s) in {d.lines} line(s): {codes}."
         if d.primary:
-            text += f" Start with {d.primary.code} ({_SIDE[d.primary.blame]})."
+            text += f" Start with {d.primary.code} ({BLAME_WORDS[d.primary.blame]})."
     return Diagnosis(**{**d.__dict__, "summary": text})

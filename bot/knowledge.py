@@ -35,8 +35,9 @@ OPTIONAL = ("messages", "retired", "notes", "table")
 
 PLATFORM_NAMES = {"heroku": "Heroku", "fly": "Fly.io", "heroku-ai": "Heroku AI", "openai": "OpenAI-style API",
                   "anthropic": "Anthropic-style API"}
+# Whose side a code is on, as every reply says it ("on your app's side", "Start with H14 (your configuration)").
 BLAME_WORDS = {"app": "your app's side", "platform": "the platform's side", "client": "the client's side",
-               "config": "configuration (yours to change)"}
+               "config": "your configuration"}
 
 
 class KnowledgeError(ValueError):

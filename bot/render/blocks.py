@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.knowledge import Answer, Entry
-from bot.render.text import BLAME_LABEL, entry_facts, entry_heading, finding_facts
+from bot.knowledge import BLAME_WORDS, Answer, Entry
+from bot.render.text import entry_facts, entry_heading, finding_facts
 
 MAX_BLOCKS = 50
 MAX_HOME_BLOCKS = 100
@@ -279,7 +279,7 @@ def _diagnosis_head(diagnosis) -> list[dict]:
     blocks = [header(":stethoscope: Diagnosis"), section(escape(diagnosis.summary))]
     primary = diagnosis.primary
     if primary:
-        blame = BLAME_LABEL.get(primary.blame, primary.blame)
+        blame = BLAME_WORDS[primary.blame]
         blocks.append(section(f"*Root cause → `{primary.code}`* · {BLAME_EMOJI.get(primary.blame, '')} on {blame}\n"
                               f"{escape(primary.why)}"))
     shown = primary.why if primary else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.knowledge import Answer, Entry
+from bot.knowledge import BLAME_WORDS, Answer, Entry
 
 SEVERITY_MARK = {"low": "·", "medium": "!", "high": "!!", "critical": "!!!"}
 
@@ -141,7 +141,7 @@ def render_diagnosis(diagnosis) -> str:
     lines = [diagnosis.summary]
     if diagnosis.primary:
         p = diagnosis.primary
-        lines += ["", f"Root cause → {p.code} (on {BLAME_LABEL.get(p.blame, p.blame)})", f"  {p.why}"]
+        lines += ["", f"Root cause → {p.code} (on {BLAME_WORDS[p.blame]})", f"  {p.why}"]
     shown = diagnosis.primary.why if diagnosis.primary else None
     for c in diagnosis.correlations:
         if c.text != shown:
@@ -163,10 +163,6 @@ def render_diagnosis(diagnosis) -> str:
     if diagnosis.notes:
         lines += [""] + [f"⚠ {n}" for n in diagnosis.notes]
     return "\n".join(lines)
-
-
-BLAME_LABEL = {"app": "your app's side", "platform": "the platform's side", "client": "the client's side",
-               "config": "configuration"}
 
 
 def diagnosis_json(diagnosis) -> dict:

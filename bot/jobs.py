@@ -106,8 +106,15 @@ def post_daily_digest(client, store: Store, settings: Settings, now: datetime | 
     end = hour_of(now) if now - hour_of(now) < timedelta(minutes=5) else hour_of(now) + timedelta(hours=1)
     digest = build_stored_digest(store, settings, end, kb=kb)
     messages = render_digest(digest, f"Dyno Doctor digest · {day}")
-    resp = client.chat_postMessage(channel=channel, **messages[0].payload(),
-                                   metadata={"event_type": DIGEST_EVENT, "event_payload": {"day": day}})
+    try:
+        resp = client.chat_postMessage(channel=channel, **messages[0].payload(),
+                                       metadata={"event_type": DIGEST_EVENT, "event_payload": {"day": day}})
+    except SlackApiError as exc:
+        # Slack said no, so nothing was posted: drop the intent so a later run (or restart) can try again.
+        store.forget_digest_claim(channel, day)
+        error = exc.response.get("error", "")
+        hint = " — invite the bot to the channel" if error in ("not_in_channel", "channel_not_found") else ""
+        return f"could not post the {day} digest to {channel} ({error}){hint}"
     store.mark_digest_posted(channel, day, resp["ts"])
     for message in messages[1:]:
         client.chat_postMessage(channel=resp.get("channel") or channel, thread_ts=resp["ts"], **message.payload())

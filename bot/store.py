@@ -391,6 +391,11 @@ class Store:
             return self.db.execute("INSERT OR IGNORE INTO digests (channel, day, state, created) VALUES (?, ?, ?, ?)",
                                    [channel, day, "intent", iso(utcnow())]).rowcount == 1
 
+    def forget_digest_claim(self, channel: str, day: str) -> None:
+        """Drop an intent that did not lead to a post (Slack refused it), so a later run may post."""
+        with self.lock:
+            self.db.execute("DELETE FROM digests WHERE channel = ? AND day = ? AND state = 'intent'", [channel, day])
+
     def mark_digest_posted(self, channel: str, day: str, ts: str) -> None:
         with self.lock:
             self.db.execute("UPDATE digests SET state = 'posted', ts = ?, posted = ? WHERE channel = ? AND day = ?",

@@ -243,3 +243,15 @@ def test_tail_mode_in_serve_keeps_heroku_tailed_and_stops_with_the_scheduler(cli
     time.sleep(0.8)
     assert len(heroku.requests_to("POST", "/apps/acme-api/")) == opened
     heroku.close()
+
+
+def test_a_refused_post_says_why_and_leaves_the_day_open_for_a_retry(fake, client, store):
+    now, day = today()
+    fake.fail("chat.postMessage", body={"ok": False, "error": "not_in_channel"}, times=1)
+    outcome = post_daily_digest(client, store, settings(), now)
+    assert outcome == f"could not post the {day} digest to {CHANNEL} (not_in_channel) — invite the bot to the channel"
+    assert store.digest_record(CHANNEL, day) is None
+    # Once the bot is invited, the next run posts it: two attempts, one message in the channel.
+    assert post_daily_digest(client, store, settings(), now).startswith("posted")
+    assert len(digest_posts(fake)) == 2
+    assert len([m for m, _ in fake.history[CHANNEL] if "thread_ts" not in m]) == 1

@@ -157,7 +157,8 @@ def run_digest(client, settings: Settings, store: Store, kb: KnowledgeBase | Non
     if poll_first:
         run_poll(settings, store, wait=True)
     try:
-        log.info("digest: %s", post_daily_digest(client, store, settings, kb=kb))
+        outcome = post_daily_digest(client, store, settings, kb=kb)
+        (log.warning if outcome.startswith("could not") else log.info)("digest: %s", outcome)
     except Exception:
         log.exception("digest failed")
 

@@ -31,6 +31,12 @@ def looks_like_paste(text: str) -> bool:
     return bool(_PASTE_SIGNS.search(text[:20_000]))
 
 
+def is_about_context(text: str, kb: KnowledgeBase) -> bool:
+    """True for a message that names nothing itself ("@Dyno Doctor ?", "what's this?"): in a thread it
+    is about the message that started the thread."""
+    return not looks_like_paste(text) and kb.lookup(clean_question(text)).kind == "help"
+
+
 def has_platform_error(diagnosis: Diagnosis) -> bool:
     """Worth an unprompted reply in an autodiagnose channel: at least one known code or API error."""
     return any(f.entry is not None for f in diagnosis.findings)

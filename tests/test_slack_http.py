@@ -190,6 +190,29 @@ def test_a_mention_inside_a_thread_is_answered_in_that_thread(bot, slack):
     assert call.params["text"].startswith("H12 — Request timeout")
 
 
+def test_a_bare_mention_under_a_paste_diagnoses_the_paste(bot, slack):
+    channel = unique("C0UNDER")
+    slack.add_message(channel, "1715680000.000100", f"prod is down!!\n```{R10_H10}```")
+    data = event("event_app_mention", channel=channel, ts="1715680001.000200", thread_ts="1715680000.000100",
+                 text=f"<@{BOT_USER_ID}> what's this?")
+    post_event(bot, data)
+    [call] = slack.wait_for("chat.postMessage", channel=channel)
+    assert call.params["thread_ts"] == "1715680000.000100"
+    assert "Start with R10" in call.params["text"]
+    assert slack.calls_to("conversations.replies", channel=channel)[0].params["ts"] == "1715680000.000100"
+
+
+def test_a_question_in_a_thread_is_still_answered_as_a_question(bot, slack):
+    channel = unique("C0ASK")
+    slack.add_message(channel, "1715680000.000100", f"```{R10_H10}```")
+    data = event("event_app_mention", channel=channel, ts="1715680001.000300", thread_ts="1715680000.000100",
+                 text=f"<@{BOT_USER_ID}> r14 vs r15?")
+    post_event(bot, data)
+    [call] = slack.wait_for("chat.postMessage", channel=channel)
+    assert call.params["text"].startswith("R14 (Memory quota exceeded) vs R15")
+    assert slack.calls_to("conversations.replies", channel=channel) == []
+
+
 def test_a_pasted_log_mention_gets_the_diagnosis(bot, slack):
     channel = unique("C0PASTE")
     data = event("event_app_mention", channel=channel, text=f"<@{BOT_USER_ID}> what's this?\n```{R10_H10}```")

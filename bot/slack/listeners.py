@@ -174,9 +174,31 @@ def answer_message(event: dict, client: WebClient, services: Services) -> None:
         post(client, channel, thread_ts, [note(messages.FILE_NOT_LOGS)])  # only images or the like
         return
     with working(client, channel, ts):
+        if thread_ts != ts and not shared and replies.is_about_context(unslack(text), services.kb):
+            # "@Dyno Doctor what's this?" under someone's paste: diagnose the message that started the thread.
+            parent = thread_parent(client, channel, thread_ts)
+            if parent:
+                text = parent.get("text") or ""
+                shared = [f for f in parent.get("files") or [] if slack_files.wanted(f)]
         out = reply_to(read_material(text, shared, client.token or "", services), services)
         post(client, channel, thread_ts, out)
     log.info("answered a message in %s (%d message(s))", channel, len(out))
+
+
+def thread_parent(client: WebClient, channel: str, thread_ts: str) -> dict | None:
+    """The message that started a thread, or None when Slack will not say (no access, deleted)."""
+    try:
+        messages_ = client.conversations_replies(channel=channel, ts=thread_ts, limit=1).get("messages") or []
+    except SlackApiError as exc:
+        log.info("could not read the start of thread %s in %s: %s", thread_ts, channel, exc.response.get("error"))
+        return None
+    first = messages_[0] if messages_ else None
+    return first if first and first.get("ts") == thread_ts and not ignored_parent(first) else None
+
+
+def ignored_parent(message: dict) -> bool:
+    """Our own replies never count as the thing to diagnose."""
+    return message.get("subtype") == "bot_message" and not message.get("text")
 
 
 def autodiagnose_message(event: dict, client: WebClient, services: Services) -> None:

@@ -92,6 +92,12 @@ class FakeSlack:
     def response_url(self, key: str) -> str:
         return f"{self.url}/respond/{key}"
 
+    def add_message(self, channel: str, ts: str, text: str, user: str = "U0HUMAN", **fields) -> None:
+        """A message someone else posted, for conversations.history / conversations.replies to return."""
+        with self._cond:
+            self.history.setdefault(channel, []).append(({"type": "message", "user": user, "text": text, "ts": ts,
+                                                         **fields}, None))
+
     def add_file(self, name: str, data: bytes, content_type: str = "text/plain") -> str:
         """Serve `data` as a private file; returns its url_private."""
         self.files[name] = (data, content_type)
@@ -186,6 +192,14 @@ class FakeSlack:
                     self.history.setdefault(params.get("channel"), []).append((message, meta))
             return 200, {"ok": True, "channel": params.get("channel"), "ts": ts, "message_ts": ts,
                          "message": message}, {}
+        if method == "conversations.replies":
+            # The thread's first message, then its replies (only what `add_message` or posts put there).
+            with self._cond:
+                found = [m for c in (params.get("channel"),) for m, _ in self.history.get(c, [])
+                         if m["ts"] == params.get("ts") or m.get("thread_ts") == params.get("ts")]
+            if not found:
+                return 200, {"ok": False, "error": "thread_not_found"}, {}
+            return 200, {"ok": True, "messages": found[: int(params.get("limit") or 1000)], "has_more": False}, {}
         if method == "conversations.history":
             # Newest first; top-level messages only; metadata only when asked for, as Slack does.
             oldest = float(params.get("oldest") or 0)

@@ -73,33 +73,33 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_chat(args: argparse.Namespace, *, banner: str = "") -> int:
+def cmd_chat(args: argparse.Namespace) -> int:
+    """The offline console: questions are answered line by line; a paste is read until an empty line."""
     kb = KnowledgeBase.load()
     interactive = sys.stdin.isatty()
     if interactive:
-        print(banner or messages.CHAT_BANNER)
+        print(messages.CHAT_BANNER)
+
+    def say(text: str) -> None:
+        print(("bot> " + text.replace("\n", "\n     ")) if interactive else text)
+        print()
+
     buffer: list[str] = []
     while True:
         try:
-            line = input("you> " if interactive else "")
+            line = input(("...> " if buffer else "you> ") if interactive else "")
         except (EOFError, KeyboardInterrupt):
             if buffer:
-                print(reply_to("\n".join(buffer), kb))
-            print()
+                say(reply_to("\n".join(buffer), kb))
             return 0
-        # A paste arrives as many lines at once; a blank line (or a single-line question) ends it.
         if line.strip() in ("quit", "exit", ":q") and not buffer:
             return 0
         if line.strip():
             buffer.append(line)
             if len(buffer) == 1 and not looks_like_paste(line):
-                print("bot> " + reply_to(buffer.pop(), kb).replace("\n", "\n     ") if interactive
-                      else reply_to(buffer.pop(), kb))
-                print()
-            continue
-        if buffer:
-            print(reply_to("\n".join(buffer), kb))
-            print()
+                say(reply_to(buffer.pop(), kb))
+        elif buffer:
+            say(reply_to("\n".join(buffer), kb))
             buffer.clear()
 
 

@@ -1,9 +1,9 @@
 """The schedule inside `dynodoc serve` (APScheduler 3.x): poll every N minutes, post the digest once a day.
 
-Posting is exactly once per channel per day, across restarts and crashes: the intent is recorded
-first, then the message is posted (tagged with Slack message metadata naming the day), then it is
-marked posted. A restart that finds an intent without a post looks in the channel's history for the
-tagged message before posting again.
+Posting is exactly once per channel per day, across restarts, crashes and a lost database: the intent
+is recorded first, then the message is posted (tagged with Slack message metadata naming the day),
+then it is marked posted. Before posting, the channel's history is read for a message tagged with that
+day, so a crash between posting and recording, or a database wiped with the dyno, never posts twice.
 """
 
 from __future__ import annotations
@@ -87,20 +87,25 @@ def post_daily_digest(client, store: Store, settings: Settings, now: datetime | 
     if record is None:
         if not store.claim_digest(channel, day):
             return f"another process is posting the digest for {day}"
+        since = due - timedelta(minutes=5)  # a digest is never posted before it is due
+        created = None
     else:
         # An intent without a post: a crash between posting and recording, or another process at work.
         created = datetime.fromisoformat(record["created"])
-        try:
-            ts = find_posted_digest(client, channel, day, created - timedelta(minutes=5))
-        except SlackApiError as exc:
-            log.warning("could not read #%s history to check for the %s digest (%s); posting it",
-                        channel, day, exc.response.get("error"))
-            ts = None
-        if ts:
-            store.mark_digest_posted(channel, day, ts)
-            return f"found the {day} digest already posted (ts {ts}); recorded it"
-        if now - created < IN_PROGRESS:
-            return f"another process is posting the digest for {day}"
+        since = min(due, created) - timedelta(minutes=5)
+    # The channel itself is the last word: after a crash, or on a host whose disk (and so this database)
+    # does not survive a restart, like a Heroku dyno, the digest may be there with no record of it.
+    try:
+        ts = find_posted_digest(client, channel, day, since)
+    except SlackApiError as exc:
+        log.warning("could not read %s history to check for the %s digest (%s); posting it",
+                    channel, day, exc.response.get("error"))
+        ts = None
+    if ts:
+        store.mark_digest_posted(channel, day, ts)
+        return f"found the {day} digest already posted (ts {ts}); recorded it"
+    if created is not None and now - created < IN_PROGRESS:
+        return f"another process is posting the digest for {day}"
     # On time, the window is the 24 full hours up to now; a late run (after downtime) takes in the
     # hour under way too, so that nothing polled is left out.
     end = hour_of(now) if now - hour_of(now) < timedelta(minutes=5) else hour_of(now) + timedelta(hours=1)

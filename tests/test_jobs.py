@@ -255,3 +255,17 @@ def test_a_refused_post_says_why_and_leaves_the_day_open_for_a_retry(fake, clien
     assert post_daily_digest(client, store, settings(), now).startswith("posted")
     assert len(digest_posts(fake)) == 2
     assert len([m for m, _ in fake.history[CHANNEL] if "thread_ts" not in m]) == 1
+
+
+def test_a_lost_database_does_not_post_the_day_twice(fake, client, tmp_path):
+    # A Heroku dyno's disk is wiped on restart: the second process starts with an empty database.
+    now, day = today()
+    first = Store(tmp_path / "before-restart.db")
+    assert post_daily_digest(client, first, settings(), now).startswith("posted")
+    first.close()
+    fresh = Store(tmp_path / "after-restart.db")
+    outcome = post_daily_digest(client, fresh, settings(), now + timedelta(minutes=30))
+    assert outcome.startswith(f"found the {day} digest already posted")
+    assert len(digest_posts(fake)) == 1
+    assert fresh.digest_record(CHANNEL, day)["state"] == "posted"
+    fresh.close()

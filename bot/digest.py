@@ -77,13 +77,14 @@ class Tally:
     poll_error: str | None = None
     platform_votes: Counter = field(default_factory=Counter)
 
-    def add_event(self, time: datetime, code: str, path: str | None = None, where: str | None = None) -> None:
+    def add_event(self, time: datetime, code: str, path: str | None = None, where: str | None = None,
+                  count: int = 1) -> None:
         hour = hour_of(time)
-        self.codes[hour, code] += 1
+        self.codes[hour, code] += count
         if path:
-            self.paths[hour, code, normalise_path(path)] += 1
+            self.paths[hour, code, normalise_path(path)] += count
         if where:
-            self.places[hour, code, where] += 1
+            self.places[hour, code, where] += count
         if code not in self.first_seen or time < self.first_seen[code]:
             self.first_seen[code] = time
 

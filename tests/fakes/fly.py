@@ -13,13 +13,14 @@ armed to fire only from the n-th request on (`after`), e.g. to break page 2 of a
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from fakes import QuietHandler
 
 FLY_TOKEN = "fm2_lJPEFAKEmacaroon0do0not0leak0AAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
@@ -183,17 +184,7 @@ def _ns_of(e: dict) -> int:
 
 
 def _make_handler(fake: FakeFly) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            super().setup()
-            # Headers and body go out in two writes; without this, Nagle + delayed ACK add 40 ms to each.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def log_message(self, format, *args):  # noqa: A002 - quiet
-            pass
-
+    class Handler(QuietHandler):
         def _send(self, status: int, body: dict | str, headers: dict | None = None) -> None:
             data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
             self.send_response(status)

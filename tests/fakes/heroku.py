@@ -30,6 +30,8 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from fakes import QuietHandler
+
 API_KEY = "HRKU-AAfake0key0do0not0leak0123456789abcdef"
 HISTORY = 1500
 
@@ -207,17 +209,7 @@ class FakeHeroku:
 
 
 def _make_handler(fake: FakeHeroku) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            super().setup()
-            # Headers and body go out in two writes; without this, Nagle + delayed ACK add 40 ms to each.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def log_message(self, format, *args):  # noqa: A002 - quiet
-            pass
-
+    class Handler(QuietHandler):
         def _send_json(self, status: int, body: dict | str, headers: dict | None = None) -> None:
             data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
             self.send_response(status)

@@ -141,3 +141,28 @@ def transport_reason(exc: httpx.TransportError, what: str) -> str:
     if isinstance(exc, httpx.ConnectError):
         return f"could not connect{where}"
     return f"{what}: the connection{where} broke"
+
+
+class PlatformClient:
+    """What both platform clients share: the base URL, the retry policy, and an httpx client they close
+    only if they made it. The repr never shows the token."""
+
+    def __init__(self, *, base_url: str, client: httpx.Client | None, timeout: float, policy: RetryPolicy | None):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.policy = policy or RetryPolicy()
+        self._own_client = client is None
+        self.client = client or httpx.Client(timeout=timeout, follow_redirects=False)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    def close(self) -> None:
+        if self._own_client:
+            self.client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

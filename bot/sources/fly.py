@@ -17,7 +17,15 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.sources._http import USER_AGENT, Retry, RetryPolicy, check, transport_reason, with_retries
+from bot.sources._http import (
+    USER_AGENT,
+    PlatformClient,
+    Retry,
+    RetryPolicy,
+    check,
+    transport_reason,
+    with_retries,
+)
 
 DEFAULT_URL = "https://api.fly.io"
 _PROVIDERS = ("proxy", "app", "runner", "health", "machine", "stats", "api")
@@ -104,33 +112,16 @@ class FlyPage:
     next_token: str  # where the next page starts; the token asked with if the API sent none
 
 
-class FlyLogs:
+class FlyLogs(PlatformClient):
     """Reads an app's log entries through the Fly.io logs API, page by page from a cursor."""
 
     def __init__(self, token: str, *, base_url: str = DEFAULT_URL, client: httpx.Client | None = None,
                  timeout: float = 30.0, policy: RetryPolicy | None = None, max_pages: int = 50):
         if not token:
             raise ValueError("FlyLogs needs a token")
+        super().__init__(base_url=base_url, client=client, timeout=timeout, policy=policy)
         self._authorization = authorization(token)
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.policy = policy or RetryPolicy()
         self.max_pages = max_pages
-        self._own_client = client is None
-        self.client = client or httpx.Client(timeout=timeout, follow_redirects=False)
-
-    def __repr__(self) -> str:
-        return f"FlyLogs(base_url={self.base_url!r})"
-
-    def close(self) -> None:
-        if self._own_client:
-            self.client.close()
-
-    def __enter__(self) -> FlyLogs:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def page(self, app: str, next_token: str = "", *, instance: str = "", region: str = "") -> FlyPage:
         """One page of entries after `next_token` (retried on 5xx, timeouts and 429s)."""

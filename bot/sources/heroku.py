@@ -21,6 +21,7 @@ import httpx
 
 from bot.sources._http import (
     USER_AGENT,
+    PlatformClient,
     Retry,
     RetryPolicy,
     check,
@@ -68,7 +69,7 @@ def sse_lines(chunks: Iterable[bytes]) -> Iterator[str]:
             yield value[1:] if value.startswith(" ") else value
 
 
-class HerokuLogs:
+class HerokuLogs(PlatformClient):
     """Reads an app's recent log lines through the Heroku Platform API.
 
     `client` may be given (tests, shared pools); it must not carry the API key as a default header,
@@ -79,27 +80,10 @@ class HerokuLogs:
                  timeout: float = 30.0, policy: RetryPolicy | None = None, lines: int = HISTORY_LINES):
         if not api_key:
             raise ValueError("HerokuLogs needs an API key")
+        super().__init__(base_url=base_url, client=client, timeout=timeout, policy=policy)
         self._api_key = api_key
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.policy = policy or RetryPolicy()
         self.lines = lines
-        self._own_client = client is None
-        self.client = client or httpx.Client(timeout=timeout, follow_redirects=False)
         self.remaining: int | None = None  # the last RateLimit-Remaining seen
-
-    def __repr__(self) -> str:
-        return f"HerokuLogs(base_url={self.base_url!r})"
-
-    def close(self) -> None:
-        if self._own_client:
-            self.client.close()
-
-    def __enter__(self) -> HerokuLogs:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # --- the Platform API ---
 

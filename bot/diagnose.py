@@ -14,7 +14,7 @@ from datetime import datetime
 
 from bot import logs
 from bot.apierrors import ApiError, find_api_errors
-from bot.knowledge import BLAME_WORDS, SEVERITIES, Entry, KnowledgeBase, fly_code_words
+from bot.knowledge import BLAME_WORDS, SEVERITIES, Entry, KnowledgeBase
 from bot.logs import LogEvent, normalise_path
 from bot.paste import MAX_PASTE_CHARS, clean
 from bot.redact import redact
@@ -87,6 +87,11 @@ class Diagnosis:
     def blame(self) -> str | None:
         return self.primary.blame if self.primary else None
 
+    @property
+    def root(self) -> str:
+        """What to act on first: a code, or a cause with no code (oom, crash ...), or "none"."""
+        return self.primary.code if self.primary else "none"
+
 
 # App output that means trouble: exceptions, fatal errors, panics, killed workers.
 _EXCEPTION = re.compile(
@@ -112,14 +117,9 @@ def _top(counter: Counter, n: int = 3) -> tuple:
     return tuple(counter.most_common(n))
 
 
-def _fly_phrases(kb: KnowledgeBase) -> list[tuple[str, str]]:
-    return [(phrase, e.code) for phrase, e in kb.message_phrases if e.platform == "fly"]
-
-
 def diagnose(text: str, kb: KnowledgeBase | None = None) -> Diagnosis:
     """Diagnose a paste of log lines and/or API error bodies. Never raises for any text."""
     kb = kb or KnowledgeBase.load()
-    logs.set_message_codes(_fly_phrases(kb), fly_code_words())
     secret = redact(text)
     paste = clean(secret.text)
     events = [logs.parse_line(line) for line in paste.lines]

@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import logs
-from bot.knowledge import fly_code_words, fly_message_codes
 from bot.logs import normalise_path
 
 if TYPE_CHECKING:
@@ -340,7 +339,6 @@ class _Window(io.RawIOBase):
 def tally_log_file(stream, app: str, progress: Callable[[int], None] | None = None) -> Tally:
     """Read Heroku or Fly.io log text from a binary stream into a Tally, CHUNK bytes at a time."""
     tally = Tally(app=app)
-    logs.set_message_codes(fly_message_codes(), fly_code_words())
     platforms: Counter = Counter()
     carry = b""
     done = 0

@@ -174,27 +174,6 @@ def _entry(raw: dict, where: str) -> Entry:
     )
 
 
-@functools.cache
-def fly_message_codes(directory: Path = KNOWLEDGE_DIR) -> tuple[tuple[str, str], ...]:
-    """(lower-case phrase, code) pairs of old uncoded Fly.io proxy messages, for the log parser."""
-    return tuple((m, e.code) for e in load_entries(directory) if e.platform == "fly" for m in e.messages)
-
-
-_GENERIC_WORDS = frozenset({"could", "with", "from", "that", "this", "your", "have", "after", "proxy", "error",
-                            "within", "when", "will", "info", "warn"})
-
-
-@functools.cache
-def fly_code_words(directory: Path = KNOWLEDGE_DIR) -> dict[str, frozenset[str]]:
-    """The words each Fly.io code's title, messages and example use, for telling its lines from look-alikes."""
-    words: dict[str, frozenset[str]] = {}
-    for e in load_entries(directory):
-        if e.platform == "fly":
-            text = " ".join((e.title, *e.messages, e.example.split(f"[{e.code}]", 1)[-1])).lower()
-            words[e.code] = frozenset(re.findall(r"\b[a-z]{4,}\b", text)) - _GENERIC_WORDS
-    return words
-
-
 def load_entries(directory: Path = KNOWLEDGE_DIR) -> list[Entry]:
     """Read and validate every `*.yml` file in `directory`; raise KnowledgeError on the first problem."""
     entries: list[Entry] = []

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from bot import signatures
+from bot.signatures import Signatures
 
 MAX_LINE = 20_000  # Heroku splits dyno lines at 10,000 bytes; anything longer is cut before parsing.
 
@@ -51,57 +53,40 @@ class LogEvent:
         return self.dyno or (self.process if self.process not in (None, "router", "logplex", "api") else None)
 
 
-_TS = r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?)"
-# Heroku: "<ts> heroku[router]: msg", "<ts> app[web.1]: msg" (the timestamp is optional in pastes).
-_HEROKU = re.compile(rf"^(?:{_TS}\s{{1,4}})?(?P<src>heroku|app)\[(?P<proc>[^\]\s]{{1,64}})\]:\s?(?P<msg>.*)$", re.S)
-# Fly: "<ts> proxy[e2862692b79d68] sin [error]msg" (flyctl's rendering).
-_FLY = re.compile(
-    rf"^(?:{_TS}\s{{1,4}})?(?P<src>proxy|app|runner|health|machine|stats|api)\[(?P<proc>[^\]\s]{{1,64}})\]\s{{1,4}}"
-    r"(?P<region>[a-z]{3})\s{1,4}\[(?P<level>[a-z]{1,10})\]\s?(?P<msg>.*)$",
-    re.S,
-)
-# Heroku syslog drain frames: "83 <40>1 2012-11-30T06:45:29+00:00 host app web.3 - msg".
+_TS = r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?)"
+_ISO = re.compile(_TS)
+# What people put in front of a pasted line: indentation, `>` quotes, bullets, table pipes.
+_DECORATION = re.compile(r"^[\s>*\u2022|-]{0,12}")
+
+# Envelopes: only the head of each is matched; the message is whatever follows it. Each yields what it
+# knows (source, process, time, region, level) and none is required for a code to be found.
+# `heroku logs`: "<ts> heroku[router]: msg", "<ts> app[web.1]: msg" (the timestamp may be missing).
+_HEROKU = re.compile(r"(?:^|(?<=[\s\"'`(]))(?P<src>heroku|app)\[(?P<proc>[^\]\s]{1,64})\]:\s?")
+# Syslog drains and Logentries: "83 <40>1 2012-11-30T06:45:29+00:00 host app web.3 - msg", and the same
+# without the frame ("heroku web.1 - - Error R14 ...").
 _SYSLOG = re.compile(
-    rf"^(?:\d{{1,6}}\s)?<\d{{1,3}}>1\s{_TS}\s\S{{1,255}}\s(?P<src>heroku|app)\s(?P<proc>\S{{1,64}})\s-\s(?P<msg>.*)$", re.S
-)
-_BARE_TS = re.compile(rf"^{_TS}\s{{1,4}}(?P<msg>.*)$", re.S)
+    rf"(?:(?:\d{{1,6}}\s)?<\d{{1,3}}>1\s{_TS}\s\S{{1,255}}\s|(?:^|(?<=\s)))(?P<src>heroku|app)\s"
+    r"(?P<proc>router|api|logplex|log-shuttle|[a-z][\w-]{0,40}\.\d{1,5})\s-\s(?:-\s)?")
+# Papertrail and other syslog viewers: "Mar 14 02:11:09 shop-prod heroku/web.2:  msg".
+_SLASHED = re.compile(r"(?:^|(?<=\s))(?P<src>heroku|app)/(?P<proc>router|api|logplex|log-shuttle|[\w-]{1,40}\.\d{1,5}):\s")
+# Fly.io: "<ts> proxy[e2862692b79d68] sin [error]msg" (flyctl), and flyctl's older "<ts> 3a4b5c6d ams [info]msg".
+_FLY = re.compile(
+    rf"(?:{_TS}\s{{1,4}})?(?:(?P<src>proxy|app|runner|health|machine|stats|api)\[(?P<proc>[^\]\s]{{1,64}})\]"
+    r"|(?P<inst>[0-9a-f]{8}))\s{1,4}(?P<region>[a-z]{3})\s{1,4}\[(?P<level>[a-z]{1,10})\]\s?")
+_HEAD = 400  # envelopes are looked for in this many leading characters
 
 _LOGFMT = re.compile(r'([a-z][a-z0-9_.]{0,40})=("(?:[^"\\]|\\.){0,4000}"|"[^"]{0,4000}|[^\s"]*)')
-_LEGACY_ROUTER = re.compile(r"^Error (?P<code>H\d\d) \((?P<desc>[^)]{1,80})\) -> (?P<method>[A-Z]{3,7}) (?P<target>\S{1,2000})")
-_RUNTIME = re.compile(r"^Error (?P<code>[HRL]\d\d)(?: \((?P<desc>[^)]{1,80})\))?(?::|\s->|$|\s)")
+_LEGACY_ROUTER = re.compile(r"Error (?P<code>H\d\d) \((?P<desc>[^)]{1,80})\) -> (?P<method>[A-Z]{3,7}) (?P<target>\S{1,2000})")
 _MEM = re.compile(r"Process running mem=(?P<mb>\d{1,7}(?:\.\d{1,3})?)(?P<unit>[MG])B?\((?P<pct>\d{1,5}(?:\.\d{1,3})?)%\)")
-_EXIT = re.compile(r"^Process exited(?: with status (?P<status>\d{1,3}))?")
-_STATE = re.compile(r"^State changed from (?P<from>\w{1,20}) to (?P<to>\w{1,20})")
-_STOP = re.compile(r"^Stopping (?:all |remaining )?process(?:es)? with (?P<sig>SIG[A-Z]{2,8})")
-_FLY_CODE = re.compile(r"^(?:\[[a-z]{1,10}\]\s?)?\[(?P<code>P[PUCTMAERL]\d\d)\]\s?")
-_BARE_HEROKU_CODE = re.compile(r"(?:^|\s)code=(?P<code>[HRL]\d\d)(?:\s|$)")
+_EXIT = re.compile(r"\bProcess exited(?: with status (?P<status>\d{1,3}))?")
+_STATE = re.compile(r"\bState changed from (?P<from>\w{1,20}) to (?P<to>\w{1,20})")
+_STOP = re.compile(r"\bStopping (?:all |remaining )?process(?:es)? with (?P<sig>SIG[A-Z]{2,8})")
 _FLY_EXIT = re.compile(r"(?:exited|exit)(?: normally)? with code:? (?P<status>\d{1,3})", re.I)
 _FLY_OOM = re.compile(r"out of memory: kill(?:ed)? process|oom[ -]?kill", re.I)
+_RESTARTS = re.compile(r"max restart count|restart limit", re.I)
 _MS = re.compile(r"^(\d{1,9})(?:ms)?$")
 _ID = re.compile(r"/(?:\d{1,20}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,64})(?=/|$|\?)",
                  re.I)
-
-# Old Fly proxy messages without the [Pxx] prefix, and the words each code's own messages use; both
-# filled from the knowledge base by `set_message_codes`.
-_message_codes: tuple[tuple[str, str], ...] = ()
-_code_words: dict[str, frozenset[str]] = {}
-_WORDS = re.compile(r"\b[a-z]{4,}\b")
-
-
-def set_message_codes(pairs: Iterable[tuple[str, str]], words: dict[str, Iterable[str]] | None = None) -> None:
-    """Teach the parser which lower-case phrases mean which code (from `knowledge/*.yml` `messages`), and
-    which words each code's messages use (`words`), so a bare "[PR01] retrying payment" is not taken for
-    the Fly code."""
-    global _message_codes, _code_words
-    _message_codes = tuple(sorted(pairs, key=lambda p: -len(p[0])))
-    if words is not None:
-        _code_words = {code: frozenset(w) for code, w in words.items()}
-
-
-def _sounds_like(code: str, text: str) -> bool:
-    """Does the text after a bare [Pxx] share a word with that code's own messages?"""
-    words = _code_words.get(code)
-    return words is None or bool(words & set(_WORDS.findall(text[:300].lower())))
 
 
 def _int(value: str | None) -> int | None:
@@ -139,57 +124,42 @@ def logfmt(text: str) -> dict[str, str]:
     return out
 
 
-def parse_line(line: str) -> LogEvent:
-    """Parse one line of Heroku or Fly.io log text (or a bare message) into a LogEvent."""
+def parse_line(line: str, sig: Signatures | None = None) -> LogEvent:
+    """Parse one line of Heroku or Fly.io log text, in any envelope (or none), into a LogEvent."""
+    sig = sig or signatures.default()
     line = line[:MAX_LINE].rstrip("\r\n")
-    m = _HEROKU.match(line) or _SYSLOG.match(line)
-    if m:
-        return _heroku(line, m)
-    m = _FLY.match(line)
-    if m:
-        return _fly(line, m)
-    if line.startswith("{"):
-        event = _json_line(line)
+    body = line[_DECORATION.match(line).end():]
+    for pattern, build in ((_HEROKU, _heroku), (_SYSLOG, _heroku), (_SLASHED, _heroku), (_FLY, _fly)):
+        m = pattern.search(body, 0, _HEAD)
+        if m:
+            return build(line, body, m, sig)
+    if body.startswith("{"):
+        event = _json_line(line, body, sig)
         if event:
             return event
-    ts = None
-    msg = line
-    m = _BARE_TS.match(line)
-    if m:
-        ts, msg = m.group("ts"), m.group("msg")
-    return _bare(line, parse_time(ts), msg)
+    return _bare(line, _time_before(body, len(body)), body, sig)
 
 
-def parse_lines(lines: Iterable[str]) -> Iterator[LogEvent]:
-    for line in lines:
-        if line.strip():
-            yield parse_line(line)
+def _time_before(body: str, end: int) -> datetime | None:
+    """The first ISO timestamp in the envelope's head (Logentries and log viewers put one before it)."""
+    m = _ISO.search(body, 0, min(end, _HEAD))
+    return parse_time(m.group("ts")) if m else None
 
 
-def _heroku(line: str, m: re.Match) -> LogEvent:
-    src, proc, msg = m.group("src"), m.group("proc"), m.group("msg")
-    ts = parse_time(m.group("ts"))
+def _heroku(line: str, body: str, m: re.Match, sig: Signatures) -> LogEvent:
+    src, proc, msg = m.group("src"), m.group("proc"), body[m.end():]
+    ts = parse_time(m.groupdict().get("ts")) or _time_before(body, m.start())
     base = {"line": line, "platform": "heroku", "source": src, "process": proc, "time": ts, "message": msg}
     if src == "heroku" and proc == "router":
-        return _router(base, msg)
+        return _router(base, msg, sig)
     if src == "heroku" or proc in ("log-shuttle", "logplex"):
-        return _runtime(base, msg, proc)
+        return _runtime(base, msg, proc, sig)
     return LogEvent(**base, kind="app", dyno=proc)
 
 
-def _router(base: dict, msg: str) -> LogEvent:
-    if "at=" in msg[:40]:  # usually first, but H18/H27 lines may lead with sock=client
-        f = logfmt(msg)
-        code = f.get("code") or None
-        if code and not re.fullmatch(r"H\d\d", code):
-            code = None
-        return LogEvent(
-            **base, kind="router", level=f.get("at"), code=code, desc=f.get("desc"), method=f.get("method"),
-            path=f.get("path"), host=f.get("host"), status=_int(f.get("status")), service_ms=_int(f.get("service")),
-            connect_ms=_int(f.get("connect")), sock=f.get("sock"), dyno=f.get("dyno") or None,
-        )
-    m = _LEGACY_ROUTER.match(msg)
-    if m:
+def _router(base: dict, msg: str, sig: Signatures) -> LogEvent:
+    m = _LEGACY_ROUTER.search(msg, 0, _HEAD)
+    if m and m.group("code") in sig.codes:
         f = logfmt(msg[m.end():])
         host, _, path = m.group("target").partition("/")
         return LogEvent(
@@ -197,84 +167,82 @@ def _router(base: dict, msg: str) -> LogEvent:
             method=m.group("method"), host=host or None, path="/" + path, status=_int(f.get("status")),
             service_ms=_int(f.get("service")), dyno=f.get("dyno") or None,
         )
+    f = logfmt(msg)
+    if f.get("at") or f.get("code") or f.get("status"):
+        return LogEvent(
+            **base, kind="router", level=f.get("at"), code=sig.router_code(msg), desc=f.get("desc"),
+            method=f.get("method"), path=f.get("path"), host=f.get("host"), status=_int(f.get("status")),
+            service_ms=_int(f.get("service")), connect_ms=_int(f.get("connect")), sock=f.get("sock"),
+            dyno=f.get("dyno") or None,
+        )
     return LogEvent(**base, kind="router")
 
 
-def _runtime(base: dict, msg: str, proc: str) -> LogEvent:
-    m = _RUNTIME.match(msg)
+def _runtime(base: dict, msg: str, proc: str, sig: Signatures) -> LogEvent:
+    m = sig.error_code(msg)
     if m:
         code = m.group("code")
         kind = {"R": "runtime", "L": "logging", "H": "router"}[code[0]]
-        return LogEvent(**base, kind=kind, level="error", code=code, desc=m.group("desc"), dyno=_dyno(proc))
-    m = _MEM.search(msg)
+        desc = re.match(r" ?\((?P<desc>[^)]{1,80})\)", msg[m.end():])
+        return LogEvent(**base, kind=kind, level="error", code=code, desc=desc.group("desc") if desc else None,
+                        dyno=_dyno(proc))
+    head = msg[:_HEAD]
+    m = _MEM.search(head)
     if m:
         mb = float(m.group("mb")) * (1024 if m.group("unit") == "G" else 1)
         return LogEvent(**base, kind="memory", dyno=_dyno(proc), mem_mb=mb, mem_pct=float(m.group("pct")))
-    m = _EXIT.match(msg)
+    m = _EXIT.search(head)
     if m:
         return LogEvent(**base, kind="exit", dyno=_dyno(proc), exit_status=_int(m.group("status")))
-    m = _STATE.match(msg)
+    m = _STATE.search(head)
     if m:
         return LogEvent(**base, kind="state", dyno=_dyno(proc), state_to=m.group("to"), desc=m.group("from"))
-    m = _STOP.match(msg)
+    m = _STOP.search(head)
     if m:
         return LogEvent(**base, kind="signal", dyno=_dyno(proc), signal=m.group("sig"))
-    if msg.startswith("Starting process with command"):
+    if "Starting process with command" in head:
         return LogEvent(**base, kind="start", dyno=_dyno(proc))
-    m = re.match(r"^Error (L1\d)\b", msg)
-    if m:
-        return LogEvent(**base, kind="logging", level="error", code=m.group(1))
     return LogEvent(**base, kind="other", dyno=_dyno(proc))
 
 
 def _dyno(proc: str) -> str | None:
-    return proc if proc not in ("router", "logplex", "api", "log-shuttle") else None
+    return proc if proc not in ("router", "logplex", "api", "log-shuttle", "") else None
 
 
-def _fly_code(msg: str) -> str | None:
-    m = _FLY_CODE.match(msg)
-    if m:
-        return m.group("code")
-    if _message_codes:
-        low = msg[:400].lower()
-        for phrase, code in _message_codes:
-            if phrase in low:
-                return code
-    return None
+def _fly(line: str, body: str, m: re.Match, sig: Signatures) -> LogEvent:
+    proc = m.group("proc") or m.group("inst")
+    return _fly_event({"line": line, "platform": "fly", "source": m.group("src") or "app", "process": proc,
+                       "time": parse_time(m.group("ts")) or _time_before(body, m.start()),
+                       "region": m.group("region"), "level": m.group("level"), "message": body[m.end():],
+                       "dyno": proc}, sig)
 
 
-def _fly(line: str, m: re.Match) -> LogEvent:
-    return _fly_event({"line": line, "platform": "fly", "source": m.group("src"), "process": m.group("proc"),
-                       "time": parse_time(m.group("ts")), "region": m.group("region"), "level": m.group("level"),
-                       "message": m.group("msg"), "dyno": m.group("proc")})
-
-
-def _fly_event(base: dict) -> LogEvent:
+def _fly_event(base: dict, sig: Signatures) -> LogEvent:
     """Classify one Fly.io line by its source (proxy, app, runner ...) and message."""
     src, msg = base["source"], base["message"]
     if src == "proxy":
-        code = _fly_code(msg)
+        code = sig.fly_code(msg, trusted=True)
         if code is None and "error.message=" in msg:
-            code = _fly_code(logfmt(msg).get("error.message", ""))
+            code = sig.fly_code(logfmt(msg).get("error.message", ""), trusted=True)
         return LogEvent(**base, kind="proxy", code=code)
-    if _FLY_OOM.search(msg[:500]):
+    head = msg[:500]
+    if _FLY_OOM.search(head):
         return LogEvent(**base, kind="memory", oom=True)
-    if src == "runner" or msg.startswith(("INFO ", "WARN ", "ERROR ")):
-        m2 = _FLY_EXIT.search(msg[:500])
-        if m2:
-            return LogEvent(**base, kind="exit", exit_status=int(m2.group("status")))
-        if "max restart count" in msg or "restart limit" in msg.lower():
-            return LogEvent(**base, kind="state", state_to="stopped")
-        return LogEvent(**base, kind="other")
-    return LogEvent(**base, kind="app")
+    m = _FLY_EXIT.search(head)
+    if m:
+        return LogEvent(**base, kind="exit", exit_status=int(m.group("status")))
+    if _RESTARTS.search(head):
+        return LogEvent(**base, kind="state", state_to="stopped")
+    # The app's own output may print anything, "[PR01] retrying payment" included: only the proxy's
+    # documented wordings count there, never a bare tag.
+    code = sig.phrase_code(msg) if src != "app" else None
+    return LogEvent(**base, kind="proxy" if code else ("app" if src == "app" else "other"), code=code)
 
 
-def _json_line(line: str) -> LogEvent | None:
+def _json_line(line: str, body: str, sig: Signatures) -> LogEvent | None:
     """Fly's NATS / log-shipper JSON lines: {"message": ..., "fly": {...}, "log": {"level": ...}}."""
-    if len(line) > MAX_LINE:
-        return None
     try:
-        data = json.loads(line)
+        data = json.loads(body)
     except (ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("message"), str):
@@ -284,44 +252,41 @@ def _json_line(line: str) -> LogEvent | None:
     event = data.get("event") if isinstance(data.get("event"), dict) else {}
     log = data.get("log") if isinstance(data.get("log"), dict) else {}
     if not fly and not event:
-        return None  # some other JSON (an API error body, an app's structured log): not a Fly line
+        return None  # some other JSON (an API error body, an app's structured log): read as text
     return _fly_event({"line": line, "platform": "fly", "source": event.get("provider") or "app",
                        "process": app.get("instance"), "time": parse_time(str(data.get("timestamp") or "")),
                        "region": fly.get("region"), "level": log.get("level"), "message": data["message"],
-                       "dyno": app.get("instance")})
+                       "dyno": app.get("instance")}, sig)
 
 
-def _bare(line: str, ts: datetime | None, msg: str) -> LogEvent:
-    """A line without a known prefix: a router/runtime message pasted on its own, or app output."""
-    if msg.startswith("at=") and "code=" in msg:
-        return _router({"line": line, "platform": "heroku", "source": "heroku", "process": "router", "time": ts,
-                        "message": msg}, msg)
-    if msg.startswith("Error "):
-        m = _LEGACY_ROUTER.match(msg)
-        if m:
-            return _router({"line": line, "platform": "heroku", "source": "heroku", "process": "router",
-                            "time": ts, "message": msg}, msg)
-        event = _runtime({"line": line, "platform": "heroku", "source": "heroku", "process": None, "time": ts,
-                          "message": msg}, msg, "")
-        if event.code:
-            return event
-    if msg.startswith(("Process running mem=", "Process exited", "State changed from", "Stopping ")):
-        return _runtime({"line": line, "platform": "heroku", "source": "heroku", "process": None, "time": ts,
-                         "message": msg}, msg, "")
-    code = None
-    m = _FLY_CODE.match(msg)
-    if m and _sounds_like(m.group("code"), msg[m.end():]):
-        code = m.group("code")
-    elif "error.message=" in msg:
-        code = _fly_code(logfmt(msg).get("error.message", ""))
-    elif _message_codes and ts is not None:
-        code = _fly_code(msg)
+def _bare(line: str, ts: datetime | None, msg: str, sig: Signatures) -> LogEvent:
+    """A line in no known envelope: a message pasted on its own, a sentence, a JSON string, app output.
+    Signals are looked for anywhere in it."""
+    heroku = {"line": line, "platform": "heroku", "source": "heroku", "process": None, "time": ts, "message": msg}
+    if sig.router_code(msg):
+        return _router({**heroku, "process": "router"}, msg, sig)
+    m = sig.error_code(msg)
+    if m:
+        if _LEGACY_ROUTER.match(msg, m.start()):
+            return _router({**heroku, "process": "router"}, msg[m.start():], sig)
+        return _runtime(heroku, msg[m.start():], "", sig)
+    head = msg[:_HEAD]
+    if _MEM.search(head) or _EXIT.search(head) or _STATE.search(head) or _STOP.search(head):
+        return _runtime(heroku, msg, "", sig)
+    code = sig.fly_code(msg)
+    if code is None and "error.message=" in msg:
+        code = sig.fly_code(logfmt(msg).get("error.message", ""))
     if code:
         return LogEvent(line=line, platform="fly", source="proxy", time=ts, kind="proxy", code=code, message=msg)
-    m = _BARE_HEROKU_CODE.search(msg)
-    if m and "at=" in msg:
-        return _router({"line": line, "platform": "heroku", "source": "heroku", "process": "router", "time": ts,
-                        "message": msg}, msg[msg.find("at="):])
+    if _FLY_OOM.search(head):
+        return LogEvent(line=line, time=ts, kind="memory", oom=True, message=msg)
+    if _RESTARTS.search(head):
+        return LogEvent(line=line, platform="fly", time=ts, kind="state", state_to="stopped", message=msg)
+    code = sig.prose_code(msg)
+    if code:
+        kind = {"H": "router", "R": "runtime", "L": "logging"}.get(code[0], "proxy")
+        platform = "fly" if code[0] == "P" else "heroku"
+        return LogEvent(line=line, platform=platform, time=ts, kind=kind, code=code, message=msg)
     return LogEvent(line=line, time=ts, kind="other", message=msg)
 
 

@@ -93,14 +93,6 @@ def check_poll_settings(settings: Settings) -> None:
         seen[app.name] = app
 
 
-def teach_parser() -> None:
-    """Let the parser map old Fly.io proxy messages without a [Pxx] prefix to their codes."""
-    from bot.knowledge import KnowledgeBase
-
-    kb = KnowledgeBase.load()
-    logs.set_message_codes([(phrase, e.code) for phrase, e in kb.message_phrases if e.platform == "fly"])
-
-
 def line_hash(app: str, line: str) -> str:
     """The stable identity of a log line of an app: the same line fetched twice hashes the same."""
     return hashlib.sha256(f"{app}\n{line}".encode("utf-8", "replace")).hexdigest()[:32]
@@ -233,7 +225,6 @@ def poll_all(settings: Settings, store: Store, *, policy: RetryPolicy | None = N
     """Poll every watched app once (or `apps`), then enforce retention. Clients are built from the
     settings unless given. A rate limit on one app skips that platform's remaining apps this round."""
     check_poll_settings(settings)
-    teach_parser()
     policy = policy or RetryPolicy(base=settings.retry_base)
     apps = settings.apps if apps is None else apps
     own: list[HerokuLogs | FlyLogs] = []
@@ -379,7 +370,6 @@ def poll_forever(settings: Settings, store: Store, *, on_result: Callable[[PollR
     polled = settings.apps
     heroku = None
     if settings.heroku_tail and any(a.platform == "heroku" for a in settings.apps):
-        teach_parser()
         heroku = HerokuLogs(settings.heroku_api_key, base_url=settings.heroku_api_url,
                             timeout=settings.http_timeout, policy=policy)
         tails = [HerokuTail(a, heroku, store, retention_days=settings.retention_days).start()

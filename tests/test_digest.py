@@ -14,7 +14,6 @@ from clirun import dynodoc
 
 from bot import logs
 from bot.digest import Tally, build_digest, percentile, sparkline, tally_log_file, tally_log_path
-from bot.knowledge import fly_message_codes
 from bot.render.text import render_digest
 
 END = datetime(2024, 5, 15, 9, tzinfo=UTC)
@@ -60,7 +59,6 @@ def generated_log(n: int, seed: int = 11) -> list[str]:
 
 def reference_counts(lines: list[str]) -> tuple[Counter, int]:
     """Independent count: every line through the reference parser, the way diagnosis reads them."""
-    logs.set_message_codes(fly_message_codes())
     codes: Counter = Counter()
     requests = 0
     for line in lines:

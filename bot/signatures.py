@@ -1,0 +1,153 @@
+"""What counts as a platform code in text: one table of signatures, built from `knowledge/`.
+
+A code is found by its own marks wherever it sits in a line, whatever envelope the line came in
+(`heroku logs`, Papertrail, a syslog drain, a JSON string, a sentence in an issue):
+
+- router codes by `code=H12` with the router's other fields near it, in any order;
+- runtime, logging and legacy router codes by `Error R14 (` / `Error L13:` / `Error H12 (… ) ->`;
+- codes named in prose ("error code H11 (Backlog too deep)", "we keep getting H12 timeouts") when the
+  sentence also carries the code's own title words or says it is an error code;
+- Fly.io proxy codes by `[PC01]` with that code's own words after it, and by the documented wordings
+  that older proxy logs print without the prefix.
+
+The line parser (`logs`), the API-error reader (`apierrors`) and the fast `digest --from` counter all ask
+this module, so "what is a code" has one source of truth. Every pattern is bounded: linear on any input.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.knowledge import KNOWLEDGE_DIR, load_entries
+
+# --- marks: the shapes a code takes in a line ----------------------------------------------------------
+
+# `code=H12` anywhere; a router line also carries `desc=`, `at=`, `method=` or `status=` (an app that logs
+# its own `code=H12 at=error` is told apart by its envelope, not here).
+ROUTER_CODE = re.compile(r"(?<![\w.-])code=\"?(?P<code>H\d\d)\b")
+ROUTER_FIELDS = re.compile(r"(?<![\w.-])(?:desc|at|method|status|dyno|http_error|sock)=")
+# `Error R14 (Memory quota exceeded)`, `Error L13: 111 messages`, `Error R10 (Boot timeout) -> …`,
+# `Error H12 (Request timeout) -> GET …` (routers before 2013).
+ERROR_CODE = re.compile(r"\bError:? (?P<code>[HRL]\d\d)(?= ?\(| ?:| ->|\s*$|\s)")
+# `[PC01]` anywhere in a line.
+FLY_CODE = re.compile(r"\[(?P<code>P[A-Z]\d\d)\]")
+# A code named in a sentence: "error code H11", "H12 errors", "R14 (Memory quota exceeded)".
+BARE_CODE = re.compile(r"(?<![\w/.=#:\[\"'-])(?P<code>[HRL]\d\d|P[PUCTMAERL]\d\d)(?![\w\"'=-])")
+# "error code H11", "Error H14", "H12 errors", "R14 error": the sentence itself says it is an error code.
+_CODE_BEFORE = re.compile(r"\b(?:error|code|errors|codes)\W{0,3}$", re.I)
+_CODE_AFTER = re.compile(r"^\W{0,3}(?:error|errors|code)\b", re.I)
+
+# Byte-level marks for the `digest --from` counter, compiled from the same shapes.
+ANY_MARK_BYTES = re.compile(rb"code=\"?H\d\d|Error:? [HRL]\d\d|\[P[A-Z]\d\d\]|\] [a-z]{3} \[error\]")
+RUNTIME_MARK_BYTES = re.compile(rb"Error:? [RL]\d\d")
+FLY_MARK_BYTES = re.compile(rb"\[P[A-Z]\d\d\]")
+ROUTER_ERROR_BYTES = re.compile(
+    rb'code=(H\d\d) desc="[^"\n]{0,200}" method=[A-Z]{0,10} path="?([^"\s]{0,600})"?[^\n]{0,1200}? dyno=(\S{0,60})')
+
+# Old Fly.io proxy wordings that the knowledge base does not carry as `messages` because no single
+# entry owns them exactly; each maps to the code whose documented meaning it states.
+_EXTRA_FLY_PHRASES = (
+    ("could not find an instance to route to", "PR01"),  # 2023 wording of "no healthy machines"
+    ("no known healthy instances found", "PR01"),
+)
+_GENERIC = frozenset({"could", "with", "from", "that", "this", "your", "have", "after", "proxy", "error",
+                      "within", "when", "will", "info", "warn"})
+_GENERIC_TITLE = _GENERIC | {"failed", "request", "machine", "instance", "process", "quota"}
+_WORDS = re.compile(r"\b[a-z]{4,}\b")
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One code found in a line, and how it was found."""
+
+    code: str
+    mark: str  # router | error | fly | phrase | prose
+    start: int  # where the mark starts in the text it was found in
+
+
+@dataclass(frozen=True)
+class Signatures:
+    """Every code the knowledge base knows, and the words that tell a real mark from a look-alike."""
+
+    codes: frozenset[str]
+    titles: dict[str, frozenset[str]]  # code -> its title's words (for codes named in prose)
+    fly_words: dict[str, frozenset[str]]  # Fly.io code -> words of its messages (for `[Pxx]` marks)
+    phrases: tuple[tuple[str, str], ...]  # (lower-case uncoded wording, code), longest first
+
+    # -- the single question every reader asks --------------------------------------------------------
+
+    def router_code(self, text: str) -> str | None:
+        """`code=H12` with router fields beside it."""
+        m = ROUTER_CODE.search(text)
+        if m and m.group("code") in self.codes and ROUTER_FIELDS.search(text):
+            return m.group("code")
+        return None
+
+    def error_code(self, text: str) -> re.Match | None:
+        """`Error R14 (…)` and friends, for a known code."""
+        for m in ERROR_CODE.finditer(text[:2000]):
+            if m.group("code") in self.codes:
+                return m
+        return None
+
+    def fly_code(self, text: str, trusted: bool = False) -> str | None:
+        """`[PC01] …` with that code's own words after it (any `[Pxx]` when the line is the proxy's own,
+        `trusted`), else a documented uncoded wording."""
+        for m in FLY_CODE.finditer(text[:2000]):
+            code = m.group("code")
+            if code in self.codes and (trusted or self._sounds_like(code, text[m.end():m.end() + 300])):
+                return code
+        return self.phrase_code(text)
+
+    def phrase_code(self, text: str) -> str | None:
+        low = text[:2000].lower()
+        for phrase, code in self.phrases:
+            if phrase in low:
+                return code
+        return None
+
+    def prose_code(self, text: str) -> str | None:
+        """A code named in a sentence, when the sentence says it is an error code or uses its title."""
+        window = text[:2000]
+        for m in BARE_CODE.finditer(window):
+            code = m.group("code")
+            if code not in self.codes:
+                continue
+            if code[0] != "P" and (_CODE_BEFORE.search(window, max(0, m.start() - 20), m.start())
+                                   or _CODE_AFTER.match(window, m.end(), m.end() + 12)):
+                return code
+            near = window[max(0, m.start() - 60):m.end() + 80].lower()
+            if self.titles.get(code, frozenset()) & set(_WORDS.findall(near)):
+                return code
+        return None
+
+    def _sounds_like(self, code: str, text: str) -> bool:
+        words = self.fly_words.get(code)
+        return words is None or bool(words & set(_WORDS.findall(text.lower())))
+
+
+def build(directory: Path = KNOWLEDGE_DIR) -> Signatures:
+    """The signature table of the knowledge base in `directory`."""
+    entries = load_entries(directory)
+    codes = frozenset(e.code for e in entries if re.fullmatch(r"[HRL]\d\d|P[A-Z]\d\d", e.code))
+    titles = {e.code: frozenset(_WORDS.findall(e.title.lower())) - _GENERIC_TITLE for e in entries if e.code in codes}
+    fly_words: dict[str, frozenset[str]] = {}
+    phrases: dict[str, str] = dict(_EXTRA_FLY_PHRASES)
+    for e in entries:
+        if e.platform != "fly":
+            continue
+        text = " ".join((e.title, *e.messages, e.example.split(f"[{e.code}]", 1)[-1])).lower()
+        fly_words[e.code] = frozenset(_WORDS.findall(text)) - _GENERIC
+        for phrase in e.messages:
+            phrases[phrase] = e.code
+    ordered = tuple(sorted(phrases.items(), key=lambda p: -len(p[0])))
+    return Signatures(codes=codes, titles=titles, fly_words=fly_words, phrases=ordered)
+
+
+@functools.cache
+def default() -> Signatures:
+    """The table of the shipped knowledge base, built once per process."""
+    return build()

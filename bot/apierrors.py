@@ -12,6 +12,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from bot import signatures
+
 MAX_SCAN = 200_000  # only this much of a paste is searched for JSON bodies
 
 _STATUS_LINE = re.compile(r"(?m)^\s{0,8}(?:<\s)?HTTP/[0-9.]{1,3}\s(?P<status>[1-5]\d\d)\b(?P<reason>[^\r\n]{0,60})")
@@ -124,7 +126,7 @@ def from_body(body: dict) -> ApiError | None:
         else:
             api = "unknown"
         return ApiError(api=api, status=status, body_status=status, type=kind, code=code, message=message)
-    if isinstance(inner, str) and inner.strip():
+    if isinstance(inner, str) and _TYPED_CODE.match(inner.strip()):
         # {"error": "invalid_grant", "error_description": "..."} and friends
         return ApiError(api="unknown", code=_text(inner), message=_text(body.get("error_description") or
                                                                          body.get("message")))
@@ -165,3 +167,121 @@ def find_api_errors(text: str) -> list[ApiError]:
         errors.append(ApiError(api="unknown", status=line_status, line_status=line_status,
                                message=line.group("reason").strip(), headers=headers))
     return errors
+
+
+# --- errors as SDKs and tools print them ------------------------------------------------------------------
+#
+# Most API errors are not pasted as clean JSON but as an SDK's exception line (a Python dict repr, a JS
+# object literal, escaped JSON, a Go map), a message alone, or a CLI's "Error ID:". The labels come from
+# the signature table; the provider from evidence in the paste, never from the label alone.
+
+_PROVIDER_EVIDENCE = (
+    ("heroku-ai", re.compile(r"inference\.heroku\.com|INFERENCE_(?:KEY|URL|MODEL_ID)|heroku[ -]ai\b"
+                             r"|managed inference|heroku-inference", re.I)),
+    ("anthropic", re.compile(r"\banthropic\b|api\.anthropic\.com|x-api-key|status\.claude\.com"
+                             r"|\bclaude-[\w.-]{0,40}-20\d{6}\b|\"type\"\s?:\s?\"error\",\s?\"error\"", re.I)),
+    ("openai", re.compile(r"\bopenai\b|api\.openai\.com|platform\.openai\.com|\bgpt-[0-9]|\bsk-proj-", re.I)),
+    ("heroku-platform", re.compile(r"api\.heroku\.com|Error ID:|heroku (?:create|apps|git:remote|container|ps|config"
+                                   r"|addons|login|run|releases|domains)\b|platform-api|PlatformAPI|Heroku::API"
+                                   r"|heroics|heroku\.rb", re.I)),
+)
+_SDK_CLASS = re.compile(r"\b(?:(?P<module>openai|anthropic)(?:\.error)?\.)?(?P<cls>RateLimitError|AuthenticationError"
+                        r"|NotFoundError|InternalServerError|APIConnectionError|BadRequestError|PermissionDeniedError"
+                        r"|OverloadedError|APITimeoutError)\b")
+_STATUS_IN_TEXT = re.compile(
+    r"(?:Error code:|status(?: code)?:?|HTTP/[\d.]{1,3}|API Error:|Error:|Status Code:|Actual\()\s{0,3}(?P<a>[1-5]\d\d)\b"
+    r"|\b(?P<b>[45]\d\d) (?:Client|Server) Error\b", re.I)
+_EXCON = re.compile(r"Excon::Error::(?:TooManyRequests|Unauthorized|Forbidden|NotFound|UnprocessableEntity)"
+                    r"|Expected\([^)]{0,80}\) <=> Actual\(\d{3}")
+# What an exception class or a bare status means when nothing more specific is in the paste.
+_FALLBACK = {
+    "openai": {"RateLimitError": "rate_limit_exceeded", "AuthenticationError": "invalid_api_key",
+               "NotFoundError": "model_not_found", "InternalServerError": "server_error",
+               "BadRequestError": "invalid_request_error", "APIConnectionError": "connection_error",
+               "APITimeoutError": "connection_error",
+               429: "rate_limit_exceeded", 401: "invalid_api_key", 404: "model_not_found", 500: "server_error",
+               503: "server_error", 400: "invalid_request_error"},
+    "anthropic": {"RateLimitError": "rate_limit_error", "AuthenticationError": "authentication_error",
+                  "NotFoundError": "not_found_error", "InternalServerError": "api_error",
+                  "OverloadedError": "overloaded_error", "BadRequestError": "invalid_request_error",
+                  "PermissionDeniedError": "permission_error", "APIConnectionError": "connection_error",
+                  "APITimeoutError": "connection_error",
+                  429: "rate_limit_error", 529: "overloaded_error", 401: "authentication_error", 400:
+                  "invalid_request_error", 500: "api_error", 403: "permission_error", 404: "not_found_error"},
+    "heroku-platform": {429: "rate_limit", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                        422: "invalid_params", 402: "delinquent"},
+}
+# Labels that name a family; a more specific label found beside them says more.
+_GENERIC = frozenset({"invalid_request_error", "api_error"})
+# Heroku Platform API ids are ordinary words ("not_found", "gone"): they count only as an `id` field.
+_ID_ONLY = "heroku"
+
+
+def providers_in(text: str) -> tuple[str, ...]:
+    """The APIs a paste shows evidence of (hosts, SDK modules, env vars, model ids, body shapes)."""
+    return tuple(name for name, pattern in _PROVIDER_EVIDENCE if pattern.search(text))
+
+
+def find_api_signals(text: str, labels: dict[str, str], known: frozenset[str] = frozenset()) -> list[ApiError]:
+    """API errors in any notation. `labels` maps every API error label the knowledge base knows to its
+    platform. Returns one ApiError per label, most specific first."""
+    text = text[:MAX_SCAN]
+    evidence = providers_in(text)
+    found: dict[str, ApiError] = {}
+
+    def add(label: str, provider: str | None, message: str = "", status: int | None = None) -> None:
+        if label in found or label in known:
+            return
+        if provider is None:
+            platform = labels.get(label)
+            provider = evidence[0] if evidence else ("ambiguous" if platform == "heroku-ai" else platform)
+        found[label] = ApiError(api=provider or "ambiguous", status=status, code=label, message=message[:300])
+
+    for wording in signatures.API_WORDINGS:
+        m = wording.pattern.search(text)
+        if m:
+            add(wording.label, wording.provider, _line_of(text, m.start()))
+    for m in signatures.HEROKU_ERROR_ID.finditer(text):
+        if m.group("id") in labels:
+            add(m.group("id"), "heroku-platform", _line_of(text, m.start()))
+    fields = [(m.start(), m.group("key"), m.group("value")) for m in signatures.API_FIELD.finditer(text)
+              if m.group("value") in labels and (labels[m.group("value")] != _ID_ONLY or m.group("key") == "id")]
+    codes = [pos for pos, key, _ in fields if key in ("code", "error_code")]
+    for pos, key, value in fields:
+        if key in ("type", "error_type") and any(abs(pos - c) < 400 for c in codes):
+            continue  # the same object's `code` is the more specific label
+        add(value, None, _line_of(text, pos))
+    if not found and not known:
+        _fallbacks(text, evidence, add)
+    if any(label not in _GENERIC for label in found):
+        found = {k: v for k, v in found.items() if k not in _GENERIC}
+    return [e for e in found.values() if e.code in labels]
+
+
+def _fallbacks(text: str, evidence: tuple[str, ...], add) -> None:
+    """No label in the paste: an SDK's exception class, or a status against a known API, still says what
+    kind of failure it was."""
+    status_match = _STATUS_IN_TEXT.search(text)
+    status = int(status_match.group("a") or status_match.group("b")) if status_match else None
+    if _EXCON.search(text) and ("heroku-platform" in evidence or "heroku" in text.lower()):
+        m = re.search(r"Actual\((\d{3})", text)
+        code = int(m.group(1)) if m else 429 if "TooManyRequests" in text else None
+        label = _FALLBACK["heroku-platform"].get(code or 0)
+        if label:
+            add(label, "heroku-platform", _line_of(text, _EXCON.search(text).start()), code)
+            return
+    m = _SDK_CLASS.search(text)
+    provider = (m.group("module") if m and m.group("module") else
+                next((p for p in evidence if p in ("openai", "anthropic")), None))
+    if provider is None:
+        return
+    if m and m.group("cls") in _FALLBACK[provider]:
+        add(_FALLBACK[provider][m.group("cls")], provider, _line_of(text, m.start()), status)
+    elif status in _FALLBACK[provider]:
+        add(_FALLBACK[provider][status], provider, _line_of(text, status_match.start()), status)
+
+
+def _line_of(text: str, pos: int) -> str:
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    return text[start:end if end != -1 else len(text)].strip()

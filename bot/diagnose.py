@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot import logs
-from bot.apierrors import ApiError, find_api_errors
+from bot.apierrors import ApiError, find_api_errors, find_api_signals, providers_in
 from bot.knowledge import BLAME_WORDS, SEVERITIES, Entry, KnowledgeBase
 from bot.logs import LogEvent, normalise_path
 from bot.paste import MAX_PASTE_CHARS, clean
@@ -123,7 +123,8 @@ def diagnose(text: str, kb: KnowledgeBase | None = None) -> Diagnosis:
     secret = redact(text)
     paste = clean(secret.text)
     events = [logs.parse_line(line) for line in paste.lines]
-    api_errors = find_api_errors("\n".join(paste.lines)) if ("{" in secret.text or "HTTP/" in secret.text) else []
+    joined = "\n".join(paste.lines)
+    api_errors = _api_errors(joined, kb)
 
     findings = _findings(events, api_errors, kb)
     correlations = _correlations(events, findings)
@@ -189,6 +190,24 @@ def _findings(events: list[LogEvent], api_errors: list[ApiError], kb: KnowledgeB
     severity = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (-severity[f.entry.severity] if f.entry else 0, -f.count, f.code))
     return tuple(findings)
+
+
+def _api_errors(text: str, kb: KnowledgeBase) -> list[ApiError]:
+    """Error bodies parsed as JSON, then errors in every other notation; one per label, specific first."""
+    bodies = find_api_errors(text) if ("{" in text or "HTTP/" in text) else []
+    evidence = providers_in(text[:200_000])
+    if evidence:  # a body's shape guesses the provider; the paste's own evidence knows better
+        bodies = [e if e.api not in ("unknown", "heroku-ai") or evidence[0] == e.api
+                  else ApiError(**{**e.__dict__, "api": evidence[0]}) for e in bodies]
+    known = frozenset(x for e in bodies for x in (e.code, e.type, _api_entry(e, kb)[1]) if x)
+    errors = bodies + find_api_signals(text, kb.api_labels, known)
+    named = {label for e in errors for entry, label in [_api_entry(e, kb)] if entry}
+    if named - _GENERIC_API:  # a specific label says more than a family or a bare status beside it
+        errors = [e for e in errors if _api_entry(e, kb)[1] in named - _GENERIC_API]
+    return errors
+
+
+_GENERIC_API = frozenset({"invalid_request_error", "api_error", "AI-400", "AI-500"})
 
 
 def _api_entry(error: ApiError, kb: KnowledgeBase) -> tuple[Entry | None, str]:

@@ -274,6 +274,9 @@ class KnowledgeBase:
         self.by_code: dict[str, Entry] = {e.code.upper(): e for e in self.entries}
         self.message_phrases: tuple[tuple[str, Entry], ...] = tuple(
             sorted(((m, e) for e in self.entries for m in e.messages), key=lambda pair: -len(pair[0])))
+        # Every API error label (Heroku AI, OpenAI, Anthropic types and codes, Platform API ids) -> platform.
+        self.api_labels: dict[str, str] = {e.code: e.platform for e in self.entries
+                                           if e.kind == "api" and re.fullmatch(r"[a-z][a-z0-9_]{2,60}", e.code)}
         self._lock = threading.Lock()  # guards self._db across threads
         self._db = self._build_index()
         self._vocabulary = self._build_vocabulary()

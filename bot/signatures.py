@@ -151,3 +151,42 @@ def build(directory: Path = KNOWLEDGE_DIR) -> Signatures:
 def default() -> Signatures:
     """The table of the shipped knowledge base, built once per process."""
     return build()
+
+
+# --- API errors: the documented wordings of errors that SDKs print without a code -----------------------
+
+@dataclass(frozen=True)
+class ApiWording:
+    """A sentence an API sends for one error, which SDKs often print alone ("message-only" errors)."""
+
+    pattern: re.Pattern
+    label: str  # the knowledge entry it means
+    provider: str  # openai | anthropic | heroku-platform | heroku-ai
+
+
+def _wording(pattern: str, label: str, provider: str) -> ApiWording:
+    # Spaces match any run of white space: terminals and mail clients wrap these sentences anywhere.
+    return ApiWording(re.compile(pattern.replace(" ", r"\s{1,40}"), re.I), label, provider)
+
+
+API_WORDINGS = (
+    _wording(r"you exceeded your current quota", "insufficient_quota", "openai"),
+    _wording(r"maximum context length is \d", "context_length_exceeded", "openai"),
+    _wording(r"incorrect api key provided", "invalid_api_key", "openai"),
+    _wording(r"rate limit reached for", "rate_limit_exceeded", "openai"),
+    _wording(r"the server had an error (?:while )?processing your request", "server_error", "openai"),
+    _wording(r"the model `?[\w.:/-]{1,80}`? does not exist", "model_not_found", "openai"),
+    _wording(r"invalid x-api-key", "authentication_error", "anthropic"),
+    _wording(r"your credit balance is too low", "billing_error", "anthropic"),
+    _wording(r"would exceed (?:the|your) (?:organization's )?rate limit", "rate_limit_error", "anthropic"),
+    _wording(r"\b529\b\W{0,3}(?:\{[^}]{0,40})?overloaded|overloaded_error", "overloaded_error", "anthropic"),
+    _wording(r"couldn't find that app", "not_found", "heroku-platform"),
+    _wording(r"you do not have access to the app", "forbidden", "heroku-platform"),
+)
+# `Error ID: verification_required` as the Heroku CLI prints it (behind ›, ▸ or »).
+HEROKU_ERROR_ID = re.compile(r"Error ID:\s{0,4}(?P<id>[a-z][a-z_]{2,40})\b")
+# An error identifier given as a field in any notation: JSON, escaped JSON, a Python or Ruby dict, a JS
+# object literal, a Go map dump, logfmt: "type": "x", 'code': 'x', type: 'x', \"id\":\"x\", code:x, error_type=x.
+API_FIELD = re.compile(
+    r"(?<![\w-])[\"'\\]{0,4}(?P<key>type|code|id|error_type|error_code)[\"'\\]{0,4}\s{0,2}(?:=>|[:=])\s{0,2}"
+    r"[\"'\\]{0,4}(?P<value>[a-z][a-z0-9_]{2,60})\b")

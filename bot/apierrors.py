@@ -75,23 +75,37 @@ _TYPE_STATUS: dict[str, tuple[int, ...]] = {
 
 
 def find_json_objects(text: str, limit: int = 20) -> list[dict]:
-    """Every top-level JSON object in `text` (a paste may hold several, between other lines)."""
+    """Every top-level JSON object in `text` (a paste may hold several, between other lines).
+
+    Only a `{` that opens an object (`{"` or `{}`) is tried, and at most `_MAX_FAILED` tries may fail:
+    each failed parse costs the length of the text before it, so unbounded retries are quadratic on a
+    paste of braces.
+    """
     text = text[:MAX_SCAN]
     found: list[dict] = []
     decoder = json.JSONDecoder()
-    i = text.find("{")
-    while i != -1 and len(found) < limit:
+    failed = 0
+    pos = 0
+    while len(found) < limit and failed < _MAX_FAILED:
+        m = _OBJECT_START.search(text, pos)
+        if not m:
+            break
         try:
-            obj, end = decoder.raw_decode(text, i)
+            obj, end = decoder.raw_decode(text, m.start())
         except ValueError:
-            i = text.find("{", i + 1)
+            failed += 1
+            pos = m.start() + 1
             continue
         except RecursionError:
             break  # absurdly deep nesting: nobody pastes that as an error body
         if isinstance(obj, dict):
             found.append(obj)
-        i = text.find("{", end)
+        pos = end
     return found
+
+
+_OBJECT_START = re.compile(r'\{\s{0,40}["}]')
+_MAX_FAILED = 64
 
 
 def _as_int(value) -> int | None:
@@ -217,15 +231,27 @@ _GENERIC = frozenset({"invalid_request_error", "api_error"})
 _ID_ONLY = "heroku"
 
 
+_PROVIDER_TRIGGERS = {
+    "heroku-ai": ("inference", "heroku ai", "heroku-ai"),
+    "anthropic": ("anthropic", "x-api-key", "claude", '"type"'),
+    "openai": ("openai", "gpt-", "sk-proj-"),
+    "heroku-platform": ("api.heroku.com", "error id:", "heroku ", "platform-api", "platformapi", "heroku::api",
+                        "heroics", "heroku.rb"),
+}
+
+
 def providers_in(text: str) -> tuple[str, ...]:
     """The APIs a paste shows evidence of (hosts, SDK modules, env vars, model ids, body shapes)."""
-    return tuple(name for name, pattern in _PROVIDER_EVIDENCE if pattern.search(text))
+    low = text.lower()
+    return tuple(name for name, pattern in _PROVIDER_EVIDENCE
+                 if any(t in low for t in _PROVIDER_TRIGGERS[name]) and pattern.search(text))
 
 
 def find_api_signals(text: str, labels: dict[str, str], known: frozenset[str] = frozenset()) -> list[ApiError]:
     """API errors in any notation. `labels` maps every API error label the knowledge base knows to its
     platform. Returns one ApiError per label, most specific first."""
     text = text[:MAX_SCAN]
+    low = text.lower()
     evidence = providers_in(text)
     found: dict[str, ApiError] = {}
 
@@ -238,13 +264,16 @@ def find_api_signals(text: str, labels: dict[str, str], known: frozenset[str] = 
         found[label] = ApiError(api=provider or "ambiguous", status=status, code=label, message=message[:300])
 
     for wording in signatures.API_WORDINGS:
-        m = wording.pattern.search(text)
+        m = wording.trigger in low and wording.pattern.search(text)
         if m:
             add(wording.label, wording.provider, _line_of(text, m.start()))
     for m in signatures.HEROKU_ERROR_ID.finditer(text):
         if m.group("id") in labels:
             add(m.group("id"), "heroku-platform", _line_of(text, m.start()))
-    fields = [(m.start(), m.group("key"), m.group("value")) for m in signatures.API_FIELD.finditer(text)
+    # Fields live in objects, maps and logfmt error lines; a paste of plain log lines has none to scan.
+    structured = "{" in text or "map[" in text or "error_type" in low or "error_code" in low
+    fields = [(m.start(), m.group("key"), m.group("value"))
+              for m in (signatures.API_FIELD.finditer(text) if structured else ())
               if m.group("value") in labels and (labels[m.group("value")] != _ID_ONLY or m.group("key") == "id")]
     codes = [pos for pos, key, _ in fields if key in ("code", "error_code")]
     for pos, key, value in fields:
@@ -261,9 +290,9 @@ def find_api_signals(text: str, labels: dict[str, str], known: frozenset[str] = 
 def _fallbacks(text: str, evidence: tuple[str, ...], add) -> None:
     """No label in the paste: an SDK's exception class, or a status against a known API, still says what
     kind of failure it was."""
-    status_match = _STATUS_IN_TEXT.search(text)
-    status = int(status_match.group("a") or status_match.group("b")) if status_match else None
-    if _EXCON.search(text) and ("heroku-platform" in evidence or "heroku" in text.lower()):
+    low = text.lower()
+    if ("excon" in low or "expected(" in low) and _EXCON.search(text) and (
+            "heroku-platform" in evidence or "heroku" in low):
         m = re.search(r"Actual\((\d{3})", text)
         code = int(m.group(1)) if m else 429 if "TooManyRequests" in text else None
         label = _FALLBACK["heroku-platform"].get(code or 0)
@@ -275,6 +304,8 @@ def _fallbacks(text: str, evidence: tuple[str, ...], add) -> None:
                 next((p for p in evidence if p in ("openai", "anthropic")), None))
     if provider is None:
         return
+    status_match = _STATUS_IN_TEXT.search(text)
+    status = int(status_match.group("a") or status_match.group("b")) if status_match else None
     if m and m.group("cls") in _FALLBACK[provider]:
         add(_FALLBACK[provider][m.group("cls")], provider, _line_of(text, m.start()), status)
     elif status in _FALLBACK[provider]:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from bot import logs
+from bot import logs, signatures
 from bot.apierrors import ApiError, find_api_errors, find_api_signals, providers_in
+from bot.failures import Failure, find_failures
 from bot.knowledge import BLAME_WORDS, SEVERITIES, Entry, KnowledgeBase
 from bot.logs import LogEvent, normalise_path
 from bot.paste import MAX_PASTE_CHARS, clean
@@ -65,9 +66,14 @@ class Correlation:
 
 @dataclass(frozen=True)
 class Primary:
-    code: str
+    code: str  # a code, or a cause with no code: oom | not-listening | crash | health-check
     why: str
     blame: str
+    title: str = ""  # for a cause: what to call it in a sentence ("the out-of-memory kill")
+
+    @property
+    def label(self) -> str:
+        return self.title or self.code
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ class Diagnosis:
     truncated: bool
     summary: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+    failures: tuple[Failure, ...] = ()  # failures with no code of their own (oom, crash ...)
 
     @property
     def blame(self) -> str | None:
@@ -101,6 +108,8 @@ _WORKER_KILL = re.compile(
     r"Terminating timed out worker|WORKER TIMEOUT|timeout \(\d{1,4}s > \d{1,4}s\), killing|worker timeout"
     r"|Worker \d{1,5} \(PID: ?\d{1,9}\) timed out|Rack::Timeout::RequestTimeoutException", re.I)
 _LOCALHOST = re.compile(r"(?:listening|bound|running|serving|started)\D{0,40}(?:127\.0\.0\.1|localhost)", re.I)
+# Fly.io proxy codes that only report that a machine could not be reached.
+_CONSEQUENCES = frozenset({"PM05", "PR01", "PR02", "PR03", "PR04", "PU02"})
 _PLATFORM_SIDE = ("H99", "R99", "PU03", "PP01")
 _CAPACITY = ("H11", "H22", "PL01", "PL02", "PR01")
 _TIMEOUTS = ("H12", "H13", "H10", "H18", "H27", "PC01", "PC02", "PC03", "PC04", "PC05", "PR04", "PM05")
@@ -122,14 +131,19 @@ def diagnose(text: str, kb: KnowledgeBase | None = None) -> Diagnosis:
     kb = kb or KnowledgeBase.load()
     secret = redact(text)
     paste = clean(secret.text)
-    events = [logs.parse_line(line) for line in paste.lines]
+    events = _with_prose_codes([logs.parse_line(line) for line in paste.lines])
     joined = "\n".join(paste.lines)
     api_errors = _api_errors(joined, kb)
 
     findings = _findings(events, api_errors, kb)
     correlations = _correlations(events, findings)
     observations = _observations(events)
+    failures = find_failures(joined)
     primary = _primary(findings, correlations)
+    if failures and (primary is None or primary.code in _CONSEQUENCES):
+        # No code, or a Fly proxy code that only reports an unreachable machine: the machine's own
+        # failure (killed, crashed, not listening, unhealthy) is the thing to fix.
+        primary = Primary(failures[0].cause, failures[0].why, "app", title=failures[0].title)
     if primary:  # the code to act on first leads the list
         findings = tuple(sorted(findings, key=lambda f: f.code != primary.code))
     notes: list[str] = []
@@ -148,7 +162,7 @@ def diagnose(text: str, kb: KnowledgeBase | None = None) -> Diagnosis:
     diagnosis = Diagnosis(
         findings=findings, primary=primary, correlations=correlations, observations=observations,
         redacted=secret.count, redacted_kinds=secret.kinds, lines=len(paste.lines), truncated=paste.truncated,
-        summary="", notes=tuple(notes),
+        summary="", notes=tuple(notes), failures=failures,
     )
     return _with_summary(diagnosis)
 
@@ -190,6 +204,19 @@ def _findings(events: list[LogEvent], api_errors: list[ApiError], kb: KnowledgeB
     severity = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (-severity[f.entry.severity] if f.entry else 0, -f.count, f.code))
     return tuple(findings)
+
+
+def _with_prose_codes(events: list[LogEvent]) -> list[LogEvent]:
+    """A sentence or a table row may name several codes ("H18 errors, plus occasional H13"); the line
+    parser gives one event a line, so the others are added here."""
+    out: list[LogEvent] = []
+    sig = signatures.default()
+    for event in events:
+        out.append(event)
+        if event.source == "prose":
+            out.extend(replace(event, code=code, kind={"H": "router", "R": "runtime", "L": "logging"}.get(
+                code[0], "proxy")) for code in sig.prose_codes(event.message)[1:])
+    return out
 
 
 def _api_errors(text: str, kb: KnowledgeBase) -> list[ApiError]:
@@ -459,7 +486,10 @@ def _primary(findings: tuple[Finding, ...], correlations: tuple[Correlation, ...
 
 
 def _with_summary(d: Diagnosis) -> Diagnosis:
-    if not d.findings:
+    if not d.findings and d.primary:
+        text = (f"No platform error code in {d.lines} line(s), but the paste shows {d.primary.label}. "
+                f"{d.primary.why}")
+    elif not d.findings:
         text = "No platform error codes found"
         text += f" in {d.lines} line(s)." if d.lines else " (the paste was empty)."
         if d.observations:
@@ -469,5 +499,5 @@ def _with_summary(d: Diagnosis) -> Diagnosis:
         codes = ", ".join(f"{f.code}×{f.count}" for f in d.findings[:6])
         text = f"{total} error event(s) in {d.lines} line(s): {codes}."
         if d.primary:
-            text += f" Start with {d.primary.code} ({BLAME_WORDS[d.primary.blame]})."
+            text += f" Start with {d.primary.label} ({BLAME_WORDS[d.primary.blame]})."
     return Diagnosis(**{**d.__dict__, "summary": text})

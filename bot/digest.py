@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot import logs
+from bot import logs, signatures
 from bot.logs import normalise_path
 
 if TYPE_CHECKING:
@@ -258,11 +258,11 @@ def build_digest(tallies: Iterable[Tally], end: datetime, kb: KnowledgeBase | No
 
 _TS_HOUR = re.compile(rb"\d{4}-\d\d-\d\dT\d\d")
 _SERVICE = re.compile(rb"service=(\d{1,7})ms")
-_ROUTER_ERROR = re.compile(
-    rb'code=(H\d\d) desc="[^"\n]{0,200}" method=[A-Z]{0,10} path="?([^"\s]{0,600})"?[^\n]{0,1200}? dyno=(\S{0,60})')
-_RUNTIME_MARK = re.compile(rb"Error [RL]\d\d")
-_FLY_MARK = re.compile(rb"\[P[A-Z]\d\d\]")
-_ANY_MARK = re.compile(rb"at=error|at=warning|Error [HRL]\d\d|\[P[A-Z]\d\d\]|\] [a-z]{3} \[error\]")
+# The marks come from the signature table, so "what is a code" has one definition (bot/signatures.py).
+_ROUTER_ERROR = signatures.ROUTER_ERROR_BYTES
+_RUNTIME_MARK = signatures.RUNTIME_MARK_BYTES
+_FLY_MARK = signatures.FLY_MARK_BYTES
+_ANY_MARK = signatures.ANY_MARK_BYTES
 _ROUTER = b" heroku[router]: at="
 CHUNK = 2 * 1024 * 1024
 

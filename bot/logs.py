@@ -65,8 +65,8 @@ _HEROKU = re.compile(r"(?:^|(?<=[\s\"'`(]))(?P<src>heroku|app)\[(?P<proc>[^\]\s]
 # Syslog drains and Logentries: "83 <40>1 2012-11-30T06:45:29+00:00 host app web.3 - msg", and the same
 # without the frame ("heroku web.1 - - Error R14 ...").
 _SYSLOG = re.compile(
-    rf"(?:(?:\d{{1,6}}\s)?<\d{{1,3}}>1\s{_TS}\s\S{{1,255}}\s|(?:^|(?<=\s)))(?P<src>heroku|app)\s"
-    r"(?P<proc>router|api|logplex|log-shuttle|[a-z][\w-]{0,40}\.\d{1,5})\s-\s(?:-\s)?")
+    rf"(?:(?:\d{{1,6}}\s)?<\d{{1,3}}>1\s{_TS}\s\S{{1,255}}\s(?P<src>heroku|app)\s(?P<proc>\S{{1,64}})\s-\s(?:-\s)?"
+    r"|(?:^|(?<=\s))(?P<src2>heroku|app)\s(?P<proc2>router|api|logplex|log-shuttle|[a-z][\w-]{0,40}\.\d{1,5})\s-\s-\s)")
 # Papertrail and other syslog viewers: "Mar 14 02:11:09 shop-prod heroku/web.2:  msg".
 _SLASHED = re.compile(r"(?:^|(?<=\s))(?P<src>heroku|app)/(?P<proc>router|api|logplex|log-shuttle|[\w-]{1,40}\.\d{1,5}):\s")
 # Fly.io: "<ts> proxy[e2862692b79d68] sin [error]msg" (flyctl), and flyctl's older "<ts> 3a4b5c6d ams [info]msg".
@@ -76,7 +76,7 @@ _FLY = re.compile(
 _HEAD = 400  # envelopes are looked for in this many leading characters
 
 _LOGFMT = re.compile(r'([a-z][a-z0-9_.]{0,40})=("(?:[^"\\]|\\.){0,4000}"|"[^"]{0,4000}|[^\s"]*)')
-_LEGACY_ROUTER = re.compile(r"Error (?P<code>H\d\d) \((?P<desc>[^)]{1,80})\) -> (?P<method>[A-Z]{3,7}) (?P<target>\S{1,2000})")
+_LEGACY_ROUTER = re.compile(r"Error (?P<code>H\d\d) \((?P<desc>[^)]{1,80})\) -> (?P<method>[A-Z]{3,7})[ -](?P<target>\S{1,2000})")
 _MEM = re.compile(r"Process running mem=(?P<mb>\d{1,7}(?:\.\d{1,3})?)(?P<unit>[MG])B?\((?P<pct>\d{1,5}(?:\.\d{1,3})?)%\)")
 _EXIT = re.compile(r"\bProcess exited(?: with status (?P<status>\d{1,3}))?")
 _STATE = re.compile(r"\bState changed from (?P<from>\w{1,20}) to (?P<to>\w{1,20})")
@@ -147,7 +147,8 @@ def _time_before(body: str, end: int) -> datetime | None:
 
 
 def _heroku(line: str, body: str, m: re.Match, sig: Signatures) -> LogEvent:
-    src, proc, msg = m.group("src"), m.group("proc"), body[m.end():]
+    groups = m.groupdict()
+    src, proc, msg = groups["src"] or groups.get("src2"), groups["proc"] or groups.get("proc2"), body[m.end():]
     ts = parse_time(m.groupdict().get("ts")) or _time_before(body, m.start())
     base = {"line": line, "platform": "heroku", "source": src, "process": proc, "time": ts, "message": msg}
     if src == "heroku" and proc == "router":
@@ -158,7 +159,7 @@ def _heroku(line: str, body: str, m: re.Match, sig: Signatures) -> LogEvent:
 
 
 def _router(base: dict, msg: str, sig: Signatures) -> LogEvent:
-    m = _LEGACY_ROUTER.search(msg, 0, _HEAD)
+    m = _LEGACY_ROUTER.search(msg, 0, _HEAD) if "Error H" in msg[:_HEAD] else None
     if m and m.group("code") in sig.codes:
         f = logfmt(msg[m.end():])
         host, _, path = m.group("target").partition("/")
@@ -286,7 +287,7 @@ def _bare(line: str, ts: datetime | None, msg: str, sig: Signatures) -> LogEvent
     if code:
         kind = {"H": "router", "R": "runtime", "L": "logging"}.get(code[0], "proxy")
         platform = "fly" if code[0] == "P" else "heroku"
-        return LogEvent(line=line, platform=platform, time=ts, kind=kind, code=code, message=msg)
+        return LogEvent(line=line, platform=platform, source="prose", time=ts, kind=kind, code=code, message=msg)
     return LogEvent(line=line, time=ts, kind="other", message=msg)
 
 

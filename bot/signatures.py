@@ -27,7 +27,7 @@ from bot.knowledge import KNOWLEDGE_DIR, load_entries
 
 # `code=H12` anywhere; a router line also carries `desc=`, `at=`, `method=` or `status=` (an app that logs
 # its own `code=H12 at=error` is told apart by its envelope, not here).
-ROUTER_CODE = re.compile(r"(?<![\w.-])code=\"?(?P<code>H\d\d)\b")
+ROUTER_CODE = re.compile(r"(?<![\w.-])code=[\"*_]{0,2}(?P<code>H\d\d)\b")  # also markdown: code=**H27
 ROUTER_FIELDS = re.compile(r"(?<![\w.-])(?:desc|at|method|status|dyno|http_error|sock)=")
 # `Error R14 (Memory quota exceeded)`, `Error L13: 111 messages`, `Error R10 (Boot timeout) -> …`,
 # `Error H12 (Request timeout) -> GET …` (routers before 2013).
@@ -38,10 +38,10 @@ FLY_CODE = re.compile(r"\[(?P<code>P[A-Z]\d\d)\]")
 BARE_CODE = re.compile(r"(?<![\w/.=#:\[\"'-])(?P<code>[HRL]\d\d|P[PUCTMAERL]\d\d)(?![\w\"'=-])")
 # "error code H11", "Error H14", "H12 errors", "R14 error": the sentence itself says it is an error code.
 _CODE_BEFORE = re.compile(r"\b(?:error|code|errors|codes)\W{0,3}$", re.I)
-_CODE_AFTER = re.compile(r"^\W{0,3}(?:error|errors|code)\b", re.I)
+_CODE_AFTER = re.compile(r"\W{0,3}(?:error|errors|code)\b", re.I)  # used with .match(text, pos)
 
 # Byte-level marks for the `digest --from` counter, compiled from the same shapes.
-ANY_MARK_BYTES = re.compile(rb"code=\"?H\d\d|Error:? [HRL]\d\d|\[P[A-Z]\d\d\]|\] [a-z]{3} \[error\]")
+ANY_MARK_BYTES = re.compile(rb"at=error|at=warning|code=\"?H\d\d|Error:? [HRL]\d\d|\[P[A-Z]\d\d\]|\] [a-z]{3} \[error\]")
 RUNTIME_MARK_BYTES = re.compile(rb"Error:? [RL]\d\d")
 FLY_MARK_BYTES = re.compile(rb"\[P[A-Z]\d\d\]")
 ROUTER_ERROR_BYTES = re.compile(
@@ -111,18 +111,28 @@ class Signatures:
 
     def prose_code(self, text: str) -> str | None:
         """A code named in a sentence, when the sentence says it is an error code or uses its title."""
+        codes = self.prose_codes(text)
+        return codes[0] if codes else None
+
+    def prose_codes(self, text: str) -> list[str]:
+        """Every code named in a sentence or a table row. Once one of them is plainly an error code, the
+        other known codes beside it ("H18 errors, plus occasional H13") are too."""
         window = text[:2000]
+        named: list[str] = []
+        vouched = False
         for m in BARE_CODE.finditer(window):
             code = m.group("code")
-            if code not in self.codes:
+            if code not in self.codes or code in named:
                 continue
+            named.append(code)
             if code[0] != "P" and (_CODE_BEFORE.search(window, max(0, m.start() - 20), m.start())
                                    or _CODE_AFTER.match(window, m.end(), m.end() + 12)):
-                return code
+                vouched = True
+                continue
             near = window[max(0, m.start() - 60):m.end() + 80].lower()
-            if self.titles.get(code, frozenset()) & set(_WORDS.findall(near)):
-                return code
-        return None
+            if self.titles.get(code, frozenset()) & {w.rstrip("s") for w in _WORDS.findall(near)}:
+                vouched = True
+        return named if vouched else []
 
     def _sounds_like(self, code: str, text: str) -> bool:
         words = self.fly_words.get(code)
@@ -133,7 +143,7 @@ def build(directory: Path = KNOWLEDGE_DIR) -> Signatures:
     """The signature table of the knowledge base in `directory`."""
     entries = load_entries(directory)
     codes = frozenset(e.code for e in entries if re.fullmatch(r"[HRL]\d\d|P[A-Z]\d\d", e.code))
-    titles = {e.code: frozenset(_WORDS.findall(e.title.lower())) - _GENERIC_TITLE for e in entries if e.code in codes}
+    titles = {e.code: frozenset(w.rstrip("s") for w in _WORDS.findall(e.title.lower()) if w not in _GENERIC_TITLE) for e in entries if e.code in codes}
     fly_words: dict[str, frozenset[str]] = {}
     phrases: dict[str, str] = dict(_EXTRA_FLY_PHRASES)
     for e in entries:
@@ -162,11 +172,13 @@ class ApiWording:
     pattern: re.Pattern
     label: str  # the knowledge entry it means
     provider: str  # openai | anthropic | heroku-platform | heroku-ai
+    trigger: str  # a lower-case word the text must hold for the pattern to be tried (cheap pre-check)
 
 
 def _wording(pattern: str, label: str, provider: str) -> ApiWording:
     # Spaces match any run of white space: terminals and mail clients wrap these sentences anywhere.
-    return ApiWording(re.compile(pattern.replace(" ", r"\s{1,40}"), re.I), label, provider)
+    trigger = (re.findall(r"[a-z]{4,}", pattern.lower()) or [""])[0]
+    return ApiWording(re.compile(pattern.replace(" ", r"\s{1,40}"), re.I), label, provider, trigger)
 
 
 API_WORDINGS = (

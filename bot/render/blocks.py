@@ -280,7 +280,7 @@ def _diagnosis_head(diagnosis) -> list[dict]:
     primary = diagnosis.primary
     if primary:
         blame = BLAME_WORDS[primary.blame]
-        blocks.append(section(f"*Root cause → `{primary.code}`* · {BLAME_EMOJI.get(primary.blame, '')} on {blame}\n"
+        blocks.append(section(f"*Root cause → {f'`{primary.code}`' if not primary.title else primary.title}* · {BLAME_EMOJI.get(primary.blame, '')} on {blame}\n"
                               f"{escape(primary.why)}"))
     shown = primary.why if primary else None
     for corr in diagnosis.correlations:

@@ -1,0 +1,60 @@
+"""`diagnose` on real pastes (tests/data/real): every one copied from a public page, with its URL, and
+its expectations written before the engine saw it. The figures are the issue's targets; the per-paste
+tests keep the two things that must never regress: clean logs stay quiet, nothing crashes."""
+
+from __future__ import annotations
+
+import pytest
+from realcorpus import CAUSES, engine, grep_baseline, load_cases, score
+
+from bot.diagnose import diagnose
+
+CASES = load_cases()
+# Pastes the engine still reads wrongly, with why; strict, so a fix has to take the name off this list.
+KNOWN_MISSES = {
+    "fly-039-none-not-listening-warning-false-positive-slow-boot":
+        "the author quotes flyctl's not-listening warning but says the app works (it boots slowly)",
+    "fly-035-health-check-japanese-prose-slow-pass": "the failing health check is described only in Japanese",
+    "mixed-022-html-font-tags-quot-traceback": "the crash is inside terminal colours pasted as HTML <font> tags",
+}
+
+
+def _cases(keep):
+    return [pytest.param(c, id=c.name, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[c.name])]
+                         if c.name in KNOWN_MISSES else []) for c in CASES if keep(c)]
+
+
+def test_the_corpus_is_real_and_big_enough():
+    assert len(CASES) >= 150
+    assert all(c.url.startswith("https://") for c in CASES)
+    assert len({c.url for c in CASES}) >= 150  # many sources, not one long thread
+    for case in CASES:
+        for alternatives in (*case.codes, case.root):
+            assert alternatives, case.name
+        assert case.root <= {label for alts in case.codes for label in alts} | set(CAUSES) or \
+            case.root & {label for alts in case.codes for label in alts}, case.name
+
+
+def test_targets_on_real_pastes(kb):
+    s = score(CASES, engine(kb))
+    assert s.recall >= 0.97, s.line()
+    assert s.precision >= 0.98, s.line()
+    assert s.root_accuracy >= 0.90, s.line()
+    assert s.clean >= 20 and s.clean_quiet == s.clean, s.line()
+
+
+def test_better_than_grep(kb):
+    ours, grep = score(CASES, engine(kb)), score(CASES, grep_baseline(kb))
+    assert ours.recall > grep.recall and ours.precision > grep.precision and ours.root_accuracy > grep.root_accuracy
+
+
+@pytest.mark.parametrize("case", _cases(lambda c: not c.codes and c.root == {"none"}))
+def test_clean_logs_raise_no_alarm(kb, case):
+    d = diagnose(case.text, kb)
+    assert d.findings == () and d.primary is None, d.summary
+
+
+@pytest.mark.parametrize("case", _cases(lambda c: bool(c.root & {"oom", "crash", "not-listening", "health-check"})))
+def test_a_failure_without_a_code_is_never_no_findings(kb, case):
+    d = diagnose(case.text, kb)
+    assert d.primary is not None and "No platform error codes found" not in d.summary, d.summary

@@ -487,8 +487,9 @@ def _primary(findings: tuple[Finding, ...], correlations: tuple[Correlation, ...
 
 def _with_summary(d: Diagnosis) -> Diagnosis:
     if not d.findings and d.primary:
-        text = (f"No platform error code in {d.lines} line(s), but the paste shows {d.primary.label}. "
-                f"{d.primary.why}")
+        shown = next((f.quote for f in d.failures if f.cause == d.primary.code), "")
+        text = f"No platform error code in {d.lines} line(s), but the paste shows {d.primary.label}"
+        text += f": “{shown[:160]}”." if shown else "."
     elif not d.findings:
         text = "No platform error codes found"
         text += f" in {d.lines} line(s)." if d.lines else " (the paste was empty)."

@@ -92,11 +92,29 @@ def find_failures(text: str) -> tuple[Failure, ...]:
     low = text.lower()
     found = []
     for cause in ORDER:
-        if not any(t in low for t in _TRIGGERS[cause]):
-            continue
-        m = _PATTERNS[cause].search(text)
-        if m:
-            start = text.rfind("\n", 0, m.start()) + 1
-            end = text.find("\n", m.end())
-            found.append(Failure(cause, text[start:end if end != -1 else len(text)].strip()[:300]))
+        quote = _first_match(text, low, cause)
+        if quote is not None:
+            found.append(Failure(cause, quote))
     return tuple(found)
+
+
+def _first_match(text: str, low: str, cause: str, per_trigger: int = 200) -> str | None:
+    """The first line (or pair of lines, for wrapped text) around a trigger word that the cause's pattern
+    matches. Only lines holding a trigger are searched, so a long healthy paste costs a few `find`s."""
+    starts: set[int] = set()
+    for trigger in _TRIGGERS[cause]:
+        pos = low.find(trigger)
+        seen = 0
+        while pos != -1 and seen < per_trigger:
+            starts.add(text.rfind("\n", 0, pos) + 1)
+            pos = low.find(trigger, text.find("\n", pos) + 1 or len(low)) if text.find("\n", pos) != -1 else -1
+            seen += 1
+    for start in sorted(starts):
+        end = text.find("\n", start)
+        end = len(text) if end == -1 else end
+        after = text.find("\n", end + 1)
+        window = text[max(0, text.rfind("\n", 0, max(0, start - 1)) + 1):len(text) if after == -1 else after]
+        m = _PATTERNS[cause].search(window)
+        if m:
+            return text[start:end].strip()[:300] or window.strip()[:300]
+    return None

@@ -141,7 +141,7 @@ def render_diagnosis(diagnosis) -> str:
     lines = [diagnosis.summary]
     if diagnosis.primary:
         p = diagnosis.primary
-        lines += ["", f"Root cause → {p.code} (on {BLAME_WORDS[p.blame]})", f"  {p.why}"]
+        lines += ["", f"Root cause → {p.label} (on {BLAME_WORDS[p.blame]})", f"  {p.why}"]
     shown = diagnosis.primary.why if diagnosis.primary else None
     for c in diagnosis.correlations:
         if c.text != shown:

@@ -202,6 +202,9 @@ _PROVIDER_EVIDENCE = (
 _SDK_CLASS = re.compile(r"\b(?:(?P<module>openai|anthropic)(?:\.error)?\.)?(?P<cls>RateLimitError|AuthenticationError"
                         r"|NotFoundError|InternalServerError|APIConnectionError|BadRequestError|PermissionDeniedError"
                         r"|OverloadedError|APITimeoutError)\b")
+_SDK_CLASS_NAMES = ("RateLimitError", "AuthenticationError", "NotFoundError", "InternalServerError",
+                    "APIConnectionError", "BadRequestError", "PermissionDeniedError", "OverloadedError",
+                    "APITimeoutError")
 _STATUS_IN_TEXT = re.compile(
     r"(?:Error code:|status(?: code)?:?|HTTP/[\d.]{1,3}|API Error:|Error:|Status Code:|Actual\()\s{0,3}(?P<a>[1-5]\d\d)\b"
     r"|\b(?P<b>[45]\d\d) (?:Client|Server) Error\b", re.I)
@@ -247,12 +250,13 @@ def providers_in(text: str) -> tuple[str, ...]:
                  if any(t in low for t in _PROVIDER_TRIGGERS[name]) and pattern.search(text))
 
 
-def find_api_signals(text: str, labels: dict[str, str], known: frozenset[str] = frozenset()) -> list[ApiError]:
+def find_api_signals(text: str, labels: dict[str, str], known: frozenset[str] = frozenset(),
+                     evidence: tuple[str, ...] | None = None) -> list[ApiError]:
     """API errors in any notation. `labels` maps every API error label the knowledge base knows to its
     platform. Returns one ApiError per label, most specific first."""
     text = text[:MAX_SCAN]
     low = text.lower()
-    evidence = providers_in(text)
+    evidence = providers_in(text) if evidence is None else evidence
     found: dict[str, ApiError] = {}
 
     def add(label: str, provider: str | None, message: str = "", status: int | None = None) -> None:
@@ -299,7 +303,7 @@ def _fallbacks(text: str, evidence: tuple[str, ...], add) -> None:
         if label:
             add(label, "heroku-platform", _line_of(text, _EXCON.search(text).start()), code)
             return
-    m = _SDK_CLASS.search(text)
+    m = _SDK_CLASS.search(text) if any(name in text for name in _SDK_CLASS_NAMES) else None
     provider = (m.group("module") if m and m.group("module") else
                 next((p for p in evidence if p in ("openai", "anthropic")), None))
     if provider is None:

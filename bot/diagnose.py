@@ -227,7 +227,7 @@ def _api_errors(text: str, kb: KnowledgeBase) -> list[ApiError]:
         bodies = [e if e.api not in ("unknown", "heroku-ai") or evidence[0] == e.api
                   else ApiError(**{**e.__dict__, "api": evidence[0]}) for e in bodies]
     known = frozenset(x for e in bodies for x in (e.code, e.type, _api_entry(e, kb)[1]) if x)
-    errors = bodies + find_api_signals(text, kb.api_labels, known)
+    errors = bodies + find_api_signals(text, kb.api_labels, known, evidence)
     named = {label for e in errors for entry, label in [_api_entry(e, kb)] if entry}
     if named - _GENERIC_API:  # a specific label says more than a family or a bare status beside it
         errors = [e for e in errors if _api_entry(e, kb)[1] in named - _GENERIC_API]

@@ -25,16 +25,16 @@ if TYPE_CHECKING:
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
-PLATFORMS = ("heroku", "fly", "heroku-ai", "openai", "anthropic")
-KINDS = ("router", "runtime", "logging", "proxy", "api", "page")
+PLATFORMS = ("heroku", "fly", "heroku-ai", "openai", "anthropic", "general")
+KINDS = ("router", "runtime", "logging", "proxy", "api", "page", "topic")
 BLAMES = ("app", "platform", "client", "config")
 SEVERITIES = ("low", "medium", "high", "critical")
 REQUIRED = ("code", "platform", "title", "kind", "blame", "severity", "statuses", "summary", "causes",
             "fixes", "example", "related", "keywords", "docs")
-OPTIONAL = ("messages", "retired", "notes", "table")
+OPTIONAL = ("messages", "retired", "notes", "table", "source", "aliases")
 
 PLATFORM_NAMES = {"heroku": "Heroku", "fly": "Fly.io", "heroku-ai": "Heroku AI", "openai": "OpenAI-style API",
-                  "anthropic": "Anthropic-style API"}
+                  "anthropic": "Anthropic-style API", "general": "Heroku and Fly.io"}
 # Whose side a code is on, as every reply says it ("on your app's side", "Start with H14 (your configuration)").
 BLAME_WORDS = {"app": "your app's side", "platform": "the platform's side", "client": "the client's side",
                "config": "your configuration"}
@@ -69,6 +69,8 @@ class Entry:
     keywords: tuple[str, ...]
     docs: str
     messages: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # exact wordings people paste or type that mean this entry
+    source: str = ""  # where the facts were checked
     retired: bool = False
     notes: tuple[str, ...] = ()
     table: Table | None = None
@@ -95,13 +97,15 @@ class Answer:
     kind is one of: "code" (one code asked for), "compare" (several codes side by side), "status"
     (the codes behind an HTTP status), "family" (a list of codes), "search" (free text),
     "unknown_code" (a code-shaped word that is not a code; `matches` holds the nearest real ones),
-    "help" (small talk or nothing found).
+    "help" (small talk or nothing found), "unsure" (the question fits several entries about equally, or
+    none well: `matches` is empty and `candidates` holds the two or three likeliest).
     """
 
     query: str
     kind: str
     matches: tuple[Match, ...] = ()
     note: str = ""
+    candidates: tuple[Match, ...] = ()
 
     @property
     def best(self) -> Entry | None:
@@ -152,6 +156,11 @@ def _entry(raw: dict, where: str) -> Entry:
     messages = _strings(raw.get("messages") or [], where, "messages")
     if any(m != m.lower() for m in messages):
         raise KnowledgeError(f"{where}: 'messages' phrases must be lower case")
+    aliases = _strings(raw.get("aliases") or [], where, "aliases")
+    if any(a != a.lower() for a in aliases):
+        raise KnowledgeError(f"{where}: 'aliases' must be lower case")
+    if raw.get("source") is not None and not str(raw["source"]).startswith("https://"):
+        raise KnowledgeError(f"{where}: 'source' must be https URL(s)")
     return Entry(
         code=raw["code"].strip(),
         platform=raw["platform"],
@@ -168,6 +177,8 @@ def _entry(raw: dict, where: str) -> Entry:
         keywords=tuple(k.lower() for k in _strings(raw["keywords"], where, "keywords", min_items=1)),
         docs=raw["docs"].strip(),
         messages=messages,
+        aliases=aliases,
+        source=str(raw.get("source") or "").strip(),
         retired=bool(raw.get("retired", False)),
         notes=_strings(raw.get("notes") or [], where, "notes"),
         table=table,
@@ -216,7 +227,7 @@ def load_entries(directory: Path = KNOWLEDGE_DIR) -> list[Entry]:
 # Bounded quantifiers only: this runs on whatever people paste.
 _HEROKU_CODE = re.compile(r"(?<![a-z0-9])([hrl])[ _-]?(\d{2,3})(?:s|'s)?(?![a-z0-9])")
 _FLY_CODE = re.compile(r"(?<![a-z0-9])p([a-z])[ _-]?(\d{1,2})(?:s|'s)?(?![a-z0-9])")
-_STATUS = re.compile(r"(?<![\d.:/-])([1-5]\d\d)(?![\d.:]\d)")
+_STATUS = re.compile(r"(?<![\d.:/-])([1-5]\d\d)(?!\d)(?![.:]\d)")
 _WORD = re.compile(r"[a-z0-9_]+")
 
 _COMPARE_WORDS = {"vs", "versus", "difference", "differences", "compare", "comparison", "between", "or"}
@@ -234,13 +245,33 @@ _STOPWORDS = {
 }
 # Whole words (or phrases) that say which platform a question is about, checked in this order.
 _PLATFORM_HINTS = {
-    "openai": ("openai", "gpt", "chatgpt"),
-    "anthropic": ("anthropic",),
-    "heroku-ai": ("heroku ai", "inference", "managed inference", "claude", "nova", "ai", "llm", "model"),
+    "openai": ("openai", "gpt", "chatgpt", "api.openai.com", "gpt4", "o1", "o3", "o4", "davinci", "sk-proj",
+               "openai_api_key"),
+    "anthropic": ("anthropic", "x-api-key", "api.anthropic.com", "anthropic_api_key", "claude code"),
+    "heroku-ai": ("heroku ai", "inference", "managed inference", "heroku-inference", "inference_key",
+                  "inference_url"),
     "fly": ("fly", "flyio", "fly.io", "machine", "machines", "flyctl"),
     "heroku": ("heroku", "dyno", "dynos", "router"),
 }
 _AI_PLATFORMS = ("heroku-ai", "openai", "anthropic")
+# Error types that Anthropic's API (and OpenAI-compatible ones) share with Heroku AI's entries.
+_SHARED_TYPES = frozenset({"invalid_request_error", "authentication_error", "rate_limit_error", "server_error",
+                           "permission_error", "not_found_error", "overloaded_error", "api_error"})
+# Words that say something is wrong without saying what. A question made only of these (and platform
+# words) fits many entries about equally, so the bot asks for a log line instead of guessing.
+_VAGUE_WORDS = frozenset("""
+    deploy deploying deployed deployment deployments working work works worked woking broken broke down crash
+    crashes crashed crashing fail fails failed failing failure slow issue issues problem problems help fix fixed
+    wrong stopped stop website site server service page load loading start started starting run running trying
+    try today anymore not no cant cannot doesnt dont wont performance unstable stable happening strange weird
+    random randomly sometimes unable figure out investigate production prod new while during seems anything
+    something everything getting got gets anyone someone know why does doing done able possible what
+    reason reasons keep keeps still suddenly working properly correctly online offline live up unreachable
+    reachable respond responding response responds""".split())
+# The codes people ask about most: on a tie in free text the common code wins over its rare sibling.
+_COMMON = {"H12": 1.4, "H10": 1.35, "R14": 1.3, "H13": 1.2, "R10": 1.2, "H14": 1.2, "PC01": 1.2, "crash-loop": 1.2,
+           "R15": 1.15, "H18": 1.15, "H20": 1.1, "H11": 1.1, "L10": 1.1, "exit-137": 1.1,
+           "exit-143": 1.1}
 # Fly's families are named by the second letter of their codes.
 _FLY_FAMILIES = {"tls": "PT", "ssl": "PT", "certificate": "PT", "cert": "PT", "connection": "PC",
                  "upstream": "PU", "machine": "PM", "machines": "PM", "app": "PA", "edge": "PE",
@@ -256,6 +287,12 @@ HELP_TEXT = (
     "• a comparison or a family: `r14 vs r15`, `all R codes`, `list fly tls errors`\n"
     "• or paste log lines / an API error body and I'll say what went wrong and what to do."
 )
+
+
+UNSURE_TEXT = ("I'm not sure which of these you mean. Paste a log line or the error body and I'll diagnose it; "
+               "or ask about one of them:")
+_PLATFORM_WORDS = frozenset({"heroku", "fly", "flyio", "io", "dyno", "dynos", "machine", "machines", "app", "apps",
+                             "openai", "anthropic", "claude", "gpt", "model", "api", "ai"})
 
 
 def clean_question(text: str) -> str:
@@ -280,6 +317,14 @@ class KnowledgeBase:
         self._lock = threading.Lock()  # guards self._db across threads
         self._db = self._build_index()
         self._vocabulary = self._build_vocabulary()
+        self._stems = frozenset(_stem(w) for w in self._vocabulary)
+        # What each entry is called: the stems of its title, keywords, aliases and log wordings.
+        self._names: dict[str, frozenset[str]] = {
+            e.code: frozenset(_stem(w) for text in (e.title, *e.keywords, *e.aliases, *e.messages)
+                              for w in _WORD.findall(text.lower()) if w not in _STOPWORDS)
+            for e in self.entries}
+        self._aliases: tuple[tuple[str, Entry], ...] = tuple(sorted(
+            ((a, e) for e in self.entries for a in e.aliases), key=lambda pair: -len(pair[0])))
 
     @classmethod
     @functools.cache
@@ -325,10 +370,12 @@ class KnowledgeBase:
         """Map a misspelt word onto the index vocabulary ("backlogg" -> "backlog")."""
         from rapidfuzz import fuzz, process
 
-        if len(word) < 4 or word in self._vocabulary or word.isdigit():
+        if len(word) < 4 or word in self._vocabulary or word.isdigit() or _stem(word) in self._stems:
             return word
         best = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=80)
-        return best[0] if best else word
+        if best is None or word in best[0] or best[0] in word:
+            return word  # "reachable" is not a typo of "unreachable": only correct real misspellings
+        return best[0]
 
     def search(self, text: str, limit: int = 5, platform: str | None = None) -> list[Match]:
         """Free-text search: BM25 over title, keywords, summary and body; best first."""
@@ -357,8 +404,12 @@ class KnowledgeBase:
             score += fuzz.token_set_ratio(phrase, entry.title.lower()) / 25
             if phrase == " ".join(w for w in _WORD.findall(entry.title.lower()) if w not in _STOPWORDS):
                 score *= 1.5  # the question is the title itself
-            if platform and entry.platform == platform:
+            if platform and (entry.platform == platform or (
+                    platform in ("anthropic", "openai") and entry.code in _SHARED_TYPES)):
                 score *= 1.5
+            elif platform in _AI_PLATFORMS and entry.platform in _AI_PLATFORMS:
+                score *= 0.5  # another API's error: the provider was named
+            score *= _COMMON.get(entry.code, 1.0)
             # The status pages summarise codes; a symptom should land on the code itself.
             if entry.kind == "page":
                 score *= 0.85
@@ -398,11 +449,30 @@ class KnowledgeBase:
 
         if words and words <= _HELP_WORDS | _STOPWORDS:
             return Answer(question, "help", note=HELP_TEXT)
+        said = self._said(text)
+        if said:
+            return Answer(question, "search", (Match(said, 1.0),))
         matches = self.search(text, platform=platform)
         if not matches:
             return Answer(question, "help", note="I don't know that one.\n\n" + HELP_TEXT)
+        specific = {_stem(w) for w in words - _STOPWORDS - _VAGUE_WORDS - _PLATFORM_WORDS if len(w) >= 3}
+        best = matches[0].entry
+        phrased = any(" " in k and k in text and set(_WORD.findall(k)) - _VAGUE_WORDS - _PLATFORM_WORDS - _STOPWORDS
+                      for k in best.keywords)
+        if not phrased and not specific & self._names[best.code]:
+            return Answer(question, "unsure", note=UNSURE_TEXT, candidates=tuple(matches[:3]))
         top = matches[0].score
         return Answer(question, "search", tuple(m for m in matches if m.score >= top * 0.45)[:5])
+
+    def _said(self, text: str) -> Entry | None:
+        """An entry whose exact wording is in the question: an API error's documented sentence ("you
+        exceeded your current quota") or an alias ("too many connections for role")."""
+        from bot.signatures import API_WORDINGS  # the signature table imports this module
+
+        for wording in API_WORDINGS:
+            if wording.trigger in text and wording.pattern.search(text) and self.get(wording.label):
+                return self.get(wording.label)
+        return next((entry for alias, entry in self._aliases if alias in text), None)
 
     def _codes_in(self, text: str) -> tuple[list[Entry], list[str]]:
         found: list[Entry] = []
@@ -415,6 +485,10 @@ class KnowledgeBase:
         for word in set(_WORD.findall(text)):
             if "_" in word and word.upper() in self.by_code:
                 candidates.append((text.find(word), word.upper()))
+        for label in self.api_labels:  # an API error's name written out: "rate limit error"
+            spaced = label.replace("_", " ")
+            if label.count("_") >= 2 and re.search(rf"\b{spaced}\b", text):
+                candidates.append((text.find(spaced), label.upper()))
         for _, code in sorted(candidates):
             entry = self.by_code.get(code)
             if entry is None:
@@ -441,7 +515,10 @@ class KnowledgeBase:
 
     def _family(self, text: str, words: set[str]) -> Answer | None:
         # "all R codes", "list fly tls errors", "every PC code", "heroku runtime errors list"
-        if not words & _FAMILY_WORDS and not re.search(r"\b(?:[hrl]|p[pucmtaerl])[ -]?(?:codes|errors|family)\b", text):
+        # Only when a list is asked for: "all R codes", "list fly tls errors", "every PC code" ("all Claude
+        # models" and "every month" are not).
+        if not re.search(r"\b(?:all|every)\b(?:\s+\S+){0,3}?\s+(?:codes?|errors?)\b|\b(?:list|family|families)\b", text) \
+                and not re.search(r"\b(?:[hrl]|p[pucmtaerl])[ -]?(?:codes|errors|family)\b", text):
             return None
         m = re.search(r"\b(p[pucmtaerl]|[hrl])[ -]?(?:codes?|errors?|family|series|\d?x+)\b", text)
         prefix = m.group(1).upper() if m else None
@@ -505,7 +582,15 @@ class KnowledgeBase:
 def _platform_hint(text: str) -> str | None:
     words = f" {' '.join(_WORD.findall(text.replace('.', '')))} "
     for platform, hints in _PLATFORM_HINTS.items():
-        if any(f" {h.replace('.', '')} " in words for h in hints):
+        if any(f" {' '.join(_WORD.findall(h.replace('.', '')))} " in words for h in hints):
             return platform
     return None
+
+
+def _stem(word: str) -> str:
+    """A crude stem, enough to let "timeouts" and "crashes" meet "timeout" and "crash"."""
+    for suffix in ("ing", "es", "ed", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            return word[:-len(suffix)]
+    return word
 

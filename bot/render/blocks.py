@@ -199,6 +199,9 @@ def _entry_brief(entry: Entry) -> str:
 
 def answer_blocks(answer: Answer) -> list[dict]:
     entries = [m.entry for m in answer.matches]
+    if answer.kind == "unsure":
+        return [section(f":thinking_face: {escape(answer.note)}"),
+                *sections([_entry_line(m.entry) for m in answer.candidates])]
     if answer.kind == "help" or (not entries and answer.kind != "unknown_code"):
         return [section(escape(answer.note))]
     if answer.kind == "unknown_code":

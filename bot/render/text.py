@@ -58,11 +58,19 @@ def render_list(entries: list[Entry]) -> str:
     return "\n".join(f"  {e.code:<22} {e.title}{' (retired)' if e.retired else ''}" for e in entries)
 
 
+def _first_sentence(text: str) -> str:
+    cut = text.find(". ")
+    return text if cut == -1 else text[:cut + 1]
+
+
 def render_answer(answer: Answer) -> str:
     """The reply to a question, as text."""
     entries = [m.entry for m in answer.matches]
     if answer.kind == "help":
         return answer.note
+    if answer.kind == "unsure":
+        return answer.note + "\n" + "\n".join(
+            f"  • {m.entry.code} — {m.entry.title}: {_first_sentence(m.entry.summary)}" for m in answer.candidates)
     if answer.kind == "unknown_code":
         near = ", ".join(f"{e.code} ({e.title})" for e in entries)
         return f"{answer.note} The nearest real ones: {near}." if near else answer.note
@@ -95,6 +103,7 @@ def answer_json(answer: Answer) -> dict:
             {"code": m.entry.code, "platform": m.entry.platform, "title": m.entry.title, "score": m.score}
             for m in answer.matches
         ],
+        "candidates": [{"code": m.entry.code, "title": m.entry.title} for m in answer.candidates],
         "answer": render_answer(answer),
     }
 

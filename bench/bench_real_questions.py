@@ -1,0 +1,29 @@
+"""How well `ask` answers real questions (tests/data/real-questions.yml), beside an exact-code regex run in
+the same process. Prints top-1, top-3 and the honest-abstain rate; `-v` lists every miss.
+Targets (issue 10): top-1 >= 92 %, >= 90 % of the no-fit questions answered with "not sure"."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from realquestions import code_regex_baseline, engine, load_questions, score  # noqa: E402
+
+from bot.knowledge import KnowledgeBase  # noqa: E402
+
+
+def main() -> None:
+    kb = KnowledgeBase.load()
+    questions = load_questions()
+    ours, regex = score(questions, engine(kb)), score(questions, code_regex_baseline(kb))
+    print(f"{len(questions)} real questions")
+    print(f"  dyno doctor: {ours.line()}")
+    print(f"  code regex : {regex.line()}")
+    if "-v" in sys.argv:
+        print("\n".join(["", "Misses:", *ours.misses]))
+
+
+if __name__ == "__main__":
+    main()

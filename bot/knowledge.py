@@ -30,8 +30,8 @@ KINDS = ("router", "runtime", "logging", "proxy", "api", "page", "topic")
 BLAMES = ("app", "platform", "client", "config")
 SEVERITIES = ("low", "medium", "high", "critical")
 REQUIRED = ("code", "platform", "title", "kind", "blame", "severity", "statuses", "summary", "causes",
-            "fixes", "example", "related", "keywords", "docs")
-OPTIONAL = ("messages", "retired", "notes", "table", "source", "aliases")
+            "fixes", "example", "related", "keywords", "docs", "source")
+OPTIONAL = ("messages", "retired", "notes", "table", "aliases")
 
 PLATFORM_NAMES = {"heroku": "Heroku", "fly": "Fly.io", "heroku-ai": "Heroku AI", "openai": "OpenAI-style API",
                   "anthropic": "Anthropic-style API", "general": "Heroku and Fly.io"}
@@ -159,8 +159,8 @@ def _entry(raw: dict, where: str) -> Entry:
     aliases = _strings(raw.get("aliases") or [], where, "aliases")
     if any(a != a.lower() for a in aliases):
         raise KnowledgeError(f"{where}: 'aliases' must be lower case")
-    if raw.get("source") is not None and not str(raw["source"]).startswith("https://"):
-        raise KnowledgeError(f"{where}: 'source' must be https URL(s)")
+    if not isinstance(raw["source"], str) or not all(u.startswith("https://") for u in raw["source"].split()):
+        raise KnowledgeError(f"{where}: 'source' must be the https URL(s) where the facts were checked")
     return Entry(
         code=raw["code"].strip(),
         platform=raw["platform"],

@@ -48,7 +48,7 @@ def test_every_named_code_has_an_entry(codes, code):
 
 
 def test_fly_list_is_exactly_the_documented_proxy_codes(kb):
-    fly = sorted(e.code for e in kb.entries if e.platform == "fly")
+    fly = sorted(e.code for e in kb.entries if e.platform == "fly" and e.kind == "proxy")
     assert fly == sorted(FLY_CODES)
 
 
@@ -86,7 +86,7 @@ def test_heroku_examples_have_the_real_log_shape(kb):
 
 def test_fly_examples_carry_their_code(kb):
     for e in kb.entries:
-        if e.platform == "fly":
+        if e.platform == "fly" and e.kind == "proxy":
             assert f"[{e.code}]" in e.example, e.code
 
 
@@ -106,7 +106,7 @@ GOOD = {
     "code": "H12", "platform": "heroku", "title": "Request timeout", "kind": "router", "blame": "app",
     "severity": "high", "statuses": [503], "summary": "A request took too long.", "causes": ["slow"],
     "fixes": ["make it faster"], "example": "at=error code=H12", "related": [], "keywords": ["timeout"],
-    "docs": "https://example.org",
+    "docs": "https://example.org", "source": "https://example.org/checked",
 }
 
 
@@ -118,6 +118,8 @@ GOOD = {
     ({"related": ["H99"]}, "not in the knowledge base: H99"),
     ({"colour": "red"}, "unknown field(s) colour"),
     ({"messages": ["Mixed Case"]}, "lower case"),
+    ({"aliases": ["Mixed Case"]}, "lower case"),
+    ({"source": "a friend told me"}, "'source' must be the https URL"),
 ])
 def test_schema_errors_name_the_entry_and_field(tmp_path, change, message):
     with pytest.raises(KnowledgeError) as err:
@@ -136,4 +138,20 @@ def test_duplicates_across_files_are_refused(tmp_path):
     (tmp_path / "a.yml").write_text(yaml.safe_dump({"entries": [GOOD]}))
     (tmp_path / "b.yml").write_text(yaml.safe_dump({"entries": [GOOD]}))
     with pytest.raises(KnowledgeError, match="already defined in a.yml"):
+        load_entries(tmp_path)
+
+
+def test_every_entry_says_where_its_facts_were_checked(kb):
+    assert all(e.source.startswith("https://") for e in kb.entries)
+
+
+def test_an_entry_without_a_source_is_refused(tmp_path):
+    import yaml
+
+    from bot.knowledge import KNOWLEDGE_DIR, KnowledgeError, load_entries
+
+    doc = yaml.safe_load((KNOWLEDGE_DIR / "heroku.yml").read_text(encoding="utf-8"))
+    del doc["entries"][0]["source"]
+    (tmp_path / "heroku.yml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    with pytest.raises(KnowledgeError, match="source"):
         load_entries(tmp_path)

@@ -14,11 +14,13 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
+
+from bot.context import Where, where_in
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -106,6 +108,7 @@ class Answer:
     matches: tuple[Match, ...] = ()
     note: str = ""
     candidates: tuple[Match, ...] = ()
+    where: Where | None = None  # the dyno, process, app or machine the question names
 
     @property
     def best(self) -> Entry | None:
@@ -268,9 +271,13 @@ _VAGUE_WORDS = frozenset("""
     something everything getting got gets anyone someone know why does doing done able possible what
     reason reasons keep keeps still suddenly working properly correctly online offline live up unreachable
     reachable respond responding response responds""".split())
+# "My app crashes" fits a dozen entries; "app crash on Heroku" is H10 or a crash loop.
+_CRASH_WORDS = frozenset({"crash", "crashes", "crashed", "crashing"})
+# What OpenAI calls the failures that other APIs name with the shared types.
+_OPENAI_NAMES = {"rate_limit_error": "rate_limit_exceeded", "authentication_error": "invalid_api_key"}
 # The codes people ask about most: on a tie in free text the common code wins over its rare sibling.
 _COMMON = {"H12": 1.4, "H10": 1.35, "R14": 1.3, "H13": 1.2, "R10": 1.2, "H14": 1.2, "PC01": 1.2, "crash-loop": 1.2,
-           "R15": 1.15, "H18": 1.15, "H20": 1.1, "H11": 1.1, "L10": 1.1, "exit-137": 1.1,
+           "H18": 1.15, "H20": 1.1, "H11": 1.1, "L10": 1.1, "exit-137": 1.1,
            "exit-143": 1.1}
 # Fly's families are named by the second letter of their codes.
 _FLY_FAMILIES = {"tls": "PT", "ssl": "PT", "certificate": "PT", "cert": "PT", "connection": "PC",
@@ -289,6 +296,7 @@ HELP_TEXT = (
 )
 
 
+_EXIT_STATUS = re.compile(r"\b(?:exit(?:ed|s)?|process)\b[^.\n]{0,20}?\b(?:status|code)\b:?\s{0,3}(\d{1,3})\b(?!\s{0,2}(?:ms|s\b|%))")
 UNSURE_TEXT = ("I'm not sure which of these you mean. Paste a log line or the error body and I'll diagnose it; "
                "or ask about one of them:")
 _PLATFORM_WORDS = frozenset({"heroku", "fly", "flyio", "io", "dyno", "dynos", "machine", "machines", "app", "apps",
@@ -423,12 +431,20 @@ class KnowledgeBase:
 
     def lookup(self, question: str) -> Answer:
         """Answer a question typed by a person; never raises for any input."""
+        answer = self._lookup(question)
+        where = where_in(question)
+        return replace(answer, where=where) if where.known else answer
+
+    def _lookup(self, question: str) -> Answer:
         text = clean_question(question)[:2000]
         if not _WORD.search(text):
             return Answer(question, "help", note=HELP_TEXT)
         platform = _platform_hint(text)
 
         codes, unknown = self._codes_in(text)
+        if platform == "openai":
+            codes = list(dict.fromkeys(self.get(_OPENAI_NAMES[e.code]) if e.code in _OPENAI_NAMES else e
+                                       for e in codes))
         if codes:
             matches = tuple(Match(e, 1.0) for e in codes)
             kind = "compare" if len(codes) > 1 else "code"
@@ -443,6 +459,13 @@ class KnowledgeBase:
         if family:
             return family
 
+        m = _EXIT_STATUS.search(text)
+        if m and not self.get(f"exit-{int(m.group(1))}"):
+            # An exit status we have no entry for: guessing a neighbour would mislead.
+            near = tuple(Match(e, 0.5) for e in map(self.get, ("exit-1", "exit-137", "crash-loop")) if e)
+            return Answer(question, "unsure", note=f"Exit status {int(m.group(1))} is the app's own: the lines the "
+                          f"process printed just before it exited say why. {UNSURE_TEXT}", candidates=near)
+
         status = self._status(text, platform)
         if status:
             return status
@@ -455,7 +478,8 @@ class KnowledgeBase:
         matches = self.search(text, platform=platform)
         if not matches:
             return Answer(question, "help", note="I don't know that one.\n\n" + HELP_TEXT)
-        specific = {_stem(w) for w in words - _STOPWORDS - _VAGUE_WORDS - _PLATFORM_WORDS if len(w) >= 3}
+        vague = _VAGUE_WORDS - _CRASH_WORDS if platform in ("heroku", "fly") else _VAGUE_WORDS
+        specific = {_stem(w) for w in words - _STOPWORDS - vague - _PLATFORM_WORDS if len(w) >= 3}
         best = matches[0].entry
         phrased = any(" " in k and k in text and set(_WORD.findall(k)) - _VAGUE_WORDS - _PLATFORM_WORDS - _STOPWORDS
                       for k in best.keywords)
@@ -472,7 +496,8 @@ class KnowledgeBase:
         for wording in API_WORDINGS:
             if wording.trigger in text and wording.pattern.search(text) and self.get(wording.label):
                 return self.get(wording.label)
-        return next((entry for alias, entry in self._aliases if alias in text), None)
+        return next((entry for alias, entry in self._aliases
+                     if alias in text and re.search(rf"(?<![\w]){re.escape(alias)}(?![\w])", text)), None)
 
     def _codes_in(self, text: str) -> tuple[list[Entry], list[str]]:
         found: list[Entry] = []
@@ -588,8 +613,10 @@ def _platform_hint(text: str) -> str | None:
 
 
 def _stem(word: str) -> str:
-    """A crude stem, enough to let "timeouts" and "crashes" meet "timeout" and "crash"."""
-    for suffix in ("ing", "es", "ed", "s"):
+    """A crude stem, enough to let "timeouts", "crashes" and "wakes" meet "timeout", "crash" and "wake"."""
+    if word.endswith(("shes", "ches", "xes", "zes")) and len(word) > 5:
+        return word[:-2]
+    for suffix in ("ing", "ed", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
             return word[:-len(suffix)]
     return word

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.context import Where, fixes_for
 from bot.knowledge import BLAME_WORDS, Answer, Entry
-from bot.render.text import entry_facts, entry_heading, finding_facts
+from bot.render.text import entry_facts, entry_heading, finding_facts, finding_where
 
 MAX_BLOCKS = 50
 MAX_HOME_BLOCKS = 100
@@ -163,7 +164,7 @@ def _severity(entry: Entry) -> str:
 
 # --- answers ------------------------------------------------------------------------------------------
 
-def entry_blocks(entry: Entry, *, fixes: int = 3) -> list[dict]:
+def entry_blocks(entry: Entry, *, fixes: int = 3, where: Where | None = None) -> list[dict]:
     """One knowledge entry in full: heading, facts, summary, causes, fixes, example, docs."""
     blocks = [
         header(entry_heading(entry)),
@@ -171,7 +172,7 @@ def entry_blocks(entry: Entry, *, fixes: int = 3) -> list[dict]:
                 + (f" · HTTP {', '.join(map(str, entry.statuses))}" if entry.statuses else "")),
         section(escape(entry.summary)),
         section("*Likely causes*\n" + "\n".join(f"• {escape(c)}" for c in entry.causes[:3])),
-        section("*What to do*\n" + "\n".join(f"{i}. {escape(f)}" for i, f in enumerate(entry.fixes[:fixes], 1))),
+        section("*What to do*\n" + "\n".join(f"{i}. {escape(f)}" for i, f in enumerate(fixes_for(entry.fixes, where)[:fixes], 1))),
     ]
     if entry.table:
         rows = [entry.table.columns, *entry.table.rows]
@@ -221,11 +222,11 @@ def answer_blocks(answer: Answer) -> list[dict]:
                 *sections([_entry_line(e) for e in entries]),
                 context("Ask about any one for details, e.g. `/dynodoc " + entries[0].code + "`.")]
     if answer.kind == "status":
-        blocks = [section(f"*{escape(answer.note)}* comes from:"), *entry_blocks(entries[0])]
+        blocks = [section(f"*{escape(answer.note)}* comes from:"), *entry_blocks(entries[0], where=answer.where)]
         if entries[1:]:
             blocks += sections([_entry_line(e) for e in entries[1:]], f"*Also behind {escape(answer.note)}:*")
         return blocks
-    blocks = ([section(escape(answer.note))] if answer.note else []) + entry_blocks(entries[0])
+    blocks = ([section(escape(answer.note))] if answer.note else []) + entry_blocks(entries[0], where=answer.where)
     if answer.kind == "search" and len(entries) > 1:
         blocks += sections([_entry_line(e) for e in entries[1:]], "*Or did you mean:*")
     return blocks
@@ -264,7 +265,7 @@ def finding_block(finding) -> dict:
     lines += [f"_{escape(fact)}_" for fact in finding_facts(finding)]
     if finding.entry:
         lines.append(escape(finding.entry.summary))
-        lines += [f"{i}. {escape(fix)}" for i, fix in enumerate(finding.entry.fixes[:2], 1)]
+        lines += [f"{i}. {escape(fix)}" for i, fix in enumerate(fixes_for(finding.entry.fixes, finding_where(finding))[:2], 1)]
         lines.append(link(finding.entry.docs, "Docs"))
     elif finding.api and finding.api.message:
         lines.append(escape(finding.api.message))

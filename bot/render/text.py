@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.context import Where, fixes_for, where_in
 from bot.knowledge import BLAME_WORDS, Answer, Entry
 
 SEVERITY_MARK = {"low": "·", "medium": "!", "high": "!!", "critical": "!!!"}
@@ -17,12 +18,17 @@ def entry_facts(entry: Entry) -> str:
     return f"{entry.platform_name} {entry.kind} error · on {entry.blame_words} · severity {entry.severity}"
 
 
-def render_entry(entry: Entry, *, fixes: int = 3) -> str:
+def finding_where(finding) -> Where:
+    """Where a finding happened (its busiest dyno or machine), for filling in its fixes."""
+    return where_in(finding.example, [w for w, _ in finding.where])
+
+
+def render_entry(entry: Entry, *, fixes: int = 3, where: Where | None = None) -> str:
     lines = [entry_heading(entry), entry_facts(entry), "", entry.summary, ""]
     lines.append("Likely causes:")
     lines += [f"  • {c}" for c in entry.causes[:3]]
     lines.append("What to do:")
-    lines += [f"  {i}. {f}" for i, f in enumerate(entry.fixes[:fixes], 1)]
+    lines += [f"  {i}. {f}" for i, f in enumerate(fixes_for(entry.fixes, where)[:fixes], 1)]
     if entry.table:
         lines.append("")
         lines.append("  " + " | ".join(entry.table.columns))
@@ -82,11 +88,11 @@ def render_answer(answer: Answer) -> str:
     if answer.kind == "status":
         first = entries[0]
         rest = entries[1:]
-        text = f"{answer.note}:\n\n{render_entry(first)}"
+        text = f"{answer.note}:\n\n{render_entry(first, where=answer.where)}"
         if rest:
             text += f"\n\nAlso behind {answer.note}:\n{render_list(rest)}"
         return text
-    text = render_entry(entries[0])
+    text = render_entry(entries[0], where=answer.where)
     if answer.note:
         text = f"{answer.note}\n\n{text}"
     if answer.kind == "search" and len(entries) > 1:
@@ -161,7 +167,7 @@ def render_diagnosis(diagnosis) -> str:
         lines += [f"  {fact}" for fact in finding_facts(f)]
         if f.entry:
             lines.append(f"  {f.entry.summary}")
-            lines += [f"  {i}. {fix}" for i, fix in enumerate(f.entry.fixes[:2], 1)]
+            lines += [f"  {i}. {fix}" for i, fix in enumerate(fixes_for(f.entry.fixes, finding_where(f))[:2], 1)]
             lines.append(f"  Docs: {f.entry.docs}")
         elif f.api and f.api.message:
             lines.append(f"  {f.api.message}")
@@ -187,7 +193,7 @@ def diagnosis_json(diagnosis) -> dict:
                 "where": dict(f.where), "regions": dict(f.regions), "paths": dict(f.paths),
                 "statuses": {str(k): v for k, v in f.statuses},
                 "service_ms": list(f.service_ms) if f.service_ms else None, "sock": dict(f.socks),
-                "fixes": list(f.entry.fixes[:3]) if f.entry else [], "docs": f.entry.docs if f.entry else None,
+                "fixes": fixes_for(f.entry.fixes, finding_where(f))[:3] if f.entry else [], "docs": f.entry.docs if f.entry else None,
                 **({"api": {"api": f.api.api, "status": f.api.status, "type": f.api.type, "code": f.api.code,
                             "message": f.api.message, "retry_after": f.api.retry_after,
                             "disagreement": f.api.disagreement}} if f.api else {}),

@@ -194,6 +194,8 @@ def _findings(events: list[LogEvent], api_errors: list[ApiError], kb: KnowledgeB
         ))
     for error in api_errors:
         entry, code = _api_entry(error, kb)
+        if entry:  # the same type name means another API's error: explain that API's
+            entry = entry.for_provider(error.api)
         existing = next((f for f in findings if f.code == code), None)
         if existing:
             findings[findings.index(existing)] = Finding(**{**existing.__dict__, "count": existing.count + 1})

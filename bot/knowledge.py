@@ -14,7 +14,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +33,7 @@ BLAMES = ("app", "platform", "client", "config")
 SEVERITIES = ("low", "medium", "high", "critical")
 REQUIRED = ("code", "platform", "title", "kind", "blame", "severity", "statuses", "summary", "causes",
             "fixes", "example", "related", "keywords", "docs", "source")
-OPTIONAL = ("messages", "retired", "notes", "table", "aliases")
+OPTIONAL = ("messages", "retired", "notes", "table", "aliases", "elsewhere")
 
 PLATFORM_NAMES = {"heroku": "Heroku", "fly": "Fly.io", "heroku-ai": "Heroku AI", "openai": "OpenAI-style API",
                   "anthropic": "Anthropic-style API", "general": "Heroku and Fly.io"}
@@ -50,6 +50,15 @@ class KnowledgeError(ValueError):
 class Table:
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How another API's error of the same type reads: its own summary, fixes and docs."""
+
+    summary: str
+    fixes: tuple[str, ...]
+    docs: str
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,9 @@ class Entry:
     docs: str
     messages: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()  # exact wordings people paste or type that mean this entry
+    # The same error type as another API returns it (Anthropic and Heroku AI share type names): what it
+    # means and what to do there. See `for_provider`.
+    elsewhere: dict[str, Variant] = field(default_factory=dict, compare=False)
     source: str = ""  # where the facts were checked
     retired: bool = False
     notes: tuple[str, ...] = ()
@@ -80,6 +92,14 @@ class Entry:
     @property
     def platform_name(self) -> str:
         return PLATFORM_NAMES[self.platform]
+
+    def for_provider(self, provider: str | None) -> Entry:
+        """This entry as `provider`'s API means it, when it says so; otherwise itself."""
+        variant = self.elsewhere.get(provider or "")
+        if variant is None:
+            return self
+        return replace(self, platform=provider, summary=variant.summary, fixes=variant.fixes, docs=variant.docs,
+                       causes=(), notes=(), table=None, elsewhere={})
 
     @property
     def blame_words(self) -> str:
@@ -164,6 +184,15 @@ def _entry(raw: dict, where: str) -> Entry:
         raise KnowledgeError(f"{where}: 'aliases' must be lower case")
     if not isinstance(raw["source"], str) or not all(u.startswith("https://") for u in raw["source"].split()):
         raise KnowledgeError(f"{where}: 'source' must be the https URL(s) where the facts were checked")
+    elsewhere = {}
+    for provider, raw_variant in (raw.get("elsewhere") or {}).items():
+        if provider not in PLATFORMS or not isinstance(raw_variant, dict) or \
+                not str(raw_variant.get("docs", "")).startswith("https://") or not raw_variant.get("summary"):
+            raise KnowledgeError(f"{where}: 'elsewhere.{provider}' needs a known platform, a summary, fixes and "
+                                 f"an https docs URL")
+        elsewhere[provider] = Variant(" ".join(str(raw_variant["summary"]).split()),
+                                      _strings(raw_variant.get("fixes"), where, f"elsewhere.{provider}.fixes",
+                                               min_items=1), raw_variant["docs"])
     return Entry(
         code=raw["code"].strip(),
         platform=raw["platform"],
@@ -181,6 +210,7 @@ def _entry(raw: dict, where: str) -> Entry:
         docs=raw["docs"].strip(),
         messages=messages,
         aliases=aliases,
+        elsewhere=elsewhere,
         source=str(raw.get("source") or "").strip(),
         retired=bool(raw.get("retired", False)),
         notes=_strings(raw.get("notes") or [], where, "notes"),
@@ -432,6 +462,11 @@ class KnowledgeBase:
     def lookup(self, question: str) -> Answer:
         """Answer a question typed by a person; never raises for any input."""
         answer = self._lookup(question)
+        provider = _platform_hint(clean_question(question)[:2000])
+        if provider in ("anthropic", "openai") and any(m.entry.elsewhere for m in answer.matches):
+            # Anthropic and OpenAI share type names with Heroku AI: explain the one that was named.
+            answer = replace(answer, matches=tuple(Match(m.entry.for_provider(provider), m.score)
+                                                   for m in answer.matches))
         where = where_in(question)
         return replace(answer, where=where) if where.known else answer
 
@@ -484,9 +519,22 @@ class KnowledgeBase:
         phrased = any(" " in k and k in text and set(_WORD.findall(k)) - _VAGUE_WORDS - _PLATFORM_WORDS - _STOPWORDS
                       for k in best.keywords)
         if not phrased and not specific & self._names[best.code]:
-            return Answer(question, "unsure", note=UNSURE_TEXT, candidates=tuple(matches[:3]))
+            return Answer(question, "unsure", note=UNSURE_TEXT, candidates=self._candidates(matches, platform))
         top = matches[0].score
         return Answer(question, "search", tuple(m for m in matches if m.score >= top * 0.45)[:5])
+
+    def _candidates(self, matches: list[Match], platform: str | None) -> tuple[Match, ...]:
+        """Two or three entries to offer when unsure: the best matches, topped up with the codes people
+        hit most on that platform."""
+        picked = list(matches[:3])
+        common = sorted(_COMMON, key=lambda c: -_COMMON[c])
+        for code in common:
+            entry = self.get(code)
+            if len(picked) >= 3 or entry is None:
+                break
+            if entry not in [m.entry for m in picked] and (platform is None or entry.platform in (platform, "general")):
+                picked.append(Match(entry, 0.0))
+        return tuple(picked[:3])
 
     def _said(self, text: str) -> Entry | None:
         """An entry whose exact wording is in the question: an API error's documented sentence ("you
@@ -578,7 +626,8 @@ class KnowledgeBase:
         if platform in _AI_PLATFORMS:
             # That API's own error types first (best match for the rest of the question on top), then
             # Heroku AI's status and types, which use the same names.
-            own = [e for e in self.entries if e.platform == platform and status in e.statuses]
+            own = [e for e in self.entries if (e.platform == platform or platform in e.elsewhere)
+                   and status in e.statuses]
             if platform != "heroku-ai" and own:
                 words = {m.entry.code: m.score for m in self.search(text, limit=40, platform=platform)}
                 own.sort(key=lambda e: -words.get(e.code, 0))

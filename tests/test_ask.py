@@ -181,3 +181,34 @@ def test_cli_ask_plain(capsys):
                                   "what is " + "h12 " * 2000])
 def test_any_input_answers_without_raising(kb, junk):
     render_answer(kb.lookup(junk))
+
+
+@pytest.mark.parametrize("question, code, platform", [
+    ("invalid x-api-key 401", "authentication_error", "anthropic"),
+    ("Anthropic rate limit error 429", "rate_limit_error", "anthropic"),
+    ("Hitting a Rate Limit error for OpenAI", "rate_limit_exceeded", "openai"),
+    ("429 from heroku ai", "AI-429", "heroku-ai"),
+])
+def test_the_named_provider_gets_its_own_explanation(kb, question, code, platform):
+    best = kb.lookup(question).best
+    assert (best.code, best.platform) == (code, platform)
+    if platform != "heroku-ai":
+        assert "Heroku" not in best.summary and "INFERENCE_KEY" not in " ".join(best.fixes)
+
+
+@pytest.mark.parametrize("question", ["our fly deploy is broken", "is heroku down", "getting 5xx on the app",
+                                      "app crashes", "How 2 fix", "Process exited with status 132"])
+def test_vague_questions_get_an_honest_not_sure(kb, question):
+    answer = kb.lookup(question)
+    assert answer.kind == "unsure" and answer.matches == () and 2 <= len(answer.candidates) <= 3
+    assert "paste a log line" in render_answer(answer).lower()
+
+
+@pytest.mark.parametrize("word", ["reachable", "crashes", "wakes"])
+def test_the_typo_corrector_leaves_real_words_alone(kb, word):
+    assert kb._correct(word) == word
+
+
+def test_the_common_code_wins_a_tie(kb):
+    assert kb.lookup("heroku timeouts").best.code == "H12"
+    assert kb.lookup("memory quota exceeded on heroku").best.code == "R14"

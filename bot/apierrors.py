@@ -189,16 +189,6 @@ def find_api_errors(text: str) -> list[ApiError]:
 # object literal, escaped JSON, a Go map), a message alone, or a CLI's "Error ID:". The labels come from
 # the signature table; the provider from evidence in the paste, never from the label alone.
 
-_PROVIDER_EVIDENCE = (
-    ("heroku-ai", re.compile(r"inference\.heroku\.com|INFERENCE_(?:KEY|URL|MODEL_ID)|heroku[ -]ai\b"
-                             r"|managed inference|heroku-inference", re.I)),
-    ("anthropic", re.compile(r"\banthropic\b|api\.anthropic\.com|x-api-key|status\.claude\.com"
-                             r"|\bclaude-[\w.-]{0,40}-20\d{6}\b|\"type\"\s?:\s?\"error\",\s?\"error\"", re.I)),
-    ("openai", re.compile(r"\bopenai\b|api\.openai\.com|platform\.openai\.com|\bgpt-[0-9]|\bsk-proj-", re.I)),
-    ("heroku-platform", re.compile(r"api\.heroku\.com|Error ID:|heroku (?:create|apps|git:remote|container|ps|config"
-                                   r"|addons|login|run|releases|domains)\b|platform-api|PlatformAPI|Heroku::API"
-                                   r"|heroics|heroku\.rb", re.I)),
-)
 _SDK_CLASS = re.compile(r"\b(?:(?P<module>openai|anthropic)(?:\.error)?\.)?(?P<cls>RateLimitError|AuthenticationError"
                         r"|NotFoundError|InternalServerError|APIConnectionError|BadRequestError|PermissionDeniedError"
                         r"|OverloadedError|APITimeoutError)\b")
@@ -234,20 +224,9 @@ _GENERIC = frozenset({"invalid_request_error", "api_error"})
 _ID_ONLY = "heroku"
 
 
-_PROVIDER_TRIGGERS = {
-    "heroku-ai": ("inference", "heroku ai", "heroku-ai"),
-    "anthropic": ("anthropic", "x-api-key", "claude", '"type"'),
-    "openai": ("openai", "gpt-", "sk-proj-"),
-    "heroku-platform": ("api.heroku.com", "error id:", "heroku ", "platform-api", "platformapi", "heroku::api",
-                        "heroics", "heroku.rb"),
-}
-
-
 def providers_in(text: str) -> tuple[str, ...]:
-    """The APIs a paste shows evidence of (hosts, SDK modules, env vars, model ids, body shapes)."""
-    low = text.lower()
-    return tuple(name for name, pattern in _PROVIDER_EVIDENCE
-                 if any(t in low for t in _PROVIDER_TRIGGERS[name]) and pattern.search(text))
+    """The APIs a paste shows evidence of; the table is `signatures.PROVIDER_EVIDENCE`."""
+    return signatures.providers_in(text)
 
 
 def find_api_signals(text: str, labels: dict[str, str], known: frozenset[str] = frozenset(),

@@ -277,12 +277,9 @@ _STOPWORDS = {
     "lots", "many", "all", "list", "every", "show", "fly", "flyio", "io", "heroku",
 }
 # Whole words (or phrases) that say which platform a question is about, checked in this order.
+# Which platform a question is about. The AI APIs are named from `signatures.PROVIDER_EVIDENCE`, the same
+# table diagnosis uses; these words name the two hosting platforms.
 _PLATFORM_HINTS = {
-    "openai": ("openai", "gpt", "chatgpt", "api.openai.com", "gpt4", "o1", "o3", "o4", "davinci", "sk-proj",
-               "openai_api_key"),
-    "anthropic": ("anthropic", "x-api-key", "api.anthropic.com", "anthropic_api_key", "claude code"),
-    "heroku-ai": ("heroku ai", "inference", "managed inference", "heroku-inference", "inference_key",
-                  "inference_url"),
     "fly": ("fly", "flyio", "fly.io", "machine", "machines", "flyctl"),
     "heroku": ("heroku", "dyno", "dynos", "router"),
 }
@@ -327,6 +324,8 @@ HELP_TEXT = (
 
 
 _EXIT_STATUS = re.compile(r"\b(?:exit(?:ed|s)?|process)\b[^.\n]{0,20}?\b(?:status|code)\b:?\s{0,3}(\d{1,3})\b(?!\s{0,2}(?:ms|s\b|%))")
+AMBIGUOUS_CLAUDE = ("Claude runs on Anthropic's own API and on Heroku AI, and both use these error types; this is "
+                    "Heroku AI's answer. Say \"anthropic\" (or paste the error body) if you call Anthropic directly.")
 UNSURE_TEXT = ("I'm not sure which of these you mean. Paste a log line or the error body and I'll diagnose it; "
                "or ask about one of them:")
 _PLATFORM_WORDS = frozenset({"heroku", "fly", "flyio", "io", "dyno", "dynos", "machine", "machines", "app", "apps",
@@ -467,6 +466,9 @@ class KnowledgeBase:
             # Anthropic and OpenAI share type names with Heroku AI: explain the one that was named.
             answer = replace(answer, matches=tuple(Match(m.entry.for_provider(provider), m.score)
                                                    for m in answer.matches))
+        elif provider is None and answer.kind in ("search", "code") and not answer.note and answer.best \
+                and answer.best.platform == "heroku-ai" and re.search(r"\bclaude\b", question, re.I):
+            answer = replace(answer, note=AMBIGUOUS_CLAUDE)
         where = where_in(question)
         return replace(answer, where=where) if where.known else answer
 
@@ -654,6 +656,11 @@ class KnowledgeBase:
 
 
 def _platform_hint(text: str) -> str | None:
+    from bot.signatures import providers_in  # the signature table imports this module
+
+    ai = [p for p in providers_in(text) if p in _AI_PLATFORMS]
+    if ai:
+        return ai[0]
     words = f" {' '.join(_WORD.findall(text.replace('.', '')))} "
     for platform, hints in _PLATFORM_HINTS.items():
         if any(f" {' '.join(_WORD.findall(h.replace('.', '')))} " in words for h in hints):

@@ -202,3 +202,38 @@ HEROKU_ERROR_ID = re.compile(r"Error ID:\s{0,4}(?P<id>[a-z][a-z_]{2,40})\b")
 API_FIELD = re.compile(
     r"(?<![\w-])[\"'\\]{0,4}(?P<key>type|code|id|error_type|error_code)[\"'\\]{0,4}\s{0,2}(?:=>|[:=])\s{0,2}"
     r"[\"'\\]{0,4}(?P<value>[a-z][a-z0-9_]{2,60})\b")
+
+
+# --- which API a text is about -------------------------------------------------------------------------
+#
+# Evidence, not guesses: hosts, SDK modules, env vars, key prefixes, model ids, body shapes. `ask` and
+# `diagnose` both read the provider from this table. "claude" alone names no provider: the same models run
+# on Anthropic's API and on Heroku AI.
+
+PROVIDER_EVIDENCE = (
+    ("heroku-ai", re.compile(r"inference\.heroku\.com|INFERENCE_(?:KEY|URL|MODEL_ID)|heroku[ -]ai\b"
+                             r"|managed inference|heroku-inference|\binference\b", re.I)),
+    ("anthropic", re.compile(r"\banthropic\b|api\.anthropic\.com|x-api-key|status\.claude\.com|\bsk-ant-|claude code"
+                             r"|\bclaude-[\w.-]{0,40}-20\d{6}\b|\"type\"\s?:\s?\"error\",\s?\"error\"", re.I)),
+    ("openai", re.compile(r"\bopenai\b|api\.openai\.com|platform\.openai\.com|\bgpt-?[0-9]|\bchatgpt\b|\bsk-proj-"
+                          r"|\bo[134](?:-mini|-pro)?\b|\bdavinci\b", re.I)),
+    ("heroku-platform", re.compile(r"api\.heroku\.com|Error ID:|heroku (?:create|apps|git:remote|container|ps|config"
+                                   r"|addons|login|run|releases|domains)\b|platform-api|PlatformAPI|Heroku::API"
+                                   r"|heroics|heroku\.rb", re.I)),
+)
+_PROVIDER_TRIGGERS = {
+    "heroku-ai": ("inference", "heroku ai", "heroku-ai"),
+    "anthropic": ("anthropic", "x-api-key", "claude", '"type"', "sk-ant-"),
+    "openai": ("openai", "gpt", "sk-proj-", "o1", "o3", "o4", "davinci"),
+    "heroku-platform": ("api.heroku.com", "error id:", "heroku ", "platform-api", "platformapi", "heroku::api",
+                        "heroics", "heroku.rb"),
+}
+
+
+def providers_in(text: str) -> tuple[str, ...]:
+    """The APIs a paste shows evidence of (hosts, SDK modules, env vars, model ids, body shapes)."""
+    low = text.lower()
+    return tuple(name for name, pattern in PROVIDER_EVIDENCE
+                 if any(t in low for t in _PROVIDER_TRIGGERS[name]) and pattern.search(text))
+
+

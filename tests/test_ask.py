@@ -212,3 +212,8 @@ def test_the_typo_corrector_leaves_real_words_alone(kb, word):
 def test_the_common_code_wins_a_tie(kb):
     assert kb.lookup("heroku timeouts").best.code == "H12"
     assert kb.lookup("memory quota exceeded on heroku").best.code == "R14"
+
+
+def test_claude_alone_names_no_provider_and_the_answer_says_so(kb):
+    answer = kb.lookup("claude rate limit error")
+    assert answer.best.code == "rate_limit_error" and "Anthropic's own API and on Heroku AI" in answer.note

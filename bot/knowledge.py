@@ -355,6 +355,7 @@ class KnowledgeBase:
         self._db = self._build_index()
         self._vocabulary = self._build_vocabulary()
         self._stems = frozenset(_stem(w) for w in self._vocabulary)
+        self._hyphenated = tuple(e.code.lower() for e in self.entries if "-" in e.code)
         # What each entry is called: the stems of its title, keywords, aliases and log wordings.
         self._names: dict[str, frozenset[str]] = {
             e.code: frozenset(_stem(w) for text in (e.title, *e.keywords, *e.aliases, *e.messages)
@@ -560,6 +561,10 @@ class KnowledgeBase:
         for word in set(_WORD.findall(text)):
             if "_" in word and word.upper() in self.by_code:
                 candidates.append((text.find(word), word.upper()))
+        for code in self._hyphenated:  # "HTTP-503", "AI-429", "exit-137" written as they are
+            m = re.search(rf"(?<![\w-]){re.escape(code)}(?![\w-])", text) if code in text else None
+            if m:
+                candidates.append((m.start(), code.upper()))
         for label in self.api_labels:  # an API error's name written out: "rate limit error"
             spaced = label.replace("_", " ")
             if label.count("_") >= 2 and re.search(rf"\b{spaced}\b", text):

@@ -169,11 +169,14 @@ def entry_blocks(entry: Entry, *, fixes: int = 3, where: Where | None = None) ->
     blocks = [
         header(entry_heading(entry)),
         context(f"{_severity(entry)} {escape(entry_facts(entry))}"
-                + (f" · HTTP {', '.join(map(str, entry.statuses))}" if entry.statuses else "")),
+                + (f" · HTTP {', '.join(map(str, entry.statuses))}" if entry.statuses else "")
+                + f" · {link(entry.docs, 'Docs')}"),
         section(escape(entry.summary)),
-        section("*Likely causes*\n" + "\n".join(f"• {escape(c)}" for c in entry.causes[:3])),
+        # The fix before the causes: at 3 a.m. the first screen should say what to do.
         section("*What to do*\n" + "\n".join(f"{i}. {escape(f)}" for i, f in enumerate(fixes_for(entry.fixes, where)[:fixes], 1))),
     ]
+    if entry.causes:
+        blocks.append(section("*Likely causes*\n" + "\n".join(f"• {escape(c)}" for c in entry.causes[:3])))
     if entry.table:
         rows = [entry.table.columns, *entry.table.rows]
         widths = [max(len(r[i]) for r in rows) for i in range(len(entry.table.columns))]

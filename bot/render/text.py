@@ -24,11 +24,13 @@ def finding_where(finding) -> Where:
 
 
 def render_entry(entry: Entry, *, fixes: int = 3, where: Where | None = None) -> str:
-    lines = [entry_heading(entry), entry_facts(entry), "", entry.summary, ""]
-    lines.append("Likely causes:")
-    lines += [f"  • {c}" for c in entry.causes[:3]]
+    # What a reader needs first (title, meaning, whose side, the fix, the docs) comes first.
+    lines = [entry_heading(entry), entry_facts(entry), f"Docs: {entry.docs}", "", entry.summary, ""]
     lines.append("What to do:")
     lines += [f"  {i}. {f}" for i, f in enumerate(fixes_for(entry.fixes, where)[:fixes], 1)]
+    if entry.causes:
+        lines.append("Likely causes:")
+        lines += [f"  • {c}" for c in entry.causes[:3]]
     if entry.table:
         lines.append("")
         lines.append("  " + " | ".join(entry.table.columns))
@@ -39,7 +41,6 @@ def render_entry(entry: Entry, *, fixes: int = 3, where: Where | None = None) ->
     lines.append(f"Looks like: {entry.example}")
     if entry.related:
         lines.append(f"Related: {', '.join(entry.related)}")
-    lines.append(f"Docs: {entry.docs}")
     return "\n".join(lines)
 
 

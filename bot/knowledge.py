@@ -302,6 +302,8 @@ _VAGUE_WORDS = frozenset("""
 _CRASH_WORDS = frozenset({"crash", "crashes", "crashed", "crashing"})
 # What OpenAI calls the failures that other APIs name with the shared types.
 _OPENAI_NAMES = {"rate_limit_error": "rate_limit_exceeded", "authentication_error": "invalid_api_key"}
+# What to offer first when a question about a platform says nothing specific ("our fly deploy is broken").
+_USUAL = {"fly": ("fly-not-listening", "fly-health-checks", "crash-loop"), "heroku": ("H10", "H12", "R14")}
 # The codes people ask about most: on a tie in free text the common code wins over its rare sibling.
 _COMMON = {"H12": 1.4, "H10": 1.35, "R14": 1.3, "H13": 1.2, "R10": 1.2, "H14": 1.2, "PC01": 1.2, "crash-loop": 1.2,
            "H18": 1.15, "H20": 1.1, "H11": 1.1, "L10": 1.1, "exit-137": 1.1,
@@ -522,7 +524,9 @@ class KnowledgeBase:
         phrased = any(" " in k and k in text and set(_WORD.findall(k)) - _VAGUE_WORDS - _PLATFORM_WORDS - _STOPWORDS
                       for k in best.keywords)
         if not phrased and not specific & self._names[best.code]:
-            return Answer(question, "unsure", note=UNSURE_TEXT, candidates=self._candidates(matches, platform))
+            # With nothing specific said, search hits are noise: offer what people on that platform hit most.
+            found = matches if specific else []
+            return Answer(question, "unsure", note=UNSURE_TEXT, candidates=self._candidates(found, platform))
         top = matches[0].score
         return Answer(question, "search", tuple(m for m in matches if m.score >= top * 0.45)[:5])
 
@@ -530,7 +534,7 @@ class KnowledgeBase:
         """Two or three entries to offer when unsure: the best matches, topped up with the codes people
         hit most on that platform."""
         picked = list(matches[:3])
-        common = sorted(_COMMON, key=lambda c: -_COMMON[c])
+        common = _USUAL.get(platform or "", ()) + tuple(sorted(_COMMON, key=lambda c: -_COMMON[c]))
         for code in common:
             entry = self.get(code)
             if len(picked) >= 3 or entry is None:

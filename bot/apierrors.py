@@ -122,14 +122,21 @@ def _text(value) -> str:
     return value.strip()[:500] if isinstance(value, str) else ""
 
 
+def _identifier(value) -> str | None:
+    """An error type or code as an identifier. A terminal may have wrapped it ("overload     ed_error"):
+    white space inside is dropped; anything that is still not an identifier (a sentence) is no code."""
+    text = re.sub(r"\s+", "", value) if isinstance(value, str) else ""
+    return text if _TYPED_CODE.match(text) else None
+
+
 def from_body(body: dict) -> ApiError | None:
     """Read one JSON object as an error body; None when it carries no error."""
     inner = body.get("error")
     if isinstance(inner, dict):
-        kind = _text(inner.get("type")) or None
+        kind = _identifier(inner.get("type"))
         code_value = inner.get("code")
         status = _as_int(code_value)
-        code = _text(code_value) if isinstance(code_value, str) and not code_value.isdigit() else None
+        code = _identifier(code_value) if isinstance(code_value, str) and not code_value.isdigit() else None
         message = _text(inner.get("message"))
         if body.get("type") == "error":
             api = "anthropic"
@@ -197,7 +204,7 @@ _SDK_CLASS_NAMES = ("RateLimitError", "AuthenticationError", "NotFoundError", "I
                     "APITimeoutError")
 _STATUS_IN_TEXT = re.compile(
     r"(?:Error code:|status(?: code)?:?|HTTP/[\d.]{1,3}|API Error:|Error:|Status Code:|Actual\()\s{0,3}(?P<a>[1-5]\d\d)\b"
-    r"|\b(?P<b>[45]\d\d) (?:Client|Server) Error\b", re.I)
+    r"|\b(?P<b>[45]\d\d) (?:Client|Server) Error\b|^<-- (?P<c>[45]\d\d)\b", re.I | re.M)
 _EXCON = re.compile(r"Excon::Error::(?:TooManyRequests|Unauthorized|Forbidden|NotFound|UnprocessableEntity)"
                     r"|Expected\([^)]{0,80}\) <=> Actual\(\d{3}")
 # What an exception class or a bare status means when nothing more specific is in the paste.
@@ -284,11 +291,11 @@ def _fallbacks(text: str, evidence: tuple[str, ...], add) -> None:
             return
     m = _SDK_CLASS.search(text) if any(name in text for name in _SDK_CLASS_NAMES) else None
     provider = (m.group("module") if m and m.group("module") else
-                next((p for p in evidence if p in ("openai", "anthropic")), None))
+                next((p for p in evidence if p in ("openai", "anthropic", "heroku-platform")), None))
     if provider is None:
         return
     status_match = _STATUS_IN_TEXT.search(text)
-    status = int(status_match.group("a") or status_match.group("b")) if status_match else None
+    status = int(next(g for g in status_match.groups() if g)) if status_match else None
     if m and m.group("cls") in _FALLBACK[provider]:
         add(_FALLBACK[provider][m.group("cls")], provider, _line_of(text, m.start()), status)
     elif status in _FALLBACK[provider]:

@@ -239,6 +239,9 @@ def _api_errors(text: str, kb: KnowledgeBase) -> list[ApiError]:
 _GENERIC_API = frozenset({"invalid_request_error", "api_error", "AI-400", "AI-500"})
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z][\w.-]{1,60}")
+
+
 def _api_entry(error: ApiError, kb: KnowledgeBase) -> tuple[Entry | None, str]:
     """The knowledge entry for an error body: its string code, then its type, then its status."""
     for candidate in (error.code, error.type):
@@ -247,7 +250,8 @@ def _api_entry(error: ApiError, kb: KnowledgeBase) -> tuple[Entry | None, str]:
     if error.status and error.api in ("heroku-ai", "unknown") and kb.get(f"AI-{error.status}"):
         entry = kb.get(f"AI-{error.status}")
         return entry, entry.code
-    label = error.code or error.type or (f"HTTP {error.status}" if error.status else "API error")
+    label = next((x for x in (error.code, error.type) if x and _IDENTIFIER.match(x)), None) or \
+        (f"HTTP {error.status}" if error.status else "API error")
     return None, label
 
 

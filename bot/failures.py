@@ -34,7 +34,7 @@ _PATTERNS = {
         r"not listening on the expected address|is listening on the incorrect address|app is not listening"
         r"|isn't listening on|not listening on (?:0\.0\.0\.0|\[::\]|port)", re.I),
     "crash": re.compile(
-        r"State changed from \w{1,20} to crashed|max restart count|smoke checks? for \S{1,40} failed"
+        r"State changed from \w{1,20} to crashed|max restart (?:count|limit)|restart limit|smoke checks? for \S{1,40} failed"
         r"|appears to be crashing|release[_ ]command failed|release command .{0,40}fail"
         r"|Main child exited normally with code: ?" + _NOT_CLEAN
         + r"|exited with (?:code|status):? ?" + _NOT_CLEAN + r"|exit (?:code|status):? ?" + _NOT_CLEAN
@@ -42,7 +42,8 @@ _PATTERNS = {
         r"|\bcrash(?:es|ed|ing)? (?:on|at|after|with|when|every|right)\b", re.I),
     "health-check": re.compile(
         r"unhealthy allocations|health ?checks?\b.{0,60}\b(?:fail|failing|failed|critical|timed? ?out|timeout)"
-        r"|failing health ?checks?|to become healthy|waiting for health|\b\d{1,3} critical\b|wait[ -]timeout"
+        r"|failing health ?checks?|timeout reached waiting for health|\b[1-9]\d{0,2} critical\b"
+        r"|wait[ -]timeout"
         r"|Health check on port", re.I),
 }
 _WHY = {
@@ -81,7 +82,7 @@ class Failure:
 _TRIGGERS = {
     "oom": ("memory", "oom", "137", "killed process"),
     "not-listening": ("listening",),
-    "crash": ("crash", "restart count", "smoke check", "release", "exit", "worker failed", "segmentation", "segfault"),
+    "crash": ("crash", "restart count", "restart limit", "smoke check", "release", "exit", "worker failed", "segmentation", "segfault"),
     "health-check": ("health", "critical", "wait timeout", "wait-timeout"),
 }
 

@@ -297,7 +297,8 @@ _VAGUE_WORDS = frozenset("""
     random randomly sometimes unable figure out investigate production prod new while during seems anything
     something everything getting got gets anyone someone know why does doing done able possible what
     reason reasons keep keeps still suddenly working properly correctly online offline live up unreachable
-    reachable respond responding response responds""".split())
+    reachable respond responding response responds info support more url send sending request requests
+    startup""".split())
 # "My app crashes" fits a dozen entries; "app crash on Heroku" is H10 or a crash loop.
 _CRASH_WORDS = frozenset({"crash", "crashes", "crashed", "crashing"})
 # What OpenAI calls the failures that other APIs name with the shared types.
@@ -444,7 +445,7 @@ class KnowledgeBase:
             score += fuzz.token_set_ratio(phrase, entry.title.lower()) / 25
             if phrase == " ".join(w for w in _WORD.findall(entry.title.lower()) if w not in _STOPWORDS):
                 score *= 1.5  # the question is the title itself
-            if platform and (entry.platform == platform or (
+            if platform and (entry.platform in (platform, "general") or (
                     platform in ("anthropic", "openai") and entry.code in _SHARED_TYPES)):
                 score *= 1.5
             elif platform in _AI_PLATFORMS and entry.platform in _AI_PLATFORMS:
@@ -512,7 +513,7 @@ class KnowledgeBase:
 
         if words and words <= _HELP_WORDS | _STOPWORDS:
             return Answer(question, "help", note=HELP_TEXT)
-        said = self._said(text)
+        said = self._said(text, question)
         if said:
             return Answer(question, "search", (Match(said, 1.0),))
         matches = self.search(text, platform=platform)
@@ -543,14 +544,15 @@ class KnowledgeBase:
                 picked.append(Match(entry, 0.0))
         return tuple(picked[:3])
 
-    def _said(self, text: str) -> Entry | None:
-        """An entry whose exact wording is in the question: an API error's documented sentence ("you
-        exceeded your current quota") or an alias ("too many connections for role")."""
-        from bot.signatures import API_WORDINGS  # the signature table imports this module
+    def _said(self, text: str, question: str) -> Entry | None:
+        """An entry whose exact wording is in the question: an API error as the paste reader sees it (a
+        documented sentence, `Excon::Error::TooManyRequests`, `Error ID: forbidden`) or an alias ("too many
+        connections for role")."""
+        from bot.apierrors import find_api_signals  # the signature table imports this module
 
-        for wording in API_WORDINGS:
-            if wording.trigger in text and wording.pattern.search(text) and self.get(wording.label):
-                return self.get(wording.label)
+        signals = find_api_signals(question[:2000], self.api_labels)
+        if signals and self.get(signals[0].code):
+            return self.get(signals[0].code)
         return next((entry for alias, entry in self._aliases
                      if alias in text and re.search(rf"(?<![\w]){re.escape(alias)}(?![\w])", text)), None)
 

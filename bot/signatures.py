@@ -194,6 +194,7 @@ API_WORDINGS = (
     _wording(r"\b529\b\W{0,3}(?:\{[^}]{0,40})?overloaded|overloaded_error", "overloaded_error", "anthropic"),
     _wording(r"couldn't find that app", "not_found", "heroku-platform"),
     _wording(r"you do not have access to the app", "forbidden", "heroku-platform"),
+    _wording(r"invalid credentials provided", "unauthorized", "heroku-platform"),
 )
 # `Error ID: verification_required` as the Heroku CLI prints it (behind ›, ▸ or »).
 HEROKU_ERROR_ID = re.compile(r"Error ID:\s{0,4}(?P<id>[a-z][a-z_]{2,40})\b")
@@ -215,11 +216,11 @@ PROVIDER_EVIDENCE = (
                              r"|managed inference|heroku-inference|\binference\b", re.I)),
     ("anthropic", re.compile(r"\banthropic\b|api\.anthropic\.com|x-api-key|status\.claude\.com|\bsk-ant-|claude code"
                              r"|\bclaude-[\w.-]{0,40}-20\d{6}\b|\"type\"\s?:\s?\"error\",\s?\"error\"", re.I)),
-    ("openai", re.compile(r"\bopenai\b|api\.openai\.com|platform\.openai\.com|\bgpt-?[0-9]|\bchatgpt\b|\bsk-proj-"
+    ("openai", re.compile(r"\bopenai\b|api\.openai\.com|platform\.openai\.com|\bgpt\b|\bgpt-?[0-9]|\bchatgpt\b|\bsk-proj-"
                           r"|\bo[134](?:-mini|-pro)?\b|\bdavinci\b", re.I)),
     ("heroku-platform", re.compile(r"api\.heroku\.com|Error ID:|heroku (?:create|apps|git:remote|container|ps|config"
-                                   r"|addons|login|run|releases|domains)\b|platform-api|PlatformAPI|Heroku::API"
-                                   r"|heroics|heroku\.rb", re.I)),
+                                   r"|addons|login|run|releases|domains)\b|\bheroku [a-z]{2,20}:[a-z]|HEROKU_DEBUG"
+                                   r"|platform-api|PlatformAPI|Heroku::API|heroics|heroku\.rb", re.I)),
 )
 _PROVIDER_TRIGGERS = {
     "heroku-ai": ("inference", "heroku ai", "heroku-ai"),

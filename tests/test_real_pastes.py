@@ -58,3 +58,17 @@ def test_clean_logs_raise_no_alarm(kb, case):
 def test_a_failure_without_a_code_is_never_no_findings(kb, case):
     d = diagnose(case.text, kb)
     assert d.primary is not None and "No platform error codes found" not in d.summary, d.summary
+
+
+def test_the_held_out_sets_are_real_and_apart_from_the_tuning_sets():
+    from pathlib import Path
+
+    from realquestions import load_questions
+
+    heldout = Path(__file__).parent / "data" / "heldout"
+    pastes = load_cases(heldout / "pastes")
+    questions = load_questions(heldout / "questions.yml")
+    assert len(pastes) >= 40 and len(questions) >= 60
+    assert all(c.url.startswith("https://") for c in pastes) and all(q.url.startswith("https://") for q in questions)
+    assert not {c.url for c in pastes} & {c.url for c in CASES}
+    assert not {q.q for q in questions} & {q.q for q in load_questions()}

@@ -18,7 +18,7 @@ from bot.failures import Failure, find_failures
 from bot.knowledge import BLAME_WORDS, SEVERITIES, Entry, KnowledgeBase
 from bot.logs import LogEvent, normalise_path
 from bot.paste import MAX_PASTE_CHARS, clean
-from bot.redact import redact
+from bot.redact import Redacted, redact
 
 
 @dataclass(frozen=True)
@@ -129,8 +129,19 @@ def _top(counter: Counter, n: int = 3) -> tuple:
 def diagnose(text: str, kb: KnowledgeBase | None = None) -> Diagnosis:
     """Diagnose a paste of log lines and/or API error bodies. Never raises for any text."""
     kb = kb or KnowledgeBase.load()
+    # Redacted before and after the wrapped lines are rejoined: a password cut by a terminal's wrap is
+    # only recognisable once its halves are back together.
     secret = redact(text)
     paste = clean(secret.text)
+    if paste.joined:
+        lines = list(paste.lines)
+        for i in sorted(paste.joined):
+            again = redact(lines[i])
+            if again.count:
+                lines[i] = again.text
+                secret = Redacted(secret.text, secret.count + again.count,
+                                  secret.kinds + tuple(k for k in again.kinds if k not in secret.kinds))
+        paste = replace(paste, lines=tuple(lines))
     events = _with_prose_codes([logs.parse_line(line) for line in paste.lines])
     joined = "\n".join(paste.lines)
     api_errors = _api_errors(joined, kb)

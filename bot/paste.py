@@ -30,6 +30,7 @@ class Paste:
     lines: tuple[str, ...]
     truncated: bool
     binary: bool  # the input was mostly not text
+    joined: frozenset[int] = frozenset()  # lines glued together from hard-wrapped pieces
 
 
 def gunzip(data: bytes, limit: int) -> bytes:
@@ -67,10 +68,11 @@ def clean(text: str) -> Paste:
     # Inline fences: "```2024-... heroku[router]: ...```"
     raw = [line.strip().strip("`") if line.lstrip().startswith("```") or line.endswith("```") else line
            for line in raw]
-    return Paste(tuple(_rejoin(raw)), truncated, binary)
+    lines, joined = _rejoin(raw)
+    return Paste(tuple(lines), truncated, binary, frozenset(joined))
 
 
-def _rejoin(lines: list[str]) -> list[str]:
+def _rejoin(lines: list[str]) -> tuple[list[str], set[int]]:
     """Glue hard-wrapped continuations back onto the log record they belong to.
 
     A terminal wraps at a fixed width and keeps every character, so a continuation follows a line of
@@ -78,14 +80,15 @@ def _rejoin(lines: list[str]) -> list[str]:
     glued on only when most lines are log records.
     """
     if not lines:
-        return lines
+        return lines, set()
     lengths = Counter(len(line) for line in lines if len(line) >= 40)
     width, count = lengths.most_common(1)[0] if lengths else (0, 0)
     fixed_width = count >= 3
     mostly_records = sum(1 for line in lines if _RECORD_START.match(line.lstrip())) >= max(2, len(lines) * 0.6)
     if not fixed_width and not mostly_records:
-        return lines
+        return lines, set()
     out: list[str] = []
+    joined: set[int] = set()
     previous = ""  # the previous physical line
     for line in lines:
         stripped = line.lstrip()
@@ -93,7 +96,8 @@ def _rejoin(lines: list[str]) -> list[str]:
         if out and not record and ((fixed_width and len(previous) == width)
                                    or (not fixed_width and len(previous) >= 60)):
             out[-1] += line
+            joined.add(len(out) - 1)
         else:
             out.append(stripped if record else line)
         previous = line
-    return out
+    return out, joined

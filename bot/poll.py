@@ -108,7 +108,7 @@ def to_record(app: str, event: LogEvent, fallback_time: datetime) -> LineRecord:
         kind=event.kind,
         dyno=event.where,
         region=event.region,
-        path=normalise_path(event.path) if event.path else None,
+        path=redact(normalise_path(event.path)).text if event.path else None,
         status=event.status,
         service_ms=event.service_ms,
         request=event.kind == "router" and event.process == "router" and (event.status or event.code) is not None,

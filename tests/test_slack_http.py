@@ -117,8 +117,19 @@ def test_a_stalled_request_does_not_hold_up_the_others(bot):
         assert time.monotonic() - started < 1
 
 
-def test_an_unsigned_malformed_body_gets_400_not_a_traceback(bot):
-    assert post(bot, "/slack/events", b'{"type": "event_callback", ', {"Content-Type": "application/json"}).status == 400
+def test_an_unsigned_malformed_body_is_refused_before_it_is_read(bot):
+    # The signature is checked before anything parses the body: unsigned junk is a 401, never a 500.
+    assert post(bot, "/slack/events", b'{"type": "event_callback", ', {"Content-Type": "application/json"}).status == 401
+
+
+@pytest.mark.parametrize("body, headers", [
+    (b"[1]", {}), (b"null", {}), (b"[" * 100_000 + b"]" * 100_000, {}), (b"payload=null", {}),
+    (b'{"type": "event_callback"}', {"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=00"}),
+    (b'{"type": "event_callback"}', {"X-Slack-Request-Timestamp": "9" * 400, "X-Slack-Signature": "v0=00"}),
+], ids=["array", "null", "deep", "form-null", "timestamp-abc", "timestamp-400-digits"])
+def test_junk_gets_4xx_and_no_traceback(bot, body, headers):
+    response = post(bot, "/slack/events", body, {"Content-Type": "application/json", **headers})
+    assert 400 <= response.status < 500
 
 
 def test_url_verification_echoes_the_challenge(bot):

@@ -32,6 +32,7 @@ from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 
 from bot import messages
 from bot.config import ConfigError, Settings
@@ -131,6 +132,14 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     """wsgiref's server with one thread per request."""
 
     daemon_threads = True
+    # The listen backlog. The standard library's 5 drops connections when a burst of mentions arrives at
+    # once during an incident; the kernel caps this at net.core.somaxconn (4096 on current Linux).
+    request_queue_size = 1024
+
+    def handle_error(self, request, client_address) -> None:
+        """One warning line for a client that misbehaves (stalls, resets, sends junk), not a traceback."""
+        exc = sys.exc_info()[1]
+        log.warning("request from %s failed: %s", client_address[0], type(exc).__name__ if exc else "error")
 
 
 class RequestHandler(WSGIRequestHandler):
@@ -145,9 +154,20 @@ def _plain(start_response: Callable, status: str, text: str) -> list[bytes]:
     return [text.encode() + b"\n"]
 
 
-def wsgi_app(app: App) -> Callable[[dict, Callable], Iterable[bytes]]:
+def _signed(verifier: SignatureVerifier, body: bytes, environ: dict) -> bool:
+    """Is the request signed by Slack, within its five minutes? A timestamp that is not a plain number of
+    at most 12 digits ("abc", 400 digits) is simply unsigned."""
+    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or ""
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE") or ""
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12 and signature):
+        return False
+    return verifier.is_valid(body, timestamp, signature)
+
+
+def wsgi_app(app: App, signing_secret: str | None = None) -> Callable[[dict, Callable], Iterable[bytes]]:
     """Bolt at /slack/events, a health check at /healthz, 404 elsewhere."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -162,18 +182,27 @@ def wsgi_app(app: App) -> Callable[[dict, Callable], Iterable[bytes]]:
         body = environ["wsgi.input"].read(length) if length else b""
         if len(body) != length:
             return _plain(start_response, "400 Bad Request", "incomplete body")
+        if path != EVENTS_PATH:
+            return _plain(start_response, "404 Not Found", "not found")
+        # The signature first, before anything looks inside the body: Bolt parses the body before it
+        # checks, so unsigned junk (`[1]`, `null`, deep arrays, bad timestamps) must never reach it.
+        if verifier is not None and not _signed(verifier, body, environ):
+            log.warning("refused a request from %s: missing or bad Slack signature", environ.get("REMOTE_ADDR", "?"))
+            return _plain(start_response, "401 Unauthorized", "invalid request signature")
         environ["wsgi.input"] = io.BytesIO(body)
         try:
             return slack(environ, start_response)
-        except ValueError:  # Bolt parses the body before checking the signature: junk JSON lands here
+        except Exception as exc:  # a signed body Bolt cannot read: a 400 and one line, never a 500
+            log.warning("could not read a signed request: %s", type(exc).__name__)
             return _plain(start_response, "400 Bad Request", "malformed body")
 
     return application
 
 
-def run_http(app: App, host: str, port: int, on_ready: Callable[[], None] = lambda: None) -> None:
+def run_http(app: App, host: str, port: int, on_ready: Callable[[], None] = lambda: None,
+             signing_secret: str | None = None) -> None:
     try:
-        server = make_server(host, port, wsgi_app(app), server_class=ThreadingWSGIServer,
+        server = make_server(host, port, wsgi_app(app, signing_secret), server_class=ThreadingWSGIServer,
                              handler_class=RequestHandler)
     except OSError as exc:
         raise ConfigError(messages.PORT_IN_USE.format(port=port, reason=exc.strerror or exc)) from None
@@ -212,8 +241,9 @@ def run_socket_mode(app: App, settings: Settings, on_ready: Callable[[], None] =
 
 # --- the entry point ------------------------------------------------------------------------------------
 
-class _Stop(Exception):
-    """Raised in the main thread by SIGTERM (Heroku's way of stopping a dyno)."""
+class _Stop(BaseException):
+    """Raised in the main thread by SIGTERM (Heroku's way of stopping a dyno). A BaseException, like
+    KeyboardInterrupt, so that the server's request loop (which catches Exception) cannot swallow it."""
 
 
 def _on_sigterm(signum, frame) -> None:
@@ -249,7 +279,8 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None, ho
             if socket_mode:
                 run_socket_mode(app, settings, start_jobs)
             else:
-                run_http(app, host, port if port is not None else settings.port, start_jobs)
+                run_http(app, host, port if port is not None else settings.port, start_jobs,
+                         settings.slack_signing_secret)
         except (_Stop, KeyboardInterrupt):
             log.info("stopped")
         finally:

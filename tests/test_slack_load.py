@@ -1,0 +1,62 @@
+"""The HTTP front under load, against the real `dynodoc serve --http` and the fake Slack: a burst of
+signed events is all acknowledged and answered exactly once, and SIGTERM under load stops the bot."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fakes.slack import BOT_USER_ID, BotProcess, FakeSlack, get, payload, post_event
+
+
+@pytest.fixture
+def fake():
+    slack = FakeSlack()
+    yield slack
+    slack.close()
+
+
+def test_a_burst_of_200_signed_events_is_all_answered_exactly_once(fake, tmp_path):
+    process, port = BotProcess.http(fake, tmp_path)
+    try:
+        events = [payload("event_app_mention", event_id=f"EvBURST{i:04d}",
+                          event={"channel": f"C0BURST{i:04d}", "text": f"<@{BOT_USER_ID}> what is R15?"})
+                  for i in range(200)]
+        with ThreadPoolExecutor(200) as pool:
+            statuses = list(pool.map(lambda e: post_event(port, e).status, events))
+        assert statuses == [200] * 200
+        fake.wait_for("chat.postMessage", count=200, timeout=90)
+        time.sleep(0.5)  # any duplicate would have arrived by now
+        answered = [c.params["channel"] for c in fake.calls_to("chat.postMessage")]
+        assert sorted(answered) == sorted(e["event"]["channel"] for e in events)
+    finally:
+        assert process.stop() == 0
+    assert "Traceback" not in process.stderr
+
+
+def test_sigterm_under_load_stops_the_bot_quickly(fake, tmp_path):
+    process, port = BotProcess.http(fake, tmp_path)
+    stop = threading.Event()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                get(port, "/healthz")
+
+    threads = [threading.Thread(target=hammer, daemon=True) for _ in range(16)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    process.proc.terminate()
+    try:
+        process.proc.wait(5)
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        process.stop()
+    assert process.proc.returncode == 0 and took < 5, process.stderr
+    assert "Traceback" not in process.stderr

@@ -246,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the Slack bot: Socket Mode if SLACK_APP_TOKEN is set, else HTTP")
     serve.add_argument("--http", action="store_true", help="HTTP mode (Slack requests at /slack/events)")
-    serve.add_argument("--port", type=int, help="HTTP port (default: $PORT, else 3000)")
+    serve.add_argument("--port", type=_port, help="HTTP port (default: $PORT, else 3000)")
     serve.add_argument("--host", default="0.0.0.0", help="HTTP address to listen on (default: 0.0.0.0)")
     serve.set_defaults(func=cmd_serve)
 
@@ -261,6 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="serve Slack if tokens are set, otherwise the offline console")
     run.set_defaults(func=cmd_run)
     return parser
+
+
+def _port(raw: str) -> int:
+    """A TCP port, refused with one line by argparse when it is not one."""
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a port (1-65535)")
+    return int(raw)
 
 
 def main(argv: list[str] | None = None) -> int:

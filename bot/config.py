@@ -101,9 +101,43 @@ def _apps(raw: str) -> tuple[WatchedApp, ...]:
 
 def _token(env: Mapping[str, str], name: str, prefix: tuple[str, ...] = ()) -> str:
     value = env.get(name, "").strip()
+    if value and not re.fullmatch(r"[\x21-\x7e]+", value):
+        # A key pasted with a line break, a space or a curly quote inside fails every request in a way
+        # that looks like a network fault; say what it is instead (without the value).
+        raise ConfigError(f"{name} contains a space, a line break or a non-ASCII character; paste the value "
+                          f"again (value not shown)")
     if value and prefix and not value.startswith(prefix):
         raise ConfigError(f"{name} should start with {' or '.join(prefix)} (value not shown)")
     return value
+
+
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{6,20}")
+
+
+def _channel(name: str, value: str) -> str:
+    if value and not _CHANNEL_ID.fullmatch(value):
+        raise ConfigError(f"{name}: {value!r} is not a channel ID; use the ID (like C0123ABCDE, at the bottom of "
+                          f"the channel's details in Slack), not its name")
+    return value
+
+
+class _Problems:
+    """Collects every bad setting, so that one start says all of them, one line each."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def check(self, read, default):
+        try:
+            return read()
+        except ConfigError as exc:
+            self.lines.append(str(exc))
+            return default
+
+    def raise_any(self) -> None:
+        if self.lines:
+            raise ConfigError("\n".join(self.lines) if len(self.lines) == 1 else
+                              f"{len(self.lines)} settings need fixing:\n  " + "\n  ".join(self.lines))
 
 
 def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -115,15 +149,16 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         env.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
     env.update(os.environ if environ is None else environ)
 
+    problems = _Problems()
     digest_raw = env.get("DYNODOC_DIGEST_TIME", "").strip() or "09:00"
     m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", digest_raw)
     if not m:
-        raise ConfigError(f"DYNODOC_DIGEST_TIME must be HH:MM (24-hour), got {digest_raw!r}")
+        problems.lines.append(f"DYNODOC_DIGEST_TIME must be HH:MM (24-hour), got {digest_raw!r}")
     tz = env.get("DYNODOC_TZ", "").strip() or "UTC"
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"DYNODOC_TZ: {tz!r} is not a known time zone (e.g. UTC, Europe/Paris)") from None
+        problems.lines.append(f"DYNODOC_TZ: {tz!r} is not a known time zone (e.g. UTC, Europe/Paris)")
 
     slack_api_url = env.get("SLACK_API_URL", "").strip() or "https://slack.com/api/"
     if not slack_api_url.endswith("/"):
@@ -131,28 +166,34 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
     for name in ("SLACK_API_URL", "HEROKU_API_URL", "FLY_API_URL"):
         value = env.get(name, "").strip()
         if value and not re.match(r"^https?://", value):
-            raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+            problems.lines.append(f"{name} must be an http(s) URL, got {value!r}")
 
     channels = tuple(c for c in re.split(r"[,\s]+", env.get("DYNODOC_AUTODIAGNOSE_CHANNELS", "")) if c)
-    return Settings(
-        slack_bot_token=_token(env, "SLACK_BOT_TOKEN", ("xoxb-",)),
-        slack_app_token=_token(env, "SLACK_APP_TOKEN", ("xapp-",)),
-        slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
+    check = problems.check
+    for channel in channels:
+        check(lambda c=channel: _channel("DYNODOC_AUTODIAGNOSE_CHANNELS", c), "")
+    settings = Settings(
+        slack_bot_token=check(lambda: _token(env, "SLACK_BOT_TOKEN", ("xoxb-",)), ""),
+        slack_app_token=check(lambda: _token(env, "SLACK_APP_TOKEN", ("xapp-",)), ""),
+        slack_signing_secret=check(lambda: _token(env, "SLACK_SIGNING_SECRET"), ""),
         slack_api_url=slack_api_url,
-        apps=_apps(env.get("DYNODOC_APPS", "")),
-        heroku_api_key=_token(env, "HEROKU_API_KEY"),
-        fly_api_token=_token(env, "FLY_API_TOKEN"),
+        apps=check(lambda: _apps(env.get("DYNODOC_APPS", "")), ()),
+        heroku_api_key=check(lambda: _token(env, "HEROKU_API_KEY"), ""),
+        fly_api_token=check(lambda: _token(env, "FLY_API_TOKEN"), ""),
         heroku_api_url=(env.get("HEROKU_API_URL", "").strip() or "https://api.heroku.com").rstrip("/"),
         fly_api_url=(env.get("FLY_API_URL", "").strip() or "https://api.fly.io").rstrip("/"),
         heroku_tail=env.get("DYNODOC_HEROKU_TAIL", "").strip().lower() in ("1", "true", "yes", "on"),
-        http_timeout=_seconds(env, "DYNODOC_HTTP_TIMEOUT", 30.0, 0.05, 600),
-        retry_base=_seconds(env, "DYNODOC_RETRY_BASE", 1.0, 0.0, 60),
+        http_timeout=check(lambda: _seconds(env, "DYNODOC_HTTP_TIMEOUT", 30.0, 0.05, 600), 30.0),
+        retry_base=check(lambda: _seconds(env, "DYNODOC_RETRY_BASE", 1.0, 0.0, 60), 1.0),
         db_path=Path(env.get("DYNODOC_DB", "").strip() or "dynodoc.db"),
-        poll_minutes=_int(env, "DYNODOC_POLL_MINUTES", 5, 1, 1440),
-        retention_days=_int(env, "DYNODOC_RETENTION_DAYS", 30, 1, 3650),
-        digest_time=time(int(m.group(1)), int(m.group(2))),
+        poll_minutes=check(lambda: _int(env, "DYNODOC_POLL_MINUTES", 5, 1, 1440), 5),
+        retention_days=check(lambda: _int(env, "DYNODOC_RETENTION_DAYS", 30, 1, 3650), 30),
+        digest_time=time(int(m.group(1)), int(m.group(2))) if m else time(9, 0),
         tz=tz,
-        digest_channel=env.get("DYNODOC_DIGEST_CHANNEL", "").strip(),
+        digest_channel=check(lambda: _channel("DYNODOC_DIGEST_CHANNEL",
+                                              env.get("DYNODOC_DIGEST_CHANNEL", "").strip()), ""),
         autodiagnose_channels=channels,
-        port=_int(env, "PORT", 3000, 1, 65535),
+        port=check(lambda: _int(env, "PORT", 3000, 1, 65535), 3000),
     )
+    problems.raise_any()
+    return settings

@@ -101,3 +101,34 @@ def test_chat_reads_a_pretty_printed_error_body_as_one_paste():
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("rate_limit_error — Rate limit exceeded ×1") == 1
     assert "I explain Heroku" not in result.stdout  # no line of it was taken for a question
+
+
+def test_every_bad_setting_is_named_at_once_one_line_each():
+    import pytest
+
+    from bot.config import ConfigError, load_settings
+
+    env = {"DYNODOC_DIGEST_CHANNEL": "#general", "HEROKU_API_KEY": "abc\ndef", "FLY_API_TOKEN": "fm2_caf\u00e9",
+           "DYNODOC_POLL_MINUTES": "often", "DYNODOC_AUTODIAGNOSE_CHANNELS": "C0INCIDENT,#incidents"}
+    with pytest.raises(ConfigError) as err:
+        load_settings(env, dotenv=None)
+    lines = str(err.value).splitlines()
+    assert lines[0] == "5 settings need fixing:"
+    text = str(err.value)
+    for name in ("DYNODOC_DIGEST_CHANNEL", "HEROKU_API_KEY", "FLY_API_TOKEN", "DYNODOC_POLL_MINUTES",
+                 "DYNODOC_AUTODIAGNOSE_CHANNELS"):
+        assert sum(name in line for line in lines) == 1, name
+    assert "abc" not in text and "caf" not in text  # secrets are never echoed
+    assert "#incidents" in text and "not a channel ID" in text
+
+
+def test_a_port_out_of_range_is_one_line(capsys):
+    import pytest
+
+    from bot.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--http", "--port", "70000"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "is not a port (1-65535)" in err and "Traceback" not in err

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time as time_
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlite_utils import Database
+
+from bot.config import ConfigError
 
 
 def utcnow() -> datetime:
@@ -149,18 +152,64 @@ def _hour(t: datetime) -> str:
     return iso(t.astimezone(UTC).replace(minute=0, second=0, microsecond=0))
 
 
+class StoreError(ConfigError):
+    """The database cannot be opened or written: one line that says which and what to do."""
+
+
+def explain(exc: Exception, path: str) -> StoreError:
+    """An sqlite3 or OS error on `path` as one line with the fix."""
+    text = str(exc).lower()
+    where = Path(path)
+    if where.is_dir():
+        why = "is a directory; point DYNODOC_DB at a file inside it, e.g. DYNODOC_DB=" + str(where / "dynodoc.db")
+    elif not where.parent.exists():
+        why = f"is in a folder that does not exist ({where.parent}); create it or point DYNODOC_DB elsewhere"
+    elif "not a database" in text or "malformed" in text:
+        why = "is not an SQLite database or is damaged; move it aside and the bot starts a new one"
+    elif "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
+        why = "cannot be written (a read-only file or file system); point DYNODOC_DB at a writable place"
+    elif "full" in text:
+        why = "cannot be written: the disk is full; free some space"
+    elif "locked" in text or "busy" in text:
+        why = "is locked by another process for too long; is a second copy of the bot running?"
+    else:
+        why = f"cannot be used ({type(exc).__name__}: {exc})"
+    return StoreError(f"the database DYNODOC_DB={path} {why}")
+
+
 class Store:
     """The bot's database. Safe to share between threads (one connection, one lock)."""
 
     def __init__(self, path: Path | str):
         self.path = str(path)
-        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
-        self.db = Database(conn)
-        self.lock = threading.RLock()
-        if self.path != ":memory:":
-            self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.migrate()
+        self.write_error: str | None = None  # the last failed write, for the health check
+        self._probed = 0.0
+        try:
+            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
+            self.db = Database(conn)
+            self.lock = threading.RLock()
+            if self.path != ":memory:":
+                self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.migrate()
+        except (sqlite3.Error, OSError) as exc:
+            raise explain(exc, self.path) from None
+
+    def healthy(self, every: float = 5.0) -> str | None:
+        """None when the database can be written, else one line saying why. Probes at most every `every`
+        seconds (a health check may be hit many times a second)."""
+        now = time_.monotonic()
+        if now - self._probed >= every:
+            self._probed = now
+            try:
+                with self.lock, self.db.conn:
+                    self.db.execute("BEGIN IMMEDIATE")
+                    self.db.execute("CREATE TABLE IF NOT EXISTS health (id INTEGER PRIMARY KEY, at TEXT)")
+                    self.db.execute("INSERT OR REPLACE INTO health (id, at) VALUES (1, ?)", [iso(utcnow())])
+                self.write_error = None
+            except (sqlite3.Error, OSError) as exc:
+                self.write_error = str(explain(exc, self.path))
+        return self.write_error
 
     @property
     def version(self) -> int:
@@ -172,7 +221,11 @@ class Store:
                 if self.version >= number:
                     continue
                 with self.db.conn:
-                    self.db.execute("BEGIN")
+                    # The write lock first: two processes starting on a new file at once must not both
+                    # run the same migration (a deferred BEGIN lets both read the old version).
+                    self.db.execute("BEGIN IMMEDIATE")
+                    if self.version >= number:
+                        continue
                     migration(self.db)
                     self.db.execute(f"PRAGMA user_version = {number}")
 

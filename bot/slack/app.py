@@ -164,7 +164,8 @@ def _signed(verifier: SignatureVerifier, body: bytes, environ: dict) -> bool:
     return verifier.is_valid(body, timestamp, signature)
 
 
-def wsgi_app(app: App, signing_secret: str | None = None) -> Callable[[dict, Callable], Iterable[bytes]]:
+def wsgi_app(app: App, signing_secret: str | None = None,
+             health: Callable[[], str | None] = lambda: None) -> Callable[[dict, Callable], Iterable[bytes]]:
     """Bolt at /slack/events, a health check at /healthz, 404 elsewhere."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
@@ -172,7 +173,9 @@ def wsgi_app(app: App, signing_secret: str | None = None) -> Callable[[dict, Cal
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            return _plain(start_response, "200 OK", "ok")
+            problem = health()  # a bot that cannot write its database is not healthy, whatever else works
+            return _plain(start_response, "503 Service Unavailable", problem) if problem else \
+                _plain(start_response, "200 OK", "ok")
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -200,9 +203,9 @@ def wsgi_app(app: App, signing_secret: str | None = None) -> Callable[[dict, Cal
 
 
 def run_http(app: App, host: str, port: int, on_ready: Callable[[], None] = lambda: None,
-             signing_secret: str | None = None) -> None:
+             signing_secret: str | None = None, health: Callable[[], str | None] = lambda: None) -> None:
     try:
-        server = make_server(host, port, wsgi_app(app, signing_secret), server_class=ThreadingWSGIServer,
+        server = make_server(host, port, wsgi_app(app, signing_secret, health), server_class=ThreadingWSGIServer,
                              handler_class=RequestHandler)
     except OSError as exc:
         raise ConfigError(messages.PORT_IN_USE.format(port=port, reason=exc.strerror or exc)) from None
@@ -280,7 +283,7 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None, ho
                 run_socket_mode(app, settings, start_jobs)
             else:
                 run_http(app, host, port if port is not None else settings.port, start_jobs,
-                         settings.slack_signing_secret)
+                         settings.slack_signing_secret, store.healthy)
         except (_Stop, KeyboardInterrupt):
             log.info("stopped")
         finally:

@@ -9,6 +9,7 @@ Seen ids live in SQLite (`Store.first_sighting`), so a restart between two deliv
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 
 from slack_bolt.response import BoltResponse
@@ -23,7 +24,13 @@ def drop_retried_events(store: Store) -> Callable[..., BoltResponse | None]:
 
     def middleware(body: dict, next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002 (Bolt's name)
         event_id = body.get("event_id") if isinstance(body, dict) else None
-        if event_id and not store.first_sighting(str(event_id)):
+        try:
+            first = not event_id or store.first_sighting(str(event_id))
+        except sqlite3.Error as exc:
+            # The database cannot be written (disk full ...): answering twice beats not answering at all.
+            log.warning("cannot record event %s, answering it anyway: %s", event_id, type(exc).__name__)
+            first = True
+        if not first:
             log.info("ignoring a redelivery of event %s", event_id)
             return BoltResponse(status=200, body="")
         return next()

@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
 from socketserver import ThreadingMixIn
@@ -114,6 +115,9 @@ def build_app(settings: Settings, services: Services) -> App:
             request_verification_enabled=True,
             ignoring_self_events_enabled=True,
             process_before_response=False,  # ack at once, run the listener in Bolt's thread pool
+            # More listener threads than Bolt's 10: a burst of mentions during an incident, or one
+            # chat.postMessage waiting out a 429, must not queue every other answer behind it.
+            listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="listener"),
         )
     except BoltError as exc:  # Bolt wraps the SlackApiError of auth.test
         if not isinstance(exc.__context__, SlackApiError):

@@ -239,7 +239,10 @@ def post(client: WebClient, channel: str, thread_ts: str, out: list[SlackMessage
 
 
 def react(client: WebClient, channel: str, ts: str, *, add: bool) -> None:
-    """Show (or take back) the 👀 reaction; a missing scope or a race must never stop the reply."""
+    """Show (or take back) the 👀 reaction; a missing scope, a race or a rate limit must never stop or
+    delay the reply. Sent without the rate-limit retries: a 429 here would otherwise sleep in a listener
+    thread that should be answering someone."""
+    client = WebClient(token=client.token, base_url=client.base_url, timeout=5, retry_handlers=[])
     try:
         if add:
             client.reactions_add(channel=channel, timestamp=ts, name=WORKING_REACTION)

@@ -60,6 +60,11 @@ class Fault:
     times: int | None  # None: every call
 
 
+class _Server(ThreadingHTTPServer):
+    # Slack's own front never resets a connection under a burst; the standard library's backlog of 5 would.
+    request_queue_size = 1024
+
+
 class FakeSlack:
     """The Slack Web API, file server and response_url endpoint, on 127.0.0.1."""
 
@@ -73,7 +78,7 @@ class FakeSlack:
         self.socket: FakeSocketMode | None = None
         self._cond = threading.Condition()
         self._ts = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self.server = _Server(("127.0.0.1", 0), _make_handler(self))
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)

@@ -26,14 +26,19 @@ def one_run(fake: FakeSlack) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp)
         port = free_port()
-        bot = BotProcess(["serve", "--http", "--port", str(port), "--host", "127.0.0.1"],
-                         bot_env(fake, cwd / "dynodoc.db"), cwd)
+        bot = BotProcess(
+            ["serve", "--http", "--port", str(port), "--host", "127.0.0.1"],
+            bot_env(fake, cwd / "dynodoc.db"),
+            cwd,
+        )
         try:
             bound = bot.wait_port(port)
             channel = f"C0BENCH{time.monotonic_ns()}"
             asked = time.monotonic()
-            post_event(port, payload("event_app_mention", event_id=f"Ev{time.monotonic_ns()}",
-                                     event={"channel": channel}))
+            post_event(
+                port,
+                payload("event_app_mention", event_id=f"Ev{time.monotonic_ns()}", event={"channel": channel}),
+            )
             fake.wait_for("chat.postMessage", channel=channel)
             first_answer = time.monotonic() - asked
         finally:
@@ -51,10 +56,14 @@ def main() -> int:
     bind = sorted(r[0] for r in results)
     answer = sorted(r[1] for r in results)
     median = statistics.median(bind)
-    print(f"cold start (launch -> port accepting), {runs} runs: median {median:.2f} s "
-          f"(min {bind[0]:.2f}, max {bind[-1]:.2f}); target < {TARGET_S} s: {'OK' if median < TARGET_S else 'MISSED'}")
-    print(f"first answer to a mention after the port opened: median {statistics.median(answer) * 1000:.0f} ms "
-          f"(min {answer[0] * 1000:.0f}, max {answer[-1] * 1000:.0f})")
+    print(
+        f"cold start (launch -> port accepting), {runs} runs: median {median:.2f} s "
+        f"(min {bind[0]:.2f}, max {bind[-1]:.2f}); target < {TARGET_S} s: {'OK' if median < TARGET_S else 'MISSED'}"
+    )
+    print(
+        f"first answer to a mention after the port opened: median {statistics.median(answer) * 1000:.0f} ms "
+        f"(min {answer[0] * 1000:.0f}, max {answer[-1] * 1000:.0f})"
+    )
     return 0 if median < TARGET_S else 1
 
 

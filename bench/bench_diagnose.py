@@ -29,18 +29,24 @@ def paste(size: int = 40_000, seed: int = 7) -> str:
         path = rnd.choice(paths).format(rnd.randint(1, 99999))
         roll = rnd.random()
         if roll < 0.6:
-            lines.append(f'{ts} heroku[router]: at=info method=GET path="{path}" host=acme.herokuapp.com '
-                         f'request_id={rnd.getrandbits(64):016x} fwd="203.0.113.{rnd.randint(1, 254)}" dyno={dyno} '
-                         f'connect=1ms service={rnd.randint(5, 900)}ms status=200 bytes={rnd.randint(200, 9000)} '
-                         f'protocol=https')
+            lines.append(
+                f'{ts} heroku[router]: at=info method=GET path="{path}" host=acme.herokuapp.com '
+                f'request_id={rnd.getrandbits(64):016x} fwd="203.0.113.{rnd.randint(1, 254)}" dyno={dyno} '
+                f"connect=1ms service={rnd.randint(5, 900)}ms status=200 bytes={rnd.randint(200, 9000)} "
+                f"protocol=https"
+            )
         elif roll < 0.75:
-            lines.append(f'{ts} heroku[router]: at=error code=H12 desc="Request timeout" method=GET path="{path}" '
-                         f'host=acme.herokuapp.com request_id={rnd.getrandbits(64):016x} fwd="203.0.113.9" '
-                         f'dyno={dyno} connect=0ms service=30000ms status=503 bytes=0 protocol=https')
+            lines.append(
+                f'{ts} heroku[router]: at=error code=H12 desc="Request timeout" method=GET path="{path}" '
+                f'host=acme.herokuapp.com request_id={rnd.getrandbits(64):016x} fwd="203.0.113.9" '
+                f"dyno={dyno} connect=0ms service=30000ms status=503 bytes=0 protocol=https"
+            )
         elif roll < 0.85:
             lines.append(f"{ts} app[{dyno}]: I, [2024-05-14T09:00:00 #4] INFO -- : Completed 200 OK in 412ms")
         elif roll < 0.92:
-            lines.append(f"{ts} heroku[{dyno}]: Process running mem={rnd.randint(400, 560)}M(10{rnd.randint(0, 9)}.1%)")
+            lines.append(
+                f"{ts} heroku[{dyno}]: Process running mem={rnd.randint(400, 560)}M(10{rnd.randint(0, 9)}.1%)"
+            )
         else:
             lines.append(f"{ts} heroku[{dyno}]: Error R14 (Memory quota exceeded)")
     return "\n".join(lines)[:size]
@@ -64,8 +70,10 @@ def main() -> None:
     base_med, _ = median_ms(lambda s: [code.search(line) for line in s.splitlines()], text, 200)
     med, p90 = median_ms(lambda s: diagnose(s, kb), text, 100)
     lines = text.count("\n") + 1
-    print(f"diagnose 40 kB paste ({lines} lines): median {med:.2f} ms, p90 {p90:.2f} ms "
-          f"(target < {TARGET_MS:.0f} ms: {'met' if med < TARGET_MS else 'NOT met'})")
+    print(
+        f"diagnose 40 kB paste ({lines} lines): median {med:.2f} ms, p90 {p90:.2f} ms "
+        f"(target < {TARGET_MS:.0f} ms: {'met' if med < TARGET_MS else 'NOT met'})"
+    )
     print(f"baseline split+one regex: median {base_med:.3f} ms; diagnose/baseline = {med / base_med:.1f}x")
 
 

@@ -34,25 +34,35 @@ def generate(path: Path, n: int, seed: int = 3) -> None:
             rid = f"{rnd.getrandbits(128):032x}"
             r = rnd.random()
             if r < 0.97:
-                out.write(f'{ts} heroku[router]: at=info method=GET path="{p}" host=acme-api.herokuapp.com '
-                          f'request_id={rid} fwd="203.0.113.{rnd.randint(1, 254)}" dyno={dyno} connect=1ms '
-                          f'service={rnd.randint(3, 2500)}ms status=200 bytes={rnd.randint(90, 90000)} protocol=https\n')
+                out.write(
+                    f'{ts} heroku[router]: at=info method=GET path="{p}" host=acme-api.herokuapp.com '
+                    f'request_id={rid} fwd="203.0.113.{rnd.randint(1, 254)}" dyno={dyno} connect=1ms '
+                    f"service={rnd.randint(3, 2500)}ms status=200 bytes={rnd.randint(90, 90000)} protocol=https\n"
+                )
             elif r < 0.985:
-                out.write(f'{ts} heroku[router]: at=error code=H12 desc="Request timeout" method=GET path="{p}" '
-                          f'host=acme-api.herokuapp.com request_id={rid} fwd="198.51.100.4" dyno={dyno} connect=0ms '
-                          f'service=30000ms status=503 bytes=0 protocol=https\n')
+                out.write(
+                    f'{ts} heroku[router]: at=error code=H12 desc="Request timeout" method=GET path="{p}" '
+                    f'host=acme-api.herokuapp.com request_id={rid} fwd="198.51.100.4" dyno={dyno} connect=0ms '
+                    f"service=30000ms status=503 bytes=0 protocol=https\n"
+                )
             elif r < 0.993:
-                out.write(f'{ts} heroku[router]: at=error code=H13 desc="Connection closed without response" '
-                          f'method=POST path="{p}" host=acme-api.herokuapp.com request_id={rid} fwd="198.51.100.4" '
-                          f'dyno={dyno} connect=0ms service=2100ms status=503 bytes=0 protocol=https\n')
+                out.write(
+                    f'{ts} heroku[router]: at=error code=H13 desc="Connection closed without response" '
+                    f'method=POST path="{p}" host=acme-api.herokuapp.com request_id={rid} fwd="198.51.100.4" '
+                    f"dyno={dyno} connect=0ms service=2100ms status=503 bytes=0 protocol=https\n"
+                )
             elif r < 0.996:
-                out.write(f'{ts} heroku[router]: at=warning code=H27 desc="Client Request Interrupted" '
-                          f'method=GET path="{p}" host=acme-api.herokuapp.com request_id={rid} fwd="198.51.100.4" '
-                          f'dyno={dyno} connect=0ms service=88ms status=499 bytes=0 protocol=https sock=client\n')
+                out.write(
+                    f'{ts} heroku[router]: at=warning code=H27 desc="Client Request Interrupted" '
+                    f'method=GET path="{p}" host=acme-api.herokuapp.com request_id={rid} fwd="198.51.100.4" '
+                    f"dyno={dyno} connect=0ms service=88ms status=499 bytes=0 protocol=https sock=client\n"
+                )
             elif r < 0.998:
-                out.write(f'{ts} heroku[router]: at=error code=H10 desc="App crashed" method=GET path="/" '
-                          f'host=acme-api.herokuapp.com request_id={rid} fwd="198.51.100.4" dyno= connect= '
-                          f'service= status=503 bytes= protocol=https\n')
+                out.write(
+                    f'{ts} heroku[router]: at=error code=H10 desc="App crashed" method=GET path="/" '
+                    f'host=acme-api.herokuapp.com request_id={rid} fwd="198.51.100.4" dyno= connect= '
+                    f"service= status=503 bytes= protocol=https\n"
+                )
             else:
                 out.write(f"{ts} heroku[{dyno}]: Error R14 (Memory quota exceeded)\n")
 
@@ -113,10 +123,14 @@ def main() -> None:
         ours_s, grep_s, _ = runs[1]
         rss_mb = max(r[2] for r in runs) / 1024
         rate = LINES / ours_s
-        print(f"digest --from: {LINES:,} lines ({size / 1e6:.0f} MB), median of 3: {ours_s:.2f} s = "
-              f"{rate / 1e6:.2f} M lines/s (target >= 1 M: {'met' if rate >= 1e6 else 'NOT met'})")
-        print(f"peak RSS, all processes summed: {rss_mb:.0f} MB "
-              f"(target < 120 MB: {'met' if rss_mb < 120 else 'NOT met'})")
+        print(
+            f"digest --from: {LINES:,} lines ({size / 1e6:.0f} MB), median of 3: {ours_s:.2f} s = "
+            f"{rate / 1e6:.2f} M lines/s (target >= 1 M: {'met' if rate >= 1e6 else 'NOT met'})"
+        )
+        print(
+            f"peak RSS, all processes summed: {rss_mb:.0f} MB "
+            f"(target < 120 MB: {'met' if rss_mb < 120 else 'NOT met'})"
+        )
         print(f"grep | sort | uniq -c: {grep_s:.2f} s; dynodoc / grep = {ours_s / grep_s:.2f}x")
 
 

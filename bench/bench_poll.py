@@ -34,16 +34,34 @@ def main() -> None:
         heroku.add_app(f"api-{i}", lines, stream="sse" if i % 2 else "plain")
         apps.append(f"heroku:api-{i}")
     for i in range(2):
-        fly.add_app(f"edge-{i}", [entry(start + timedelta(seconds=s), f"[PC01] instance refused connection #{s}",
-                                        provider="proxy", level="error") if s % 10 == 0 else
-                                  entry(start + timedelta(seconds=s), f"GET /api/items/{s} 200 in 12ms")
-                                  for s in range(2000)])
+        fly.add_app(
+            f"edge-{i}",
+            [
+                entry(
+                    start + timedelta(seconds=s),
+                    f"[PC01] instance refused connection #{s}",
+                    provider="proxy",
+                    level="error",
+                )
+                if s % 10 == 0
+                else entry(start + timedelta(seconds=s), f"GET /api/items/{s} 200 in 12ms")
+                for s in range(2000)
+            ],
+        )
         apps.append(f"fly:edge-{i}")
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
-        settings = load_settings({"DYNODOC_APPS": ",".join(apps), "HEROKU_API_KEY": heroku.api_key,
-                                  "HEROKU_API_URL": heroku.url, "FLY_API_TOKEN": fly.token,
-                                  "FLY_API_URL": fly.url, "DYNODOC_DB": str(db)}, dotenv=None)
+        settings = load_settings(
+            {
+                "DYNODOC_APPS": ",".join(apps),
+                "HEROKU_API_KEY": heroku.api_key,
+                "HEROKU_API_URL": heroku.url,
+                "FLY_API_TOKEN": fly.token,
+                "FLY_API_URL": fly.url,
+                "DYNODOC_DB": str(db),
+            },
+            dotenv=None,
+        )
         store = Store(db)
         for i in range(2):  # a cursor from an earlier poll, so the Fly.io apps page through all 2,000 entries
             store.save_lines(f"edge-{i}", "fly", [], cursor=str(ns(start - timedelta(seconds=1))))
@@ -54,8 +72,10 @@ def main() -> None:
             read = sum(r.lines_read for r in results)
             events = sum(r.new_events for r in results)
             assert all(r.outcome == "ok" for r in results), results
-            print(f"{label}: {len(results)} apps, {read:,} lines in {took:.2f} s = {read / took:,.0f} lines/s, "
-                  f"{events:,} new events")
+            print(
+                f"{label}: {len(results)} apps, {read:,} lines in {took:.2f} s = {read / took:,.0f} lines/s, "
+                f"{events:,} new events"
+            )
         store.close()
         size = sum(p.stat().st_size for p in Path(tmp).glob("bench.db*"))
         print(f"database: {size / 1e6:.1f} MB (events, hourly rollups, line hashes, poll runs)")

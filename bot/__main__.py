@@ -142,8 +142,11 @@ def _digest_from_store(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     if not settings.apps:
-        print("dynodoc: no watched apps: set DYNODOC_APPS (e.g. heroku:my-api,fly:my-fly-app), then "
-              "`dynodoc poll`; or build a digest from a file with --from FILE", file=sys.stderr)
+        print(
+            "dynodoc: no watched apps: set DYNODOC_APPS (e.g. heroku:my-api,fly:my-fly-app), then "
+            "`dynodoc poll`; or build a digest from a file with --from FILE",
+            file=sys.stderr,
+        )
         return 2
     if args.app and args.app not in {a.name for a in settings.apps}:
         print(f"dynodoc: {args.app} is not in DYNODOC_APPS", file=sys.stderr)
@@ -172,8 +175,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings | None = None) -> int:
     from bot.slack.app import serve  # imported here: the other commands never load slack_bolt
 
-    return serve(settings or load_settings(), http=getattr(args, "http", False), port=getattr(args, "port", None),
-                 host=getattr(args, "host", "0.0.0.0"))
+    return serve(
+        settings or load_settings(),
+        http=getattr(args, "http", False),
+        port=getattr(args, "port", None),
+        host=getattr(args, "host", "0.0.0.0"),
+    )
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
@@ -188,6 +195,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     check_poll_settings(settings)
     width = max(len(str(a)) for a in settings.apps)
     with closing(Store(settings.db_path)) as store:
+
         def show(result) -> None:
             print(render_poll_result(result, width), flush=True)
 
@@ -197,8 +205,11 @@ def cmd_poll(args: argparse.Namespace) -> int:
             except KeyboardInterrupt:
                 return 130
             return 1 if any(r.outcome == "failed" for r in results) else 0
-        print(f"Polling {len(settings.apps)} app(s) every {settings.poll_minutes} min into {settings.db_path}; "
-              "Ctrl-C stops.", file=sys.stderr)
+        print(
+            f"Polling {len(settings.apps)} app(s) every {settings.poll_minutes} min into {settings.db_path}; "
+            "Ctrl-C stops.",
+            file=sys.stderr,
+        )
         try:
             poll_forever(settings, store, on_result=show)
         except KeyboardInterrupt:
@@ -230,13 +241,21 @@ def build_parser() -> argparse.ArgumentParser:
     ask.set_defaults(func=cmd_ask)
 
     diag = sub.add_parser("diagnose", help="diagnose log lines or an API error body (file, .gz or stdin)")
-    diag.add_argument("file", nargs="?", default="-", help="a file to read, or - for standard input (default)")
+    diag.add_argument(
+        "file", nargs="?", default="-", help="a file to read, or - for standard input (default)"
+    )
     diag.add_argument("--json", action="store_true", help="print the machine-readable diagnosis")
     diag.set_defaults(func=cmd_diagnose)
 
-    digest = sub.add_parser("digest", help="the error digest: of the watched apps, or straight from a log file")
-    digest.add_argument("--from", dest="source", metavar="FILE",
-                        help="build it from a Heroku or Fly.io log file (.gz accepted, - for stdin)")
+    digest = sub.add_parser(
+        "digest", help="the error digest: of the watched apps, or straight from a log file"
+    )
+    digest.add_argument(
+        "--from",
+        dest="source",
+        metavar="FILE",
+        help="build it from a Heroku or Fly.io log file (.gz accepted, - for stdin)",
+    )
     digest.add_argument("--app", help="the app name to show (default: the file name)")
     digest.add_argument("--json", action="store_true", help="per app: counts per code and totals")
     digest.set_defaults(func=cmd_digest)
@@ -244,15 +263,20 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="the offline console: talk to the bot in the terminal")
     chat.set_defaults(func=cmd_chat)
 
-    serve = sub.add_parser("serve", help="run the Slack bot: Socket Mode if SLACK_APP_TOKEN is set, else HTTP")
+    serve = sub.add_parser(
+        "serve", help="run the Slack bot: Socket Mode if SLACK_APP_TOKEN is set, else HTTP"
+    )
     serve.add_argument("--http", action="store_true", help="HTTP mode (Slack requests at /slack/events)")
     serve.add_argument("--port", type=_port, help="HTTP port (default: $PORT, else 3000)")
     serve.add_argument("--host", default="0.0.0.0", help="HTTP address to listen on (default: 0.0.0.0)")
     serve.set_defaults(func=cmd_serve)
 
     poll = sub.add_parser("poll", help="poll the watched apps' Heroku / Fly.io logs into the database")
-    poll.add_argument("--once", action="store_true", help="poll every app once and exit (default: every "
-                      "DYNODOC_POLL_MINUTES until Ctrl-C)")
+    poll.add_argument(
+        "--once",
+        action="store_true",
+        help="poll every app once and exit (default: every DYNODOC_POLL_MINUTES until Ctrl-C)",
+    )
     poll.set_defaults(func=cmd_poll)
 
     status = sub.add_parser("status", help="each watched app's last poll and health")

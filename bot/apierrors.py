@@ -16,7 +16,9 @@ from bot import signatures
 
 MAX_SCAN = 200_000  # only this much of a paste is searched for JSON bodies
 
-_STATUS_LINE = re.compile(r"(?m)^\s{0,8}(?:<\s)?HTTP/[0-9.]{1,3}\s(?P<status>[1-5]\d\d)\b(?P<reason>[^\r\n]{0,60})")
+_STATUS_LINE = re.compile(
+    r"(?m)^\s{0,8}(?:<\s)?HTTP/[0-9.]{1,3}\s(?P<status>[1-5]\d\d)\b(?P<reason>[^\r\n]{0,60})"
+)
 _HEADER = re.compile(
     r"(?im)^\s{0,8}(?:<\s)?(?P<name>retry-after|x-ratelimit-[a-z-]{1,40}|ratelimit-[a-z-]{1,40}|x-request-id"
     r"|request-id|content-type)\s{0,3}:\s{0,3}(?P<value>[^\r\n]{1,200})"
@@ -46,16 +48,22 @@ class ApiError:
         """Why the status and the type (or two statuses) do not tell the same story, if they don't."""
         if self.line_status and self.body_status and self.line_status != self.body_status:
             if self.type:
-                return (f"the HTTP status line says {self.line_status} but the body says {self.body_status} "
-                        f"({self.type}); believe the body: its type names the failure, and something between you "
-                        f"and the API (a gateway, proxy or SDK wrapper) changed the status on the way")
-            return (f"the HTTP status line says {self.line_status} but the body says {self.body_status}; "
-                    f"believe the status line for what reached you, and look for a proxy in between")
+                return (
+                    f"the HTTP status line says {self.line_status} but the body says {self.body_status} "
+                    f"({self.type}); believe the body: its type names the failure, and something between you "
+                    f"and the API (a gateway, proxy or SDK wrapper) changed the status on the way"
+                )
+            return (
+                f"the HTTP status line says {self.line_status} but the body says {self.body_status}; "
+                f"believe the status line for what reached you, and look for a proxy in between"
+            )
         expected = _TYPE_STATUS.get(self.type or "")
         if expected and self.status and self.status not in expected:
-            return (f"the status is {self.status} but the type is {self.type} (normally "
-                    f"{' or '.join(map(str, expected))}); believe the type: it is the API's own category of the "
-                    f"failure, while statuses get rewritten by proxies and SDK wrappers")
+            return (
+                f"the status is {self.status} but the type is {self.type} (normally "
+                f"{' or '.join(map(str, expected))}); believe the type: it is the API's own category of the "
+                f"failure, while statuses get rewritten by proxies and SDK wrappers"
+            )
         return None
 
 
@@ -149,22 +157,44 @@ def from_body(body: dict) -> ApiError | None:
         return ApiError(api=api, status=status, body_status=status, type=kind, code=code, message=message)
     if isinstance(inner, str) and _TYPED_CODE.match(inner.strip()):
         # {"error": "invalid_grant", "error_description": "..."} and friends
-        return ApiError(api="unknown", code=_text(inner), message=_text(body.get("error_description") or
-                                                                         body.get("message")))
-    if "id" in body and "message" in body and isinstance(body.get("id"), str) and _TYPED_CODE.match(body["id"]):
+        return ApiError(
+            api="unknown",
+            code=_text(inner),
+            message=_text(body.get("error_description") or body.get("message")),
+        )
+    if (
+        "id" in body
+        and "message" in body
+        and isinstance(body.get("id"), str)
+        and _TYPED_CODE.match(body["id"])
+    ):
         return ApiError(api="heroku-platform", code=body["id"], message=_text(body.get("message")))
     kind = _text(body.get("type")) or None
     status = _as_int(body.get("code")) or _as_int(body.get("status")) or _as_int(body.get("status_code"))
-    code = _text(body.get("code")) if isinstance(body.get("code"), str) and not str(body["code"]).isdigit() else None
+    code = (
+        _text(body.get("code"))
+        if isinstance(body.get("code"), str) and not str(body["code"]).isdigit()
+        else None
+    )
     if kind and not _TYPED_CODE.match(kind):
         kind = None
     if status is not None and status < 400:
         return None
-    if status is None and code is None and not (kind and re.search(r"error|exceeded|quota|invalid|denied", kind)):
+    if (
+        status is None
+        and code is None
+        and not (kind and re.search(r"error|exceeded|quota|invalid|denied", kind))
+    ):
         return None  # {"type": "message"} and other ordinary JSON
     api = "heroku-ai" if kind and status is not None else "unknown"
-    return ApiError(api=api, status=status, body_status=status, type=kind, code=code,
-                    message=_text(body.get("message") or body.get("detail") or body.get("error_description")))
+    return ApiError(
+        api=api,
+        status=status,
+        body_status=status,
+        type=kind,
+        code=code,
+        message=_text(body.get("message") or body.get("detail") or body.get("error_description")),
+    )
 
 
 def find_api_errors(text: str) -> list[ApiError]:
@@ -180,13 +210,32 @@ def find_api_errors(text: str) -> list[ApiError]:
             continue
         status = line_status or error.status
         api = error.api
-        if api == "unknown" and (any(h.startswith("x-ratelimit") for h in headers) or "inference" in text.lower()):
+        if api == "unknown" and (
+            any(h.startswith("x-ratelimit") for h in headers) or "inference" in text.lower()
+        ):
             api = "heroku-ai"
-        errors.append(ApiError(api=api, status=status, body_status=error.body_status, line_status=line_status,
-                               type=error.type, code=error.code, message=error.message, headers=headers))
+        errors.append(
+            ApiError(
+                api=api,
+                status=status,
+                body_status=error.body_status,
+                line_status=line_status,
+                type=error.type,
+                code=error.code,
+                message=error.message,
+                headers=headers,
+            )
+        )
     if not errors and line_status and line_status >= 400:
-        errors.append(ApiError(api="unknown", status=line_status, line_status=line_status,
-                               message=line.group("reason").strip(), headers=headers))
+        errors.append(
+            ApiError(
+                api="unknown",
+                status=line_status,
+                line_status=line_status,
+                message=line.group("reason").strip(),
+                headers=headers,
+            )
+        )
     return errors
 
 
@@ -196,34 +245,74 @@ def find_api_errors(text: str) -> list[ApiError]:
 # object literal, escaped JSON, a Go map), a message alone, or a CLI's "Error ID:". The labels come from
 # the signature table; the provider from evidence in the paste, never from the label alone.
 
-_SDK_CLASS = re.compile(r"\b(?:(?P<module>openai|anthropic)(?:\.error)?\.)?(?P<cls>RateLimitError|AuthenticationError"
-                        r"|NotFoundError|InternalServerError|APIConnectionError|BadRequestError|PermissionDeniedError"
-                        r"|OverloadedError|APITimeoutError)\b")
-_SDK_CLASS_NAMES = ("RateLimitError", "AuthenticationError", "NotFoundError", "InternalServerError",
-                    "APIConnectionError", "BadRequestError", "PermissionDeniedError", "OverloadedError",
-                    "APITimeoutError")
+_SDK_CLASS = re.compile(
+    r"\b(?:(?P<module>openai|anthropic)(?:\.error)?\.)?(?P<cls>RateLimitError|AuthenticationError"
+    r"|NotFoundError|InternalServerError|APIConnectionError|BadRequestError|PermissionDeniedError"
+    r"|OverloadedError|APITimeoutError)\b"
+)
+_SDK_CLASS_NAMES = (
+    "RateLimitError",
+    "AuthenticationError",
+    "NotFoundError",
+    "InternalServerError",
+    "APIConnectionError",
+    "BadRequestError",
+    "PermissionDeniedError",
+    "OverloadedError",
+    "APITimeoutError",
+)
 _STATUS_IN_TEXT = re.compile(
     r"(?:Error code:|status(?: code)?:?|HTTP/[\d.]{1,3}|API Error:|Error:|Status Code:|Actual\()\s{0,3}(?P<a>[1-5]\d\d)\b"
-    r"|\b(?P<b>[45]\d\d) (?:Client|Server) Error\b|^<-- (?P<c>[45]\d\d)\b", re.I | re.M)
-_EXCON = re.compile(r"Excon::Error::(?:TooManyRequests|Unauthorized|Forbidden|NotFound|UnprocessableEntity)"
-                    r"|Expected\([^)]{0,80}\) <=> Actual\(\d{3}")
+    r"|\b(?P<b>[45]\d\d) (?:Client|Server) Error\b|^<-- (?P<c>[45]\d\d)\b",
+    re.I | re.M,
+)
+_EXCON = re.compile(
+    r"Excon::Error::(?:TooManyRequests|Unauthorized|Forbidden|NotFound|UnprocessableEntity)"
+    r"|Expected\([^)]{0,80}\) <=> Actual\(\d{3}"
+)
 # What an exception class or a bare status means when nothing more specific is in the paste.
 _FALLBACK = {
-    "openai": {"RateLimitError": "rate_limit_exceeded", "AuthenticationError": "invalid_api_key",
-               "NotFoundError": "model_not_found", "InternalServerError": "server_error",
-               "BadRequestError": "invalid_request_error", "APIConnectionError": "connection_error",
-               "APITimeoutError": "connection_error",
-               429: "rate_limit_exceeded", 401: "invalid_api_key", 404: "model_not_found", 500: "server_error",
-               503: "server_error", 400: "invalid_request_error"},
-    "anthropic": {"RateLimitError": "rate_limit_error", "AuthenticationError": "authentication_error",
-                  "NotFoundError": "not_found_error", "InternalServerError": "api_error",
-                  "OverloadedError": "overloaded_error", "BadRequestError": "invalid_request_error",
-                  "PermissionDeniedError": "permission_error", "APIConnectionError": "connection_error",
-                  "APITimeoutError": "connection_error",
-                  429: "rate_limit_error", 529: "overloaded_error", 401: "authentication_error", 400:
-                  "invalid_request_error", 500: "api_error", 403: "permission_error", 404: "not_found_error"},
-    "heroku-platform": {429: "rate_limit", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                        422: "invalid_params", 402: "delinquent"},
+    "openai": {
+        "RateLimitError": "rate_limit_exceeded",
+        "AuthenticationError": "invalid_api_key",
+        "NotFoundError": "model_not_found",
+        "InternalServerError": "server_error",
+        "BadRequestError": "invalid_request_error",
+        "APIConnectionError": "connection_error",
+        "APITimeoutError": "connection_error",
+        429: "rate_limit_exceeded",
+        401: "invalid_api_key",
+        404: "model_not_found",
+        500: "server_error",
+        503: "server_error",
+        400: "invalid_request_error",
+    },
+    "anthropic": {
+        "RateLimitError": "rate_limit_error",
+        "AuthenticationError": "authentication_error",
+        "NotFoundError": "not_found_error",
+        "InternalServerError": "api_error",
+        "OverloadedError": "overloaded_error",
+        "BadRequestError": "invalid_request_error",
+        "PermissionDeniedError": "permission_error",
+        "APIConnectionError": "connection_error",
+        "APITimeoutError": "connection_error",
+        429: "rate_limit_error",
+        529: "overloaded_error",
+        401: "authentication_error",
+        400: "invalid_request_error",
+        500: "api_error",
+        403: "permission_error",
+        404: "not_found_error",
+    },
+    "heroku-platform": {
+        429: "rate_limit",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        422: "invalid_params",
+        402: "delinquent",
+    },
 }
 # Labels that name a family; a more specific label found beside them says more.
 _GENERIC = frozenset({"invalid_request_error", "api_error"})
@@ -236,8 +325,12 @@ def providers_in(text: str) -> tuple[str, ...]:
     return signatures.providers_in(text)
 
 
-def find_api_signals(text: str, labels: dict[str, str], known: frozenset[str] = frozenset(),
-                     evidence: tuple[str, ...] | None = None) -> list[ApiError]:
+def find_api_signals(
+    text: str,
+    labels: dict[str, str],
+    known: frozenset[str] = frozenset(),
+    evidence: tuple[str, ...] | None = None,
+) -> list[ApiError]:
     """API errors in any notation. `labels` maps every API error label the knowledge base knows to its
     platform. Returns one ApiError per label, most specific first."""
     text = text[:MAX_SCAN]
@@ -262,9 +355,11 @@ def find_api_signals(text: str, labels: dict[str, str], known: frozenset[str] = 
             add(m.group("id"), "heroku-platform", _line_of(text, m.start()))
     # Fields live in objects, maps and logfmt error lines; a paste of plain log lines has none to scan.
     structured = "{" in text or "map[" in text or "error_type" in low or "error_code" in low
-    fields = [(m.start(), m.group("key"), m.group("value"))
-              for m in (signatures.API_FIELD.finditer(text) if structured else ())
-              if m.group("value") in labels and (labels[m.group("value")] != _ID_ONLY or m.group("key") == "id")]
+    fields = [
+        (m.start(), m.group("key"), m.group("value"))
+        for m in (signatures.API_FIELD.finditer(text) if structured else ())
+        if m.group("value") in labels and (labels[m.group("value")] != _ID_ONLY or m.group("key") == "id")
+    ]
     codes = [pos for pos, key, _ in fields if key in ("code", "error_code")]
     for pos, key, value in fields:
         if key in ("type", "error_type") and any(abs(pos - c) < 400 for c in codes):
@@ -281,8 +376,11 @@ def _fallbacks(text: str, evidence: tuple[str, ...], add) -> None:
     """No label in the paste: an SDK's exception class, or a status against a known API, still says what
     kind of failure it was."""
     low = text.lower()
-    if ("excon" in low or "expected(" in low) and _EXCON.search(text) and (
-            "heroku-platform" in evidence or "heroku" in low):
+    if (
+        ("excon" in low or "expected(" in low)
+        and _EXCON.search(text)
+        and ("heroku-platform" in evidence or "heroku" in low)
+    ):
         m = re.search(r"Actual\((\d{3})", text)
         code = int(m.group(1)) if m else 429 if "TooManyRequests" in text else None
         label = _FALLBACK["heroku-platform"].get(code or 0)
@@ -290,8 +388,11 @@ def _fallbacks(text: str, evidence: tuple[str, ...], add) -> None:
             add(label, "heroku-platform", _line_of(text, _EXCON.search(text).start()), code)
             return
     m = _SDK_CLASS.search(text) if any(name in text for name in _SDK_CLASS_NAMES) else None
-    provider = (m.group("module") if m and m.group("module") else
-                next((p for p in evidence if p in ("openai", "anthropic", "heroku-platform")), None))
+    provider = (
+        m.group("module")
+        if m and m.group("module")
+        else next((p for p in evidence if p in ("openai", "anthropic", "heroku-platform")), None)
+    )
     if provider is None:
         return
     status_match = _STATUS_IN_TEXT.search(text)
@@ -305,4 +406,4 @@ def _fallbacks(text: str, evidence: tuple[str, ...], add) -> None:
 def _line_of(text: str, pos: int) -> str:
     start = text.rfind("\n", 0, pos) + 1
     end = text.find("\n", pos)
-    return text[start:end if end != -1 else len(text)].strip()
+    return text[start : end if end != -1 else len(text)].strip()

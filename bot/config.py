@@ -92,7 +92,8 @@ def _apps(raw: str) -> tuple[WatchedApp, ...]:
         m = _APP.match(item.lower())
         if not m:
             raise ConfigError(
-                f"DYNODOC_APPS: {item!r} is not platform:app-name (e.g. heroku:my-api,fly:my-fly-app)")
+                f"DYNODOC_APPS: {item!r} is not platform:app-name (e.g. heroku:my-api,fly:my-fly-app)"
+            )
         app = WatchedApp(m.group(1), m.group(2))
         if app not in apps:
             apps.append(app)
@@ -104,8 +105,10 @@ def _token(env: Mapping[str, str], name: str, prefix: tuple[str, ...] = ()) -> s
     if value and not re.fullmatch(r"[\x21-\x7e]+", value):
         # A key pasted with a line break, a space or a curly quote inside fails every request in a way
         # that looks like a network fault; say what it is instead (without the value).
-        raise ConfigError(f"{name} contains a space, a line break or a non-ASCII character; paste the value "
-                          f"again (value not shown)")
+        raise ConfigError(
+            f"{name} contains a space, a line break or a non-ASCII character; paste the value "
+            f"again (value not shown)"
+        )
     if value and prefix and not value.startswith(prefix):
         raise ConfigError(f"{name} should start with {' or '.join(prefix)} (value not shown)")
     return value
@@ -116,8 +119,10 @@ _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{6,20}")
 
 def _channel(name: str, value: str) -> str:
     if value and not _CHANNEL_ID.fullmatch(value):
-        raise ConfigError(f"{name}: {value!r} is not a channel ID; use the ID (like C0123ABCDE, at the bottom of "
-                          f"the channel's details in Slack), not its name")
+        raise ConfigError(
+            f"{name}: {value!r} is not a channel ID; use the ID (like C0123ABCDE, at the bottom of "
+            f"the channel's details in Slack), not its name"
+        )
     return value
 
 
@@ -136,8 +141,11 @@ class _Problems:
 
     def raise_any(self) -> None:
         if self.lines:
-            raise ConfigError("\n".join(self.lines) if len(self.lines) == 1 else
-                              f"{len(self.lines)} settings need fixing:\n  " + "\n  ".join(self.lines))
+            raise ConfigError(
+                "\n".join(self.lines)
+                if len(self.lines) == 1
+                else f"{len(self.lines)} settings need fixing:\n  " + "\n  ".join(self.lines)
+            )
 
 
 def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -190,8 +198,9 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         retention_days=check(lambda: _int(env, "DYNODOC_RETENTION_DAYS", 30, 1, 3650), 30),
         digest_time=time(int(m.group(1)), int(m.group(2))) if m else time(9, 0),
         tz=tz,
-        digest_channel=check(lambda: _channel("DYNODOC_DIGEST_CHANNEL",
-                                              env.get("DYNODOC_DIGEST_CHANNEL", "").strip()), ""),
+        digest_channel=check(
+            lambda: _channel("DYNODOC_DIGEST_CHANNEL", env.get("DYNODOC_DIGEST_CHANNEL", "").strip()), ""
+        ),
         autodiagnose_channels=channels,
         port=check(lambda: _int(env, "PORT", 3000, 1, 65535), 3000),
     )

@@ -14,8 +14,12 @@ from dataclasses import dataclass
 _DYNO = re.compile(r"(?<![\w.-])(?P<type>web|worker|[a-z][a-z0-9_]{1,30})\.(?P<n>\d{1,4})(?![\w.])")
 _APP = re.compile(r"(?:\s-a\s+|--app[ =]|heroku\[|app[ =:]\s?)(?P<app>[a-z][a-z0-9-]{2,29})\b")
 _MACHINE = re.compile(r"(?<![0-9a-f])(?P<id>[0-9a-f]{14})(?![0-9a-f])")
-_NOT_DYNOS = frozenset({"app", "heroku", "router", "www", "api", "log", "logs", "node", "python", "ruby", "java"})
-_NOT_APPS = frozenset({"web", "worker", "router", "the", "that", "this", "name", "error", "crashed", "errors"})
+_NOT_DYNOS = frozenset(
+    {"app", "heroku", "router", "www", "api", "log", "logs", "node", "python", "ruby", "java"}
+)
+_NOT_APPS = frozenset(
+    {"web", "worker", "router", "the", "that", "this", "name", "error", "crashed", "errors"}
+)
 
 # The template parts of the knowledge base's commands.
 _TEMPLATE_DYNO = re.compile(r"(?<![\w.])(?:web|worker)\.1(?![\w.])")
@@ -51,8 +55,12 @@ def where_in(text: str, dynos: Iterable[str] = ()) -> Where:
         process = m.group(1).lower() if m else None
     app = next((m.group("app") for m in _APP.finditer(text) if m.group("app") not in _NOT_APPS), None)
     m = _MACHINE.search(text)
-    return Where(dyno=dyno if dyno and "." in dyno else None, process=process, app=app,
-                 machine=m.group("id") if m else (dyno if dyno and _MACHINE.fullmatch(dyno) else None))
+    return Where(
+        dyno=dyno if dyno and "." in dyno else None,
+        process=process,
+        app=app,
+        machine=m.group("id") if m else (dyno if dyno and _MACHINE.fullmatch(dyno) else None),
+    )
 
 
 def fill(fix: str, where: Where) -> str:

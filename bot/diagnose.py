@@ -103,11 +103,17 @@ class Diagnosis:
 # App output that means trouble: exceptions, fatal errors, panics, killed workers.
 _EXCEPTION = re.compile(
     r"Traceback \(most recent call last\)|\b[A-Z][A-Za-z0-9_]{1,60}(?:Error|Exception)\b(?::|\s\(|$)|\bFATAL\b"
-    r"|\bpanic: |Uncaught |UnhandledPromiseRejection|\bSegmentation fault\b|\bout of memory\b|\bkilled\b", re.I)
+    r"|\bpanic: |Uncaught |UnhandledPromiseRejection|\bSegmentation fault\b|\bout of memory\b|\bkilled\b",
+    re.I,
+)
 _WORKER_KILL = re.compile(
     r"Terminating timed out worker|WORKER TIMEOUT|timeout \(\d{1,4}s > \d{1,4}s\), killing|worker timeout"
-    r"|Worker \d{1,5} \(PID: ?\d{1,9}\) timed out|Rack::Timeout::RequestTimeoutException", re.I)
-_LOCALHOST = re.compile(r"(?:listening|bound|running|serving|started)\D{0,40}(?:127\.0\.0\.1|localhost)", re.I)
+    r"|Worker \d{1,5} \(PID: ?\d{1,9}\) timed out|Rack::Timeout::RequestTimeoutException",
+    re.I,
+)
+_LOCALHOST = re.compile(
+    r"(?:listening|bound|running|serving|started)\D{0,40}(?:127\.0\.0\.1|localhost)", re.I
+)
 # Fly.io proxy codes that only report that a machine could not be reached.
 _CONSEQUENCES = frozenset({"PM05", "PR01", "PR02", "PR03", "PR04", "PU02"})
 _PLATFORM_SIDE = ("H99", "R99", "PU03", "PP01")
@@ -139,8 +145,11 @@ def diagnose(text: str, kb: KnowledgeBase | None = None) -> Diagnosis:
             again = redact(lines[i])
             if again.count:
                 lines[i] = again.text
-                secret = Redacted(secret.text, secret.count + again.count,
-                                  secret.kinds + tuple(k for k in again.kinds if k not in secret.kinds))
+                secret = Redacted(
+                    secret.text,
+                    secret.count + again.count,
+                    secret.kinds + tuple(k for k in again.kinds if k not in secret.kinds),
+                )
         paste = replace(paste, lines=tuple(lines))
     events = _with_prose_codes([logs.parse_line(line) for line in paste.lines])
     joined = "\n".join(paste.lines)
@@ -163,22 +172,35 @@ def diagnose(text: str, kb: KnowledgeBase | None = None) -> Diagnosis:
     if paste.binary:
         notes.append("This looks like binary data rather than log text; only readable lines were used.")
     if secret.count:
-        notes.append(f"{secret.count} secret(s) were pasted ({', '.join(secret.kinds)}) and are masked here. "
-                     f"Treat them as leaked: rotate them now.")
+        notes.append(
+            f"{secret.count} secret(s) were pasted ({', '.join(secret.kinds)}) and are masked here. "
+            f"Treat them as leaked: rotate them now."
+        )
     for error in api_errors:
         if error.disagreement:
             notes.append(f"Status and type disagree: {error.disagreement}.")
         if error.retry_after:
-            notes.append(f"The response says Retry-After: {error.retry_after} — wait that long before retrying.")
+            notes.append(
+                f"The response says Retry-After: {error.retry_after} — wait that long before retrying."
+            )
     diagnosis = Diagnosis(
-        findings=findings, primary=primary, correlations=correlations, observations=observations,
-        redacted=secret.count, redacted_kinds=secret.kinds, lines=len(paste.lines), truncated=paste.truncated,
-        summary="", notes=tuple(notes), failures=failures,
+        findings=findings,
+        primary=primary,
+        correlations=correlations,
+        observations=observations,
+        redacted=secret.count,
+        redacted_kinds=secret.kinds,
+        lines=len(paste.lines),
+        truncated=paste.truncated,
+        summary="",
+        notes=tuple(notes),
+        failures=failures,
     )
     return _with_summary(diagnosis)
 
 
 # --- findings ----------------------------------------------------------------------------------------
+
 
 def _findings(events: list[LogEvent], api_errors: list[ApiError], kb: KnowledgeBase) -> tuple[Finding, ...]:
     groups: dict[str, list[LogEvent]] = defaultdict(list)
@@ -189,20 +211,22 @@ def _findings(events: list[LogEvent], api_errors: list[ApiError], kb: KnowledgeB
     for code, group in groups.items():
         times = [e.time for e in group if e.time]
         services = [e.service_ms for e in group if e.service_ms is not None]
-        findings.append(Finding(
-            code=code,
-            entry=kb.get(code),
-            count=len(group),
-            first=min(times) if times else None,
-            last=max(times) if times else None,
-            where=_top(Counter(e.where for e in group if e.where)),
-            regions=_top(Counter(e.region for e in group if e.region)),
-            paths=_top(Counter(normalise_path(e.path) for e in group if e.path)),
-            statuses=_top(Counter(e.status for e in group if e.status)),
-            service_ms=(min(services), max(services)) if services else None,
-            socks=_top(Counter(e.sock for e in group if e.sock)),
-            example=group[0].line[:500],
-        ))
+        findings.append(
+            Finding(
+                code=code,
+                entry=kb.get(code),
+                count=len(group),
+                first=min(times) if times else None,
+                last=max(times) if times else None,
+                where=_top(Counter(e.where for e in group if e.where)),
+                regions=_top(Counter(e.region for e in group if e.region)),
+                paths=_top(Counter(normalise_path(e.path) for e in group if e.path)),
+                statuses=_top(Counter(e.status for e in group if e.status)),
+                service_ms=(min(services), max(services)) if services else None,
+                socks=_top(Counter(e.sock for e in group if e.sock)),
+                example=group[0].line[:500],
+            )
+        )
     for error in api_errors:
         entry, code = _api_entry(error, kb)
         if entry:  # the same type name means another API's error: explain that API's
@@ -212,8 +236,11 @@ def _findings(events: list[LogEvent], api_errors: list[ApiError], kb: KnowledgeB
             findings[findings.index(existing)] = Finding(**{**existing.__dict__, "count": existing.count + 1})
             continue
         statuses = ((error.status, 1),) if error.status else ()
-        findings.append(Finding(code=code, entry=entry, count=1, statuses=statuses, api=error,
-                                example=error.message[:300]))
+        findings.append(
+            Finding(
+                code=code, entry=entry, count=1, statuses=statuses, api=error, example=error.message[:300]
+            )
+        )
     severity = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (-severity[f.entry.severity] if f.entry else 0, -f.count, f.code))
     return tuple(findings)
@@ -227,8 +254,14 @@ def _with_prose_codes(events: list[LogEvent]) -> list[LogEvent]:
     for event in events:
         out.append(event)
         if event.source == "prose":
-            out.extend(replace(event, code=code, kind={"H": "router", "R": "runtime", "L": "logging"}.get(
-                code[0], "proxy")) for code in sig.prose_codes(event.message)[1:])
+            out.extend(
+                replace(
+                    event,
+                    code=code,
+                    kind={"H": "router", "R": "runtime", "L": "logging"}.get(code[0], "proxy"),
+                )
+                for code in sig.prose_codes(event.message)[1:]
+            )
     return out
 
 
@@ -237,8 +270,12 @@ def _api_errors(text: str, kb: KnowledgeBase) -> list[ApiError]:
     bodies = find_api_errors(text) if ("{" in text or "HTTP/" in text) else []
     evidence = providers_in(text[:200_000])
     if evidence:  # a body's shape guesses the provider; the paste's own evidence knows better
-        bodies = [e if e.api not in ("unknown", "heroku-ai") or evidence[0] == e.api
-                  else ApiError(**{**e.__dict__, "api": evidence[0]}) for e in bodies]
+        bodies = [
+            e
+            if e.api not in ("unknown", "heroku-ai") or evidence[0] == e.api
+            else ApiError(**{**e.__dict__, "api": evidence[0]})
+            for e in bodies
+        ]
     known = frozenset(x for e in bodies for x in (e.code, e.type, _api_entry(e, kb)[1]) if x)
     errors = bodies + find_api_signals(text, kb.api_labels, known, evidence)
     named = {label for e in errors for entry, label in [_api_entry(e, kb)] if entry}
@@ -261,12 +298,14 @@ def _api_entry(error: ApiError, kb: KnowledgeBase) -> tuple[Entry | None, str]:
     if error.status and error.api in ("heroku-ai", "unknown") and kb.get(f"AI-{error.status}"):
         entry = kb.get(f"AI-{error.status}")
         return entry, entry.code
-    label = next((x for x in (error.code, error.type) if x and _IDENTIFIER.match(x)), None) or \
-        (f"HTTP {error.status}" if error.status else "API error")
+    label = next((x for x in (error.code, error.type) if x and _IDENTIFIER.match(x)), None) or (
+        f"HTTP {error.status}" if error.status else "API error"
+    )
     return None, label
 
 
 # --- correlations ------------------------------------------------------------------------------------
+
 
 def _codes(findings: tuple[Finding, ...]) -> dict[str, Finding]:
     return {f.code: f for f in findings}
@@ -280,8 +319,12 @@ def _correlations(events: list[LogEvent], findings: tuple[Finding, ...]) -> tupl
     pressure = [e for e in events if e.code in ("R14", "R15") or e.oom or (e.mem_pct or 0) > 100]
     if pressure:
         places = sorted({e.where for e in pressure if e.where})
-        victims = [e for e in events if (e.code in _TIMEOUTS or e.exit_status == 137)
-                   and (not places or e.where in places or e.where is None)]
+        victims = [
+            e
+            for e in events
+            if (e.code in _TIMEOUTS or e.exit_status == 137)
+            and (not places or e.where in places or e.where is None)
+        ]
         peak = max((e.mem_pct for e in pressure if e.mem_pct), default=None)
         head = "R15" if "R15" in found else "R14" if "R14" in found else "OOM"
         where = f" on {', '.join(places)}" if places else ""
@@ -289,26 +332,39 @@ def _correlations(events: list[LogEvent], findings: tuple[Finding, ...]) -> tupl
         if peak:
             text += f" (peak {peak:g}% of the dyno's quota)"
         if victims:
-            hit = sorted({e.code or f'exit {e.exit_status}' for e in victims})
-            text += (f", with {', '.join(hit)} on the same {'dyno' if places else 'app'} — a dyno or machine that "
-                     f"swaps or is killed for memory answers slowly or not at all. Memory is the root cause; the "
-                     f"others are symptoms.")
+            hit = sorted({e.code or f"exit {e.exit_status}" for e in victims})
+            text += (
+                f", with {', '.join(hit)} on the same {'dyno' if places else 'app'} — a dyno or machine that "
+                f"swaps or is killed for memory answers slowly or not at all. Memory is the root cause; the "
+                f"others are symptoms."
+            )
             out.append(Correlation("memory", (head, *sorted({e.code for e in victims if e.code})), text))
         else:
-            others = sorted({f.code for f in findings if f.code not in ("R14", "R15") and f.code in _TIMEOUTS})
-            text += (": the process is using more memory than its size allows" +
-                     (f" — a separate problem from the {', '.join(others)} elsewhere." if others else "."))
+            others = sorted(
+                {f.code for f in findings if f.code not in ("R14", "R15") and f.code in _TIMEOUTS}
+            )
+            text += ": the process is using more memory than its size allows" + (
+                f" — a separate problem from the {', '.join(others)} elsewhere." if others else "."
+            )
             out.append(Correlation("memory", (head,), text, root=not others))
 
     # Boot: R10/H20 with H10 -> the web process never bound $PORT in time.
     if "R10" in found or "H20" in found:
         localhost = [e.line for e in events if e.kind == "app" and _LOCALHOST.search(e.message)]
-        text = ("The web process did not bind to $PORT within the boot window, so Heroku killed it and the router "
-                "has nothing to send requests to (H10/H20 follow). ")
-        text += ("The app says it listens on 127.0.0.1/localhost: bind to 0.0.0.0:$PORT instead."
-                 if localhost else "Make it listen on 0.0.0.0:$PORT, and move slow start-up work out of boot.")
-        out.append(Correlation("boot", tuple(c for c in ("R10", "H20", "H10") if c in found), text,
-                               tuple(localhost[:2])))
+        text = (
+            "The web process did not bind to $PORT within the boot window, so Heroku killed it and the router "
+            "has nothing to send requests to (H10/H20 follow). "
+        )
+        text += (
+            "The app says it listens on 127.0.0.1/localhost: bind to 0.0.0.0:$PORT instead."
+            if localhost
+            else "Make it listen on 0.0.0.0:$PORT, and move slow start-up work out of boot."
+        )
+        out.append(
+            Correlation(
+                "boot", tuple(c for c in ("R10", "H20", "H10") if c in found), text, tuple(localhost[:2])
+            )
+        )
 
     # Fly: refused connections. Compare where the app says it listens with the port the proxy tried.
     refused = [c for c in ("PC01", "PC02") if c in found]
@@ -320,69 +376,131 @@ def _correlations(events: list[LogEvent], findings: tuple[Finding, ...]) -> tupl
     if crash:
         quote, exit_line = crash
         codes = tuple(c for c in ("H10", "H13", "PM05", "PR04") if c in found)
-        out.append(Correlation("crash", codes or ("crash",),
-                               f"The process crashed ({exit_line}); the lines just before it show why.", quote))
+        out.append(
+            Correlation(
+                "crash",
+                codes or ("crash",),
+                f"The process crashed ({exit_line}); the lines just before it show why.",
+                quote,
+            )
+        )
 
     # Fly: the proxy gives up on a machine that keeps exiting.
     if ("PM05" in found or "PR04" in found or "PR03" in found) and any(
-            e.platform == "fly" and (e.kind == "exit" or e.state_to == "stopped") for e in events):
-        out.append(Correlation("machine-not-starting", tuple(c for c in ("PM05", "PR04", "PR03") if c in found),
-                               "The proxy cannot reach a machine because the machine itself keeps exiting: look at "
-                               "its own exit (fly logs -i <machine>) rather than at the proxy."))
+        e.platform == "fly" and (e.kind == "exit" or e.state_to == "stopped") for e in events
+    ):
+        out.append(
+            Correlation(
+                "machine-not-starting",
+                tuple(c for c in ("PM05", "PR04", "PR03") if c in found),
+                "The proxy cannot reach a machine because the machine itself keeps exiting: look at "
+                "its own exit (fly logs -i <machine>) rather than at the proxy.",
+            )
+        )
 
     # Web server killing workers below the router's 30 s.
     kills = [e.line for e in events if e.kind == "app" and _WORKER_KILL.search(e.message)]
     if kills and ("H12" in found or "H13" in found or "H18" in found):
-        out.append(Correlation("server-timeout", tuple(c for c in ("H13", "H12", "H18") if c in found),
-                               "The web server kills workers that run too long, and the router then sees the "
-                               "connection closed without a response (H13) — the server's timeout is below the "
-                               "router's 30 s. Fix the slow requests; keep the app's own timeout (e.g. rack-timeout, "
-                               "gunicorn --timeout) just under 30 s so it fails cleanly.", tuple(kills[:2])))
+        out.append(
+            Correlation(
+                "server-timeout",
+                tuple(c for c in ("H13", "H12", "H18") if c in found),
+                "The web server kills workers that run too long, and the router then sees the "
+                "connection closed without a response (H13) — the server's timeout is below the "
+                "router's 30 s. Fix the slow requests; keep the app's own timeout (e.g. rack-timeout, "
+                "gunicorn --timeout) just under 30 s so it fails cleanly.",
+                tuple(kills[:2]),
+            )
+        )
 
     h12 = found.get("H12")
     if h12 and h12.service_ms and h12.service_ms[1] >= 29000:
         paths = ", ".join(f"{p} ({n})" for p, n in h12.paths) or "(no paths logged)"
-        out.append(Correlation("slow-endpoints", ("H12",),
-                               f"Requests ran into the router's 30-second limit; slowest endpoints: {paths}. Profile "
-                               f"them, add indexes or move the work to a background job."))
+        out.append(
+            Correlation(
+                "slow-endpoints",
+                ("H12",),
+                f"Requests ran into the router's 30-second limit; slowest endpoints: {paths}. Profile "
+                f"them, add indexes or move the work to a background job.",
+            )
+        )
 
     h18 = found.get("H18")
     if h18 and h18.socks:
         socks = dict(h18.socks)
         if socks.get("client"):
-            out.append(Correlation("client-disconnect", ("H18",), f"{socks['client']} H18 with sock=client: the "
-                                   "client hung up mid-request (often harmless: closed tabs, mobile networks)."))
+            out.append(
+                Correlation(
+                    "client-disconnect",
+                    ("H18",),
+                    f"{socks['client']} H18 with sock=client: the "
+                    "client hung up mid-request (often harmless: closed tabs, mobile networks).",
+                )
+            )
         if socks.get("backend"):
-            out.append(Correlation("backend-closed", ("H18",), f"{socks['backend']} H18 with sock=backend: your "
-                                   "dyno closed the socket mid-request — look for crashes or killed workers."))
+            out.append(
+                Correlation(
+                    "backend-closed",
+                    ("H18",),
+                    f"{socks['backend']} H18 with sock=backend: your "
+                    "dyno closed the socket mid-request — look for crashes or killed workers.",
+                )
+            )
 
     capacity = [c for c in _CAPACITY if c in found]
     if capacity:
-        out.append(Correlation("capacity", tuple(capacity), "More traffic than the running dynos or machines can "
-                               "take: scale out (heroku ps:scale web=N / fly scale count N), raise concurrency "
-                               "limits, and make the slow requests faster."))
+        out.append(
+            Correlation(
+                "capacity",
+                tuple(capacity),
+                "More traffic than the running dynos or machines can "
+                "take: scale out (heroku ps:scale web=N / fly scale count N), raise concurrency "
+                "limits, and make the slow requests faster.",
+            )
+        )
     if "H14" in found:
-        out.append(Correlation("no-web-dynos", ("H14",), "No web dynos are running: scale them up with "
-                               "`heroku ps:scale web=1`."))
+        out.append(
+            Correlation(
+                "no-web-dynos",
+                ("H14",),
+                "No web dynos are running: scale them up with `heroku ps:scale web=1`.",
+            )
+        )
     if "H80" in found:
-        out.append(Correlation("maintenance", ("H80",), "The app is in maintenance mode: "
-                               "`heroku maintenance:off` when the work is done."))
+        out.append(
+            Correlation(
+                "maintenance",
+                ("H80",),
+                "The app is in maintenance mode: `heroku maintenance:off` when the work is done.",
+            )
+        )
     platform = [c for c in _PLATFORM_SIDE if c in found]
     if platform:
-        out.append(Correlation("platform", tuple(platform), "These codes come from the platform's side: check "
-                               "https://status.heroku.com or https://status.flyio.net and open a ticket if it "
-                               "persists."))
+        out.append(
+            Correlation(
+                "platform",
+                tuple(platform),
+                "These codes come from the platform's side: check "
+                "https://status.heroku.com or https://status.flyio.net and open a ticket if it "
+                "persists.",
+            )
+        )
     return tuple(out)
 
 
-_LISTEN = re.compile(r"(?:listen\w{0,3}|bound|running|serving|started)\b[^\n]{0,40}?(?:https?://)?"
-                     r"(?P<host>localhost|127\.0\.0\.1|0\.0\.0\.0|\[::\]|::)(?::(?P<port>\d{2,5}))?", re.I)
+_LISTEN = re.compile(
+    r"(?:listen\w{0,3}|bound|running|serving|started)\b[^\n]{0,40}?(?:https?://)?"
+    r"(?P<host>localhost|127\.0\.0\.1|0\.0\.0\.0|\[::\]|::)(?::(?P<port>\d{2,5}))?",
+    re.I,
+)
 _PROXY_PORT = re.compile(r"listening on (?:0\.0\.0\.0|\[::\]):(\d{2,5})")
 
 
 def _bind(events: list[LogEvent], codes: tuple[str, ...]) -> Correlation:
     """PC01/PC02: the app listens on localhost (app), on another port than fly.toml says (config), or not yet."""
-    wanted = next((m.group(1) for e in events if e.code in codes for m in [_PROXY_PORT.search(e.message)] if m), None)
+    wanted = next(
+        (m.group(1) for e in events if e.code in codes for m in [_PROXY_PORT.search(e.message)] if m), None
+    )
     for e in events:
         if e.kind != "app":
             continue
@@ -391,17 +509,31 @@ def _bind(events: list[LogEvent], codes: tuple[str, ...]) -> Correlation:
             continue
         host, port = m.group("host"), m.group("port")
         if host in ("localhost", "127.0.0.1"):
-            return Correlation("bind", codes, "The app listens on 127.0.0.1 only, so the proxy's connections are "
-                               "refused: bind to 0.0.0.0 (or [::]) on the port fly.toml's internal_port names.",
-                               (e.line,), blame="app")
+            return Correlation(
+                "bind",
+                codes,
+                "The app listens on 127.0.0.1 only, so the proxy's connections are "
+                "refused: bind to 0.0.0.0 (or [::]) on the port fly.toml's internal_port names.",
+                (e.line,),
+                blame="app",
+            )
         if port and wanted and port != wanted:
-            return Correlation("bind", codes, f"Port mismatch: the app listens on {host}:{port} but the proxy "
-                               f"connects to {wanted} (fly.toml internal_port). Set internal_port = {port} in "
-                               f"[http_service] or make the app listen on {wanted}, then `fly deploy`.",
-                               (e.line,), blame="config")
-    return Correlation("bind", codes, "Nothing accepted the proxy's connection on the machine: check that the "
-                       "app listens on 0.0.0.0 (not 127.0.0.1) on the port fly.toml's internal_port names, and "
-                       "that it had finished booting.")
+            return Correlation(
+                "bind",
+                codes,
+                f"Port mismatch: the app listens on {host}:{port} but the proxy "
+                f"connects to {wanted} (fly.toml internal_port). Set internal_port = {port} in "
+                f"[http_service] or make the app listen on {wanted}, then `fly deploy`.",
+                (e.line,),
+                blame="config",
+            )
+    return Correlation(
+        "bind",
+        codes,
+        "Nothing accepted the proxy's connection on the machine: check that the "
+        "app listens on 0.0.0.0 (not 127.0.0.1) on the port fly.toml's internal_port names, and "
+        "that it had finished booting.",
+    )
 
 
 _KILLING_CODES = ("R10", "R12", "R15")
@@ -409,7 +541,9 @@ _KILLING_CODES = ("R10", "R12", "R15")
 
 def _killed_by_platform(before: list[LogEvent], event: LogEvent) -> str | None:
     """The code (R10, R12, R15) whose SIGKILL explains this exit or crash, if one came just before it."""
-    return next((e.code for e in reversed(before[-6:]) if e.code in _KILLING_CODES and e.where == event.where), None)
+    return next(
+        (e.code for e in reversed(before[-6:]) if e.code in _KILLING_CODES and e.where == event.where), None
+    )
 
 
 def _crash_context(events: list[LogEvent]) -> tuple[tuple[str, ...], str] | None:
@@ -419,19 +553,26 @@ def _crash_context(events: list[LogEvent]) -> tuple[tuple[str, ...], str] | None
     already explained by that code.
     """
     for i, event in enumerate(events):
-        crashed = event.state_to == "crashed" or (event.kind == "exit" and event.exit_status not in (None, 0, 143))
+        crashed = event.state_to == "crashed" or (
+            event.kind == "exit" and event.exit_status not in (None, 0, 143)
+        )
         if not crashed:
             continue
-        recent = events[max(0, i - 40):i]
+        recent = events[max(0, i - 40) : i]
         if _killed_by_platform(recent, event):
             continue
-        before = [e for e in recent if e.kind == "app" and (event.where is None or e.where in (None, event.where))]
+        before = [
+            e for e in recent if e.kind == "app" and (event.where is None or e.where in (None, event.where))
+        ]
         loud = [e.message.strip() for e in before if _EXCEPTION.search(e.message)]
         quote = loud[-3:] or [e.message.strip() for e in before[-3:]]
         if not quote:
             continue
-        label = (f"exit status {event.exit_status}" if event.exit_status is not None
-                 else f"state changed to {event.state_to}")
+        label = (
+            f"exit status {event.exit_status}"
+            if event.exit_status is not None
+            else f"state changed to {event.state_to}"
+        )
         where = f" on {event.where}" if event.where else ""
         return tuple(q[:300] for q in quote), label + where
     return None
@@ -442,14 +583,16 @@ def _observations(events: list[LogEvent]) -> tuple[str, ...]:
     exits: Counter = Counter()
     for i, e in enumerate(events):
         if e.kind == "exit" and e.exit_status is not None:
-            exits[e.exit_status, _killed_by_platform(events[max(0, i - 6):i], e)] += 1
+            exits[e.exit_status, _killed_by_platform(events[max(0, i - 6) : i], e)] += 1
     for (status, killer), n in exits.most_common(3):
         if killer:
             meaning = f"was killed with SIGKILL (status {status}) by the platform after {killer}"
         else:
             meaning = _EXIT_MEANING.get(status, f"exited with status {status}")
         notes.append(f"A process {meaning}{f' ({n} times)' if n > 1 else ''}.")
-    exceptions = [e.message.strip() for e in events if e.kind in ("app", "other") and _EXCEPTION.search(e.message)]
+    exceptions = [
+        e.message.strip() for e in events if e.kind in ("app", "other") and _EXCEPTION.search(e.message)
+    ]
     if exceptions:
         # The exception's own line says more than a "Traceback (most recent call last):" header.
         telling = next((x for x in exceptions if not x.startswith("Traceback")), exceptions[0])
@@ -457,14 +600,29 @@ def _observations(events: list[LogEvent]) -> tuple[str, ...]:
     mem = [e for e in events if e.mem_pct]
     if mem:
         peak = max(mem, key=lambda e: e.mem_pct)
-        notes.append(f"Memory peaked at {peak.mem_pct:g}% of quota ({peak.mem_mb:g} MB) on {peak.where or 'a dyno'}.")
+        notes.append(
+            f"Memory peaked at {peak.mem_pct:g}% of quota ({peak.mem_mb:g} MB) on {peak.where or 'a dyno'}."
+        )
     return tuple(notes)
 
 
 # --- primary -----------------------------------------------------------------------------------------
 
-_ORDER = ("memory", "boot", "maintenance", "no-web-dynos", "bind", "machine-not-starting", "crash",
-          "server-timeout", "capacity", "platform", "slow-endpoints", "backend-closed", "client-disconnect")
+_ORDER = (
+    "memory",
+    "boot",
+    "maintenance",
+    "no-web-dynos",
+    "bind",
+    "machine-not-starting",
+    "crash",
+    "server-timeout",
+    "capacity",
+    "platform",
+    "slow-endpoints",
+    "backend-closed",
+    "client-disconnect",
+)
 
 
 def _primary(findings: tuple[Finding, ...], correlations: tuple[Correlation, ...]) -> Primary | None:
@@ -475,8 +633,9 @@ def _primary(findings: tuple[Finding, ...], correlations: tuple[Correlation, ...
         if corr is None or not corr.root:
             continue
         # Platform codes only lead when the app itself shows nothing worse.
-        if cause == "platform" and any(f.blame == "app" and f.count > sum(found[c].count for c in corr.codes)
-                                       for f in findings):
+        if cause == "platform" and any(
+            f.blame == "app" and f.count > sum(found[c].count for c in corr.codes) for f in findings
+        ):
             continue
         code = next((c for c in corr.codes if c in found), None)
         if code is None:
@@ -484,7 +643,15 @@ def _primary(findings: tuple[Finding, ...], correlations: tuple[Correlation, ...
         blame = found[code].blame if code in found else "app"
         if corr.blame:
             blame = corr.blame
-        elif cause in ("memory", "boot", "bind", "crash", "server-timeout", "slow-endpoints", "machine-not-starting"):
+        elif cause in (
+            "memory",
+            "boot",
+            "bind",
+            "crash",
+            "server-timeout",
+            "slow-endpoints",
+            "machine-not-starting",
+        ):
             blame = "app"
         elif cause in ("maintenance", "no-web-dynos"):
             blame = "config"

@@ -29,8 +29,30 @@ if TYPE_CHECKING:
 HOUR = timedelta(hours=1)
 SPARK = "▁▂▃▄▅▆▇█"
 # Service-time histogram bucket edges in ms: fine where people care (under a second), coarse above.
-BUCKETS = (10, 25, 50, 75, 100, 150, 200, 300, 400, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 10000,
-           15000, 20000, 25000, 30000)
+BUCKETS = (
+    10,
+    25,
+    50,
+    75,
+    100,
+    150,
+    200,
+    300,
+    400,
+    500,
+    750,
+    1000,
+    1500,
+    2000,
+    3000,
+    5000,
+    7500,
+    10000,
+    15000,
+    20000,
+    25000,
+    30000,
+)
 
 
 def bucket_of(ms: int) -> int:
@@ -76,8 +98,9 @@ class Tally:
     poll_error: str | None = None
     platform_votes: Counter = field(default_factory=Counter)
 
-    def add_event(self, time: datetime, code: str, path: str | None = None, where: str | None = None,
-                  count: int = 1) -> None:
+    def add_event(
+        self, time: datetime, code: str, path: str | None = None, where: str | None = None, count: int = 1
+    ) -> None:
         hour = hour_of(time)
         self.codes[hour, code] += count
         if path:
@@ -181,8 +204,9 @@ def sparkline(values: list[int]) -> str:
     top = max(values, default=0)
     if top == 0:
         return SPARK[0] * len(values)
-    return "".join(SPARK[min(len(SPARK) - 1, math.ceil(v / top * (len(SPARK) - 1)))] if v else SPARK[0]
-                   for v in values)
+    return "".join(
+        SPARK[min(len(SPARK) - 1, math.ceil(v / top * (len(SPARK) - 1)))] if v else SPARK[0] for v in values
+    )
 
 
 def _window(counter: Counter, start: datetime, end: datetime, key: Callable = lambda k: k) -> Counter:
@@ -209,15 +233,21 @@ def summarise(tally: Tally, end: datetime, kb: KnowledgeBase) -> AppDigest:
         places = _window(tally.places, start, end, lambda k, c=code: k[2] if k[1] == c else None)
         paths.pop(None, None)
         places.pop(None, None)
-        stats.append(CodeStat(
-            code=code, count=count, previous=prev.get(code, 0), daily_average=week.get(code, 0) / days_before,
-            new=tally.first_seen.get(code, start) >= start,
-            title=entry.title if entry else "unknown code",
-            meaning=entry.summary.split(". ")[0].rstrip(".") + "." if entry else "",
-            first_fix=entry.fixes[0] if entry else "",
-            severity=entry.severity if entry else "medium",
-            paths=tuple(paths.most_common(3)), places=tuple(places.most_common(3)),
-        ))
+        stats.append(
+            CodeStat(
+                code=code,
+                count=count,
+                previous=prev.get(code, 0),
+                daily_average=week.get(code, 0) / days_before,
+                new=tally.first_seen.get(code, start) >= start,
+                title=entry.title if entry else "unknown code",
+                meaning=entry.summary.split(". ")[0].rstrip(".") + "." if entry else "",
+                first_fix=entry.fixes[0] if entry else "",
+                severity=entry.severity if entry else "medium",
+                paths=tuple(paths.most_common(3)),
+                places=tuple(places.most_common(3)),
+            )
+        )
     stats.sort(key=lambda s: (-s.count, s.code))
     hourly = [sum(n for (h, _), n in tally.codes.items() if h == start + i * HOUR) for i in range(24)]
     requests = sum(_window(tally.requests, start, end).values())
@@ -228,11 +258,19 @@ def summarise(tally: Tally, end: datetime, kb: KnowledgeBase) -> AppDigest:
             hist.update(h)
     errors = sum(now.values())
     return AppDigest(
-        app=tally.app, platform=tally.platform, requests=requests, errors=errors,
-        previous_errors=sum(prev.values()), error_rate=(errors / requests) if requests else None,
-        p95_ms=percentile(hist, 0.95), codes=tuple(stats), sparkline=sparkline(hourly),
-        polls_expected=tally.polls_expected, polls_done=tally.polls_done,
-        gaps=tuple(tally.gaps), poll_error=tally.poll_error,
+        app=tally.app,
+        platform=tally.platform,
+        requests=requests,
+        errors=errors,
+        previous_errors=sum(prev.values()),
+        error_rate=(errors / requests) if requests else None,
+        p95_ms=percentile(hist, 0.95),
+        codes=tuple(stats),
+        sparkline=sparkline(hourly),
+        polls_expected=tally.polls_expected,
+        polls_done=tally.polls_done,
+        gaps=tuple(tally.gaps),
+        poll_error=tally.poll_error,
     )
 
 
@@ -270,8 +308,13 @@ CHUNK = 2 * 1024 * 1024
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 
 
-def tally_log_path(path: str, app: str, progress: Callable[[float], None] | None = None, workers: int = 0,
-                   parallel_min_bytes: int = PARALLEL_MIN_BYTES) -> Tally:
+def tally_log_path(
+    path: str,
+    app: str,
+    progress: Callable[[float], None] | None = None,
+    workers: int = 0,
+    parallel_min_bytes: int = PARALLEL_MIN_BYTES,
+) -> Tally:
     """Tally a plain log file; a big one is split at line boundaries and read by one process per core."""
     size = os.path.getsize(path)
     workers = workers or min(os.cpu_count() or 1, 4)
@@ -351,7 +394,7 @@ def tally_log_file(stream, app: str, progress: Callable[[int], None] | None = No
             if cut == -1:
                 carry += block
                 continue
-            data, carry = carry + block[:cut + 1], block[cut + 1:]
+            data, carry = carry + block[: cut + 1], block[cut + 1 :]
         if data:
             if _ROUTER in data[:65536] and _TS_HOUR.match(data):
                 for hour, part in _hour_slices(data):
@@ -377,7 +420,7 @@ def _hour_slices(data: bytes) -> Iterable[tuple[datetime | None, bytes]]:
     """Cut whole lines into runs that share the hour of their first line (None where there is no timestamp)."""
     start, n = 0, len(data)
     while start < n:
-        prefix = data[start:start + 13]
+        prefix = data[start : start + 13]
         if not _TS_HOUR.fullmatch(prefix):
             end = data.find(b"\n", start) + 1 or n
             yield None, data[start:end]
@@ -385,12 +428,12 @@ def _hour_slices(data: bytes) -> Iterable[tuple[datetime | None, bytes]]:
             continue
         # The last line start whose hour is still `prefix`, by binary search over byte offsets.
         lo, hi = start, n
-        if data[_line_start(data, n - 1):][:13] == prefix:
+        if data[_line_start(data, n - 1) :][:13] == prefix:
             lo = n
         while hi - lo > 1 and lo < n:
             mid = (lo + hi) // 2
             ls = _line_start(data, mid)
-            if ls <= start or data[ls:ls + 13] == prefix:
+            if ls <= start or data[ls : ls + 13] == prefix:
                 lo = mid
             else:
                 hi = mid
@@ -401,7 +444,9 @@ def _hour_slices(data: bytes) -> Iterable[tuple[datetime | None, bytes]]:
         start = end
 
 
-def _tally_router_slice(part: bytes, hour: datetime | None, tally: Tally, parse_line, platforms: Counter) -> None:
+def _tally_router_slice(
+    part: bytes, hour: datetime | None, tally: Tally, parse_line, platforms: Counter
+) -> None:
     if hour is None:
         _tally_by_parser(part, tally, parse_line, platforms)
         return
@@ -434,8 +479,9 @@ def _tally_by_parser(data: bytes, tally: Tally, parse_line, platforms: Counter) 
     _tally_marked(data, _ANY_MARK, tally, parse_line, platforms, routers=True)
 
 
-def _tally_marked(data: bytes, mark: re.Pattern, tally: Tally, parse_line, platforms: Counter,
-                  routers: bool) -> None:
+def _tally_marked(
+    data: bytes, mark: re.Pattern, tally: Tally, parse_line, platforms: Counter, routers: bool
+) -> None:
     last_start = -1
     for m in mark.finditer(data):
         start = _line_start(data, m.start())
@@ -443,7 +489,7 @@ def _tally_marked(data: bytes, mark: re.Pattern, tally: Tally, parse_line, platf
             continue
         last_start = start
         end = data.find(b"\n", m.end())
-        event = parse_line(data[start:end if end != -1 else len(data)].decode("utf-8", "replace"))
+        event = parse_line(data[start : end if end != -1 else len(data)].decode("utf-8", "replace"))
         if event.time is None or (event.kind == "router" and not routers):
             continue
         if event.kind == "router":

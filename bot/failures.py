@@ -29,35 +29,48 @@ _PATTERNS = {
         r"out of memory: kill|oom[ _-]?kill|appears to have been oom|javascript heap out of memory|ran out of memory"
         r"|out of memory error|fails? with out of memory|\bMemoryError\b|PumaWorkerKiller: Out of memory"
         r"|Killed process \d{1,9} \(|Cannot allocate memory|(?:exit(?:ed)?(?: with)? (?:code|status)|status)\W{0,3}137\b",
-        re.I),
+        re.I,
+    ),
     "not-listening": re.compile(
         r"not listening on the expected address|is listening on the incorrect address|app is not listening"
-        r"|isn't listening on|not listening on (?:0\.0\.0\.0|\[::\]|port)", re.I),
+        r"|isn't listening on|not listening on (?:0\.0\.0\.0|\[::\]|port)",
+        re.I,
+    ),
     "crash": re.compile(
         r"State changed from \w{1,20} to crashed|max restart (?:count|limit)|restart limit|smoke checks? for \S{1,40} failed"
         r"|appears to be crashing|release[_ ]command failed|release command .{0,40}fail"
-        r"|Main child exited normally with code: ?" + _NOT_CLEAN
-        + r"|exited with (?:code|status):? ?" + _NOT_CLEAN + r"|exit (?:code|status):? ?" + _NOT_CLEAN
-        + r"|Process exited with status " + _NOT_CLEAN + r"|Worker failed to boot|Segmentation fault|\bsegfault"
-        r"|\bcrash(?:es|ed|ing)? (?:on|at|after|with|when|every|right)\b", re.I),
+        r"|Main child exited normally with code: ?"
+        + _NOT_CLEAN
+        + r"|exited with (?:code|status):? ?"
+        + _NOT_CLEAN
+        + r"|exit (?:code|status):? ?"
+        + _NOT_CLEAN
+        + r"|Process exited with status "
+        + _NOT_CLEAN
+        + r"|Worker failed to boot|Segmentation fault|\bsegfault"
+        r"|\bcrash(?:es|ed|ing)? (?:on|at|after|with|when|every|right)\b",
+        re.I,
+    ),
     "health-check": re.compile(
         r"unhealthy allocations|health ?checks?\b.{0,60}\b(?:fail|failing|failed|critical|timed? ?out|timeout)"
         r"|failing health ?checks?|timeout reached waiting for health|\b[1-9]\d{0,2} critical\b"
         r"|wait[ -]timeout"
-        r"|Health check on port", re.I),
+        r"|Health check on port",
+        re.I,
+    ),
 }
 _WHY = {
     "oom": "The process was killed for running out of memory, so it restarts and drops what it was doing. "
-           "Give it more memory (`fly scale memory 512`, a larger dyno) or make it use less (fewer workers, "
-           "streaming instead of loading whole files).",
+    "Give it more memory (`fly scale memory 512`, a larger dyno) or make it use less (fewer workers, "
+    "streaming instead of loading whole files).",
     "not-listening": "The app does not listen on the address and port the platform sends traffic to. Bind to "
-                     "0.0.0.0 (or [::]) on the port in fly.toml's internal_port (on Heroku, $PORT), then deploy.",
+    "0.0.0.0 (or [::]) on the port in fly.toml's internal_port (on Heroku, $PORT), then deploy.",
     "crash": "The process exits on its own, usually at start-up: the lines just before the exit say why (a "
-             "missing module, a bad command, a missing environment variable). Fix that error; the platform "
-             "will keep restarting it until then.",
+    "missing module, a bad command, a missing environment variable). Fix that error; the platform "
+    "will keep restarting it until then.",
     "health-check": "The platform's health checks fail, so the new version is not taken into service. Check that "
-                    "the check's path and port match what the app serves, and that the app answers within the "
-                    "check's timeout once it has booted.",
+    "the check's path and port match what the app serves, and that the app answers within the "
+    "check's timeout once it has booted.",
 }
 
 
@@ -82,7 +95,17 @@ class Failure:
 _TRIGGERS = {
     "oom": ("memory", "oom", "137", "killed process"),
     "not-listening": ("listening",),
-    "crash": ("crash", "restart count", "restart limit", "smoke check", "release", "exit", "worker failed", "segmentation", "segfault"),
+    "crash": (
+        "crash",
+        "restart count",
+        "restart limit",
+        "smoke check",
+        "release",
+        "exit",
+        "worker failed",
+        "segmentation",
+        "segfault",
+    ),
     "health-check": ("health", "critical", "wait timeout", "wait-timeout"),
 }
 
@@ -108,13 +131,17 @@ def _first_match(text: str, low: str, cause: str, per_trigger: int = 200) -> str
         seen = 0
         while pos != -1 and seen < per_trigger:
             starts.add(text.rfind("\n", 0, pos) + 1)
-            pos = low.find(trigger, text.find("\n", pos) + 1 or len(low)) if text.find("\n", pos) != -1 else -1
+            pos = (
+                low.find(trigger, text.find("\n", pos) + 1 or len(low)) if text.find("\n", pos) != -1 else -1
+            )
             seen += 1
     for start in sorted(starts):
         end = text.find("\n", start)
         end = len(text) if end == -1 else end
         after = text.find("\n", end + 1)
-        window = text[max(0, text.rfind("\n", 0, max(0, start - 1)) + 1):len(text) if after == -1 else after]
+        window = text[
+            max(0, text.rfind("\n", 0, max(0, start - 1)) + 1) : len(text) if after == -1 else after
+        ]
         m = _PATTERNS[cause].search(window)
         if m:
             return text[start:end].strip()[:300] or window.strip()[:300]

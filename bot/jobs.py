@@ -38,13 +38,15 @@ def last_due(settings: Settings, now: datetime) -> datetime:
     """The most recent scheduled digest time at or before `now`, in the digest's time zone."""
     tz = ZoneInfo(settings.tz)
     local = now.astimezone(tz)
-    due = datetime(local.year, local.month, local.day, settings.digest_time.hour, settings.digest_time.minute,
-                   tzinfo=tz)
+    due = datetime(
+        local.year, local.month, local.day, settings.digest_time.hour, settings.digest_time.minute, tzinfo=tz
+    )
     return due if due <= local else due - timedelta(days=1)
 
 
-def build_stored_digest(store: Store, settings: Settings, end: datetime, app: str | None = None,
-                        kb: KnowledgeBase | None = None) -> Digest:
+def build_stored_digest(
+    store: Store, settings: Settings, end: datetime, app: str | None = None, kb: KnowledgeBase | None = None
+) -> Digest:
     """The digest of the watched apps (or one of them) for the 24 h up to `end`, from the database."""
     apps = [a for a in settings.apps if app is None or a.name == app]
     since = end - timedelta(days=HISTORY_DAYS)
@@ -56,8 +58,13 @@ def find_posted_digest(client, channel: str, day: str, since: datetime) -> str |
     """The ts of the digest for `day` already in the channel, found by its message metadata."""
     cursor = None
     for _ in range(5):  # at most 5 pages of 200: a digest is found within minutes of its intent
-        resp = client.conversations_history(channel=channel, oldest=f"{since.timestamp():.6f}", limit=200,
-                                            include_all_metadata=True, cursor=cursor)
+        resp = client.conversations_history(
+            channel=channel,
+            oldest=f"{since.timestamp():.6f}",
+            limit=200,
+            include_all_metadata=True,
+            cursor=cursor,
+        )
         for message in resp.get("messages", []):
             meta = message.get("metadata") or {}
             if meta.get("event_type") == DIGEST_EVENT and (meta.get("event_payload") or {}).get("day") == day:
@@ -68,8 +75,9 @@ def find_posted_digest(client, channel: str, day: str, since: datetime) -> str |
     return None
 
 
-def post_daily_digest(client, store: Store, settings: Settings, now: datetime | None = None,
-                      kb: KnowledgeBase | None = None) -> str:
+def post_daily_digest(
+    client, store: Store, settings: Settings, now: datetime | None = None, kb: KnowledgeBase | None = None
+) -> str:
     """Post the digest due most recently, unless it is already in the channel. Returns what happened."""
     from slack_sdk.errors import SlackApiError
 
@@ -98,8 +106,12 @@ def post_daily_digest(client, store: Store, settings: Settings, now: datetime | 
     try:
         ts = find_posted_digest(client, channel, day, since)
     except SlackApiError as exc:
-        log.warning("could not read %s history to check for the %s digest (%s); posting it",
-                    channel, day, exc.response.get("error"))
+        log.warning(
+            "could not read %s history to check for the %s digest (%s); posting it",
+            channel,
+            day,
+            exc.response.get("error"),
+        )
         ts = None
     if ts:
         store.mark_digest_posted(channel, day, ts)
@@ -112,8 +124,11 @@ def post_daily_digest(client, store: Store, settings: Settings, now: datetime | 
     digest = build_stored_digest(store, settings, end, kb=kb)
     messages = render_digest(digest, f"Dyno Doctor digest · {day}")
     try:
-        resp = client.chat_postMessage(channel=channel, **messages[0].payload(),
-                                       metadata={"event_type": DIGEST_EVENT, "event_payload": {"day": day}})
+        resp = client.chat_postMessage(
+            channel=channel,
+            **messages[0].payload(),
+            metadata={"event_type": DIGEST_EVENT, "event_payload": {"day": day}},
+        )
     except SlackApiError as exc:
         # Slack said no, so nothing was posted: drop the intent so a later run (or restart) can try again.
         store.forget_digest_claim(channel, day)
@@ -122,7 +137,9 @@ def post_daily_digest(client, store: Store, settings: Settings, now: datetime | 
         return f"could not post the {day} digest to {channel} ({error}){hint}"
     store.mark_digest_posted(channel, day, resp["ts"])
     for message in messages[1:]:
-        client.chat_postMessage(channel=resp.get("channel") or channel, thread_ts=resp["ts"], **message.payload())
+        client.chat_postMessage(
+            channel=resp.get("channel") or channel, thread_ts=resp["ts"], **message.payload()
+        )
     return f"posted the {day} digest to {channel}"
 
 
@@ -157,8 +174,9 @@ def run_poll(settings: Settings, store: Store, *, wait: bool = False) -> None:
         _polling.release()
 
 
-def run_digest(client, settings: Settings, store: Store, kb: KnowledgeBase | None = None,
-               poll_first: bool = False) -> None:
+def run_digest(
+    client, settings: Settings, store: Store, kb: KnowledgeBase | None = None, poll_first: bool = False
+) -> None:
     if poll_first:
         run_poll(settings, store, wait=True)
     try:
@@ -168,8 +186,9 @@ def run_digest(client, settings: Settings, store: Store, kb: KnowledgeBase | Non
         log.exception("digest failed")
 
 
-def start_scheduler(client, settings: Settings, store: Store, kb: KnowledgeBase | None = None,
-                    now: datetime | None = None) -> BackgroundScheduler:
+def start_scheduler(
+    client, settings: Settings, store: Store, kb: KnowledgeBase | None = None, now: datetime | None = None
+) -> BackgroundScheduler:
     """Start the jobs: polling (when apps are watched) and the daily digest (when a channel is set).
 
     Neither job overlaps itself; polling starts at once, and a digest missed while the bot was down
@@ -177,8 +196,9 @@ def start_scheduler(client, settings: Settings, store: Store, kb: KnowledgeBase 
     """
     tz = ZoneInfo(settings.tz)
     now = now or utcnow()
-    scheduler = BackgroundScheduler(timezone=tz, job_defaults={"max_instances": 1, "coalesce": True,
-                                                               "misfire_grace_time": 3600})
+    scheduler = BackgroundScheduler(
+        timezone=tz, job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 3600}
+    )
     polling = bool(settings.apps)
     if polling:
         from bot.config import ConfigError
@@ -197,12 +217,22 @@ def start_scheduler(client, settings: Settings, store: Store, kb: KnowledgeBase 
         from bot.poll import poll_forever
 
         stop = threading.Event()
-        threading.Thread(target=poll_forever, args=(settings, store), kwargs={"stop": stop}, daemon=True,
-                         name="dynodoc-tail").start()
+        threading.Thread(
+            target=poll_forever,
+            args=(settings, store),
+            kwargs={"stop": stop},
+            daemon=True,
+            name="dynodoc-tail",
+        ).start()
         scheduler.add_listener(lambda _: stop.set(), EVENT_SCHEDULER_SHUTDOWN)
     elif polling:
-        scheduler.add_job(run_poll, IntervalTrigger(minutes=settings.poll_minutes, timezone=tz), id="poll",
-                          args=[settings, store], next_run_time=now)
+        scheduler.add_job(
+            run_poll,
+            IntervalTrigger(minutes=settings.poll_minutes, timezone=tz),
+            id="poll",
+            args=[settings, store],
+            next_run_time=now,
+        )
     if settings.digest_channel:
         digest_args = [client, settings, store, kb, polling]
         scheduler.add_job(run_digest, digest_trigger(settings), id="digest", args=digest_args)

@@ -31,15 +31,40 @@ PLATFORMS = ("heroku", "fly", "heroku-ai", "openai", "anthropic", "general")
 KINDS = ("router", "runtime", "logging", "proxy", "api", "page", "topic")
 BLAMES = ("app", "platform", "client", "config")
 SEVERITIES = ("low", "medium", "high", "critical")
-REQUIRED = ("code", "platform", "title", "kind", "blame", "severity", "statuses", "summary", "causes",
-            "fixes", "example", "related", "keywords", "docs", "source")
+REQUIRED = (
+    "code",
+    "platform",
+    "title",
+    "kind",
+    "blame",
+    "severity",
+    "statuses",
+    "summary",
+    "causes",
+    "fixes",
+    "example",
+    "related",
+    "keywords",
+    "docs",
+    "source",
+)
 OPTIONAL = ("messages", "retired", "notes", "table", "aliases", "elsewhere")
 
-PLATFORM_NAMES = {"heroku": "Heroku", "fly": "Fly.io", "heroku-ai": "Heroku AI", "openai": "OpenAI-style API",
-                  "anthropic": "Anthropic-style API", "general": "Heroku and Fly.io"}
+PLATFORM_NAMES = {
+    "heroku": "Heroku",
+    "fly": "Fly.io",
+    "heroku-ai": "Heroku AI",
+    "openai": "OpenAI-style API",
+    "anthropic": "Anthropic-style API",
+    "general": "Heroku and Fly.io",
+}
 # Whose side a code is on, as every reply says it ("on your app's side", "Start with H14 (your configuration)").
-BLAME_WORDS = {"app": "your app's side", "platform": "the platform's side", "client": "the client's side",
-               "config": "your configuration"}
+BLAME_WORDS = {
+    "app": "your app's side",
+    "platform": "the platform's side",
+    "client": "the client's side",
+    "config": "your configuration",
+}
 
 
 class KnowledgeError(ValueError):
@@ -98,8 +123,17 @@ class Entry:
         variant = self.elsewhere.get(provider or "")
         if variant is None:
             return self
-        return replace(self, platform=provider, summary=variant.summary, fixes=variant.fixes, docs=variant.docs,
-                       causes=(), notes=(), table=None, elsewhere={})
+        return replace(
+            self,
+            platform=provider,
+            summary=variant.summary,
+            fixes=variant.fixes,
+            docs=variant.docs,
+            causes=(),
+            notes=(),
+            table=None,
+            elsewhere={},
+        )
 
     @property
     def blame_words(self) -> str:
@@ -137,6 +171,7 @@ class Answer:
 
 # --- loading ---------------------------------------------------------------------------------------
 
+
 def _strings(value, where: str, name: str, *, min_items: int = 0) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise KnowledgeError(f"{where}: '{name}' must be a list of non-empty strings")
@@ -157,8 +192,12 @@ def _entry(raw: dict, where: str) -> Entry:
     for name in ("code", "title", "summary", "example", "docs"):
         if not isinstance(raw[name], str) or not raw[name].strip():
             raise KnowledgeError(f"{where}: '{name}' must be a non-empty string")
-    for name, allowed in (("platform", PLATFORMS), ("kind", KINDS), ("blame", BLAMES),
-                          ("severity", SEVERITIES)):
+    for name, allowed in (
+        ("platform", PLATFORMS),
+        ("kind", KINDS),
+        ("blame", BLAMES),
+        ("severity", SEVERITIES),
+    ):
         if raw[name] not in allowed:
             raise KnowledgeError(f"{where}: '{name}' is {raw[name]!r}, expected one of {', '.join(allowed)}")
     statuses = raw["statuses"]
@@ -186,13 +225,21 @@ def _entry(raw: dict, where: str) -> Entry:
         raise KnowledgeError(f"{where}: 'source' must be the https URL(s) where the facts were checked")
     elsewhere = {}
     for provider, raw_variant in (raw.get("elsewhere") or {}).items():
-        if provider not in PLATFORMS or not isinstance(raw_variant, dict) or \
-                not str(raw_variant.get("docs", "")).startswith("https://") or not raw_variant.get("summary"):
-            raise KnowledgeError(f"{where}: 'elsewhere.{provider}' needs a known platform, a summary, fixes and "
-                                 f"an https docs URL")
-        elsewhere[provider] = Variant(" ".join(str(raw_variant["summary"]).split()),
-                                      _strings(raw_variant.get("fixes"), where, f"elsewhere.{provider}.fixes",
-                                               min_items=1), raw_variant["docs"])
+        if (
+            provider not in PLATFORMS
+            or not isinstance(raw_variant, dict)
+            or not str(raw_variant.get("docs", "")).startswith("https://")
+            or not raw_variant.get("summary")
+        ):
+            raise KnowledgeError(
+                f"{where}: 'elsewhere.{provider}' needs a known platform, a summary, fixes and "
+                f"an https docs URL"
+            )
+        elsewhere[provider] = Variant(
+            " ".join(str(raw_variant["summary"]).split()),
+            _strings(raw_variant.get("fixes"), where, f"elsewhere.{provider}.fixes", min_items=1),
+            raw_variant["docs"],
+        )
     return Entry(
         code=raw["code"].strip(),
         platform=raw["platform"],
@@ -227,7 +274,9 @@ def load_entries(directory: Path = KNOWLEDGE_DIR) -> list[Entry]:
         raise KnowledgeError(f"no knowledge files (*.yml) in {directory}")
     for path in files:
         try:
-            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            doc = yaml.load(
+                path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            )
         except yaml.YAMLError as exc:
             raise KnowledgeError(f"{path.name}: not valid YAML: {exc}") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("entries"), list):
@@ -243,13 +292,17 @@ def load_entries(directory: Path = KNOWLEDGE_DIR) -> list[Entry]:
     for entry in entries:
         dangling = [c for c in entry.related if c not in codes]
         if dangling:
-            raise KnowledgeError(f"{seen[entry.code]} {entry.code}: related code(s) not in the knowledge base: "
-                                 f"{', '.join(dangling)}")
+            raise KnowledgeError(
+                f"{seen[entry.code]} {entry.code}: related code(s) not in the knowledge base: "
+                f"{', '.join(dangling)}"
+            )
     phrases: dict[str, str] = {}
     for entry in entries:
         for phrase in entry.messages:
             if phrase in phrases:
-                raise KnowledgeError(f"{entry.code}: message phrase {phrase!r} is also listed under {phrases[phrase]}")
+                raise KnowledgeError(
+                    f"{entry.code}: message phrase {phrase!r} is also listed under {phrases[phrase]}"
+                )
             phrases[phrase] = entry.code
     return entries
 
@@ -265,16 +318,117 @@ _WORD = re.compile(r"[a-z0-9_]+")
 
 _COMPARE_WORDS = {"vs", "versus", "difference", "differences", "compare", "comparison", "between", "or"}
 _FAMILY_WORDS = {"all", "list", "every", "family", "families"}
-_HELP_WORDS = {"hi", "hello", "hey", "thanks", "thank", "help", "yo", "ping", "who", "hola", "morning",
-               "cheers", "ty", "thx", "ok", "okay", "cool", "nice", "great"}
+_HELP_WORDS = {
+    "hi",
+    "hello",
+    "hey",
+    "thanks",
+    "thank",
+    "help",
+    "yo",
+    "ping",
+    "who",
+    "hola",
+    "morning",
+    "cheers",
+    "ty",
+    "thx",
+    "ok",
+    "okay",
+    "cool",
+    "nice",
+    "great",
+}
 _STOPWORDS = {
-    "a", "an", "the", "is", "are", "was", "were", "be", "what", "whats", "wat", "wht", "does", "do", "did",
-    "mean", "means", "meaning", "my", "our", "on", "in", "at", "of", "to", "for", "from", "why", "how",
-    "i", "we", "it", "its", "this", "that", "with", "and", "me", "am", "can", "you", "your", "get", "got",
-    "getting", "keep", "keeps", "seeing", "see", "error", "errors", "code", "codes", "issue", "problem",
-    "explain", "about", "tell", "please", "pls", "plz", "hey", "so", "im", "us", "there", "again", "when",
-    "after", "app", "status", "just", "some", "any", "which", "who", "has", "have", "lot",
-    "lots", "many", "all", "list", "every", "show", "fly", "flyio", "io", "heroku",
+    "a",
+    "an",
+    "the",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "what",
+    "whats",
+    "wat",
+    "wht",
+    "does",
+    "do",
+    "did",
+    "mean",
+    "means",
+    "meaning",
+    "my",
+    "our",
+    "on",
+    "in",
+    "at",
+    "of",
+    "to",
+    "for",
+    "from",
+    "why",
+    "how",
+    "i",
+    "we",
+    "it",
+    "its",
+    "this",
+    "that",
+    "with",
+    "and",
+    "me",
+    "am",
+    "can",
+    "you",
+    "your",
+    "get",
+    "got",
+    "getting",
+    "keep",
+    "keeps",
+    "seeing",
+    "see",
+    "error",
+    "errors",
+    "code",
+    "codes",
+    "issue",
+    "problem",
+    "explain",
+    "about",
+    "tell",
+    "please",
+    "pls",
+    "plz",
+    "hey",
+    "so",
+    "im",
+    "us",
+    "there",
+    "again",
+    "when",
+    "after",
+    "app",
+    "status",
+    "just",
+    "some",
+    "any",
+    "which",
+    "who",
+    "has",
+    "have",
+    "lot",
+    "lots",
+    "many",
+    "all",
+    "list",
+    "every",
+    "show",
+    "fly",
+    "flyio",
+    "io",
+    "heroku",
 }
 # Whole words (or phrases) that say which platform a question is about, checked in this order.
 # Which platform a question is about. The AI APIs are named from `signatures.PROVIDER_EVIDENCE`, the same
@@ -285,11 +439,22 @@ _PLATFORM_HINTS = {
 }
 _AI_PLATFORMS = ("heroku-ai", "openai", "anthropic")
 # Error types that Anthropic's API (and OpenAI-compatible ones) share with Heroku AI's entries.
-_SHARED_TYPES = frozenset({"invalid_request_error", "authentication_error", "rate_limit_error", "server_error",
-                           "permission_error", "not_found_error", "overloaded_error", "api_error"})
+_SHARED_TYPES = frozenset(
+    {
+        "invalid_request_error",
+        "authentication_error",
+        "rate_limit_error",
+        "server_error",
+        "permission_error",
+        "not_found_error",
+        "overloaded_error",
+        "api_error",
+    }
+)
 # Words that say something is wrong without saying what. A question made only of these (and platform
 # words) fits many entries about equally, so the bot asks for a log line instead of guessing.
-_VAGUE_WORDS = frozenset("""
+_VAGUE_WORDS = frozenset(
+    """
     deploy deploying deployed deployment deployments working work works worked woking broken broke down crash
     crashes crashed crashing fail fails failed failing failure slow issue issues problem problems help fix fixed
     wrong stopped stop website site server service page load loading start started starting run running trying
@@ -298,7 +463,8 @@ _VAGUE_WORDS = frozenset("""
     something everything getting got gets anyone someone know why does doing done able possible what
     reason reasons keep keeps still suddenly working properly correctly online offline live up unreachable
     reachable respond responding response responds info support more url send sending request requests
-    startup""".split())
+    startup""".split()
+)
 # "My app crashes" fits a dozen entries; "app crash on Heroku" is H10 or a crash loop.
 _CRASH_WORDS = frozenset({"crash", "crashes", "crashed", "crashing"})
 # What OpenAI calls the failures that other APIs name with the shared types.
@@ -306,15 +472,50 @@ _OPENAI_NAMES = {"rate_limit_error": "rate_limit_exceeded", "authentication_erro
 # What to offer first when a question about a platform says nothing specific ("our fly deploy is broken").
 _USUAL = {"fly": ("fly-not-listening", "fly-health-checks", "crash-loop"), "heroku": ("H10", "H12", "R14")}
 # The codes people ask about most: on a tie in free text the common code wins over its rare sibling.
-_COMMON = {"H12": 1.4, "H10": 1.35, "R14": 1.3, "H13": 1.2, "R10": 1.2, "H14": 1.2, "PC01": 1.2, "crash-loop": 1.2,
-           "H18": 1.15, "H20": 1.1, "H11": 1.1, "L10": 1.1, "exit-137": 1.1,
-           "exit-143": 1.1}
+_COMMON = {
+    "H12": 1.4,
+    "H10": 1.35,
+    "R14": 1.3,
+    "H13": 1.2,
+    "R10": 1.2,
+    "H14": 1.2,
+    "PC01": 1.2,
+    "crash-loop": 1.2,
+    "H18": 1.15,
+    "H20": 1.1,
+    "H11": 1.1,
+    "L10": 1.1,
+    "exit-137": 1.1,
+    "exit-143": 1.1,
+}
 # Fly's families are named by the second letter of their codes.
-_FLY_FAMILIES = {"tls": "PT", "ssl": "PT", "certificate": "PT", "cert": "PT", "connection": "PC",
-                 "upstream": "PU", "machine": "PM", "machines": "PM", "app": "PA", "edge": "PE",
-                 "routing": "PR", "route": "PR", "limit": "PL", "limits": "PL", "internal": "PP", "proxy": "P"}
-_HEROKU_FAMILIES = {"router": "H", "http": "H", "runtime": "R", "dyno": "R", "logging": "L", "logplex": "L",
-                    "drain": "L"}
+_FLY_FAMILIES = {
+    "tls": "PT",
+    "ssl": "PT",
+    "certificate": "PT",
+    "cert": "PT",
+    "connection": "PC",
+    "upstream": "PU",
+    "machine": "PM",
+    "machines": "PM",
+    "app": "PA",
+    "edge": "PE",
+    "routing": "PR",
+    "route": "PR",
+    "limit": "PL",
+    "limits": "PL",
+    "internal": "PP",
+    "proxy": "P",
+}
+_HEROKU_FAMILIES = {
+    "router": "H",
+    "http": "H",
+    "runtime": "R",
+    "dyno": "R",
+    "logging": "L",
+    "logplex": "L",
+    "drain": "L",
+}
 
 HELP_TEXT = (
     "I explain Heroku and Fly.io error codes and diagnose pasted logs. Try:\n"
@@ -326,13 +527,38 @@ HELP_TEXT = (
 )
 
 
-_EXIT_STATUS = re.compile(r"\b(?:exit(?:ed|s)?|process)\b[^.\n]{0,20}?\b(?:status|code)\b:?\s{0,3}(\d{1,3})\b(?!\s{0,2}(?:ms|s\b|%))")
-AMBIGUOUS_CLAUDE = ("Claude runs on Anthropic's own API and on Heroku AI, and both use these error types; this is "
-                    "Heroku AI's answer. Say \"anthropic\" (or paste the error body) if you call Anthropic directly.")
-UNSURE_TEXT = ("I'm not sure which of these you mean. Paste a log line or the error body and I'll diagnose it; "
-               "or ask about one of them:")
-_PLATFORM_WORDS = frozenset({"heroku", "fly", "flyio", "io", "dyno", "dynos", "machine", "machines", "app", "apps",
-                             "openai", "anthropic", "claude", "gpt", "model", "api", "ai"})
+_EXIT_STATUS = re.compile(
+    r"\b(?:exit(?:ed|s)?|process)\b[^.\n]{0,20}?\b(?:status|code)\b:?\s{0,3}(\d{1,3})\b(?!\s{0,2}(?:ms|s\b|%))"
+)
+AMBIGUOUS_CLAUDE = (
+    "Claude runs on Anthropic's own API and on Heroku AI, and both use these error types; this is "
+    'Heroku AI\'s answer. Say "anthropic" (or paste the error body) if you call Anthropic directly.'
+)
+UNSURE_TEXT = (
+    "I'm not sure which of these you mean. Paste a log line or the error body and I'll diagnose it; "
+    "or ask about one of them:"
+)
+_PLATFORM_WORDS = frozenset(
+    {
+        "heroku",
+        "fly",
+        "flyio",
+        "io",
+        "dyno",
+        "dynos",
+        "machine",
+        "machines",
+        "app",
+        "apps",
+        "openai",
+        "anthropic",
+        "claude",
+        "gpt",
+        "model",
+        "api",
+        "ai",
+    }
+)
 
 
 def clean_question(text: str) -> str:
@@ -350,10 +576,14 @@ class KnowledgeBase:
         self.entries: tuple[Entry, ...] = tuple(entries)
         self.by_code: dict[str, Entry] = {e.code.upper(): e for e in self.entries}
         self.message_phrases: tuple[tuple[str, Entry], ...] = tuple(
-            sorted(((m, e) for e in self.entries for m in e.messages), key=lambda pair: -len(pair[0])))
+            sorted(((m, e) for e in self.entries for m in e.messages), key=lambda pair: -len(pair[0]))
+        )
         # Every API error label (Heroku AI, OpenAI, Anthropic types and codes, Platform API ids) -> platform.
-        self.api_labels: dict[str, str] = {e.code: e.platform for e in self.entries
-                                           if e.kind == "api" and re.fullmatch(r"[a-z][a-z0-9_]{2,60}", e.code)}
+        self.api_labels: dict[str, str] = {
+            e.code: e.platform
+            for e in self.entries
+            if e.kind == "api" and re.fullmatch(r"[a-z][a-z0-9_]{2,60}", e.code)
+        }
         self._lock = threading.Lock()  # guards self._db across threads
         self._db = self._build_index()
         self._vocabulary = self._build_vocabulary()
@@ -361,11 +591,17 @@ class KnowledgeBase:
         self._hyphenated = tuple(e.code.lower() for e in self.entries if "-" in e.code)
         # What each entry is called: the stems of its title, keywords, aliases and log wordings.
         self._names: dict[str, frozenset[str]] = {
-            e.code: frozenset(_stem(w) for text in (e.title, *e.keywords, *e.aliases, *e.messages)
-                              for w in _WORD.findall(text.lower()) if w not in _STOPWORDS)
-            for e in self.entries}
-        self._aliases: tuple[tuple[str, Entry], ...] = tuple(sorted(
-            ((a, e) for e in self.entries for a in e.aliases), key=lambda pair: -len(pair[0])))
+            e.code: frozenset(
+                _stem(w)
+                for text in (e.title, *e.keywords, *e.aliases, *e.messages)
+                for w in _WORD.findall(text.lower())
+                if w not in _STOPWORDS
+            )
+            for e in self.entries
+        }
+        self._aliases: tuple[tuple[str, Entry], ...] = tuple(
+            sorted(((a, e) for e in self.entries for a in e.aliases), key=lambda pair: -len(pair[0]))
+        )
 
     @classmethod
     @functools.cache
@@ -426,12 +662,14 @@ class KnowledgeBase:
             return []
         query = " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
         with self._lock:
-            rows = list(self._db.query(
-                "select entries.code as code, bm25(entries_fts, 1.0, 6.0, 5.0, 2.0, 0.6) as rank "
-                "from entries_fts join entries on entries.rowid = entries_fts.rowid "
-                "where entries_fts match :q order by rank limit 40",
-                {"q": query},
-            ))
+            rows = list(
+                self._db.query(
+                    "select entries.code as code, bm25(entries_fts, 1.0, 6.0, 5.0, 2.0, 0.6) as rank "
+                    "from entries_fts join entries on entries.rowid = entries_fts.rowid "
+                    "where entries_fts match :q order by rank limit 40",
+                    {"q": query},
+                )
+            )
         from rapidfuzz import fuzz
 
         phrase = " ".join(words)
@@ -445,8 +683,10 @@ class KnowledgeBase:
             score += fuzz.token_set_ratio(phrase, entry.title.lower()) / 25
             if phrase == " ".join(w for w in _WORD.findall(entry.title.lower()) if w not in _STOPWORDS):
                 score *= 1.5  # the question is the title itself
-            if platform and (entry.platform in (platform, "general") or (
-                    platform in ("anthropic", "openai") and entry.code in _SHARED_TYPES)):
+            if platform and (
+                entry.platform in (platform, "general")
+                or (platform in ("anthropic", "openai") and entry.code in _SHARED_TYPES)
+            ):
                 score *= 1.5
             elif platform in _AI_PLATFORMS and entry.platform in _AI_PLATFORMS:
                 score *= 0.5  # another API's error: the provider was named
@@ -468,10 +708,17 @@ class KnowledgeBase:
         provider = _platform_hint(clean_question(question)[:2000])
         if provider in ("anthropic", "openai") and any(m.entry.elsewhere for m in answer.matches):
             # Anthropic and OpenAI share type names with Heroku AI: explain the one that was named.
-            answer = replace(answer, matches=tuple(Match(m.entry.for_provider(provider), m.score)
-                                                   for m in answer.matches))
-        elif provider is None and answer.kind in ("search", "code") and not answer.note and answer.best \
-                and answer.best.platform == "heroku-ai" and re.search(r"\bclaude\b", question, re.I):
+            answer = replace(
+                answer, matches=tuple(Match(m.entry.for_provider(provider), m.score) for m in answer.matches)
+            )
+        elif (
+            provider is None
+            and answer.kind in ("search", "code")
+            and not answer.note
+            and answer.best
+            and answer.best.platform == "heroku-ai"
+            and re.search(r"\bclaude\b", question, re.I)
+        ):
             answer = replace(answer, note=AMBIGUOUS_CLAUDE)
         where = where_in(question)
         return replace(answer, where=where) if where.known else answer
@@ -484,16 +731,23 @@ class KnowledgeBase:
 
         codes, unknown = self._codes_in(text)
         if platform == "openai":
-            codes = list(dict.fromkeys(self.get(_OPENAI_NAMES[e.code]) if e.code in _OPENAI_NAMES else e
-                                       for e in codes))
+            codes = list(
+                dict.fromkeys(
+                    self.get(_OPENAI_NAMES[e.code]) if e.code in _OPENAI_NAMES else e for e in codes
+                )
+            )
         if codes:
             matches = tuple(Match(e, 1.0) for e in codes)
             kind = "compare" if len(codes) > 1 else "code"
             note = f"{unknown[0]} is not a known code." if unknown else ""
             return Answer(question, kind, matches, note)
         if unknown:
-            return Answer(question, "unknown_code", tuple(Match(e, 0.0) for e in self._nearest(unknown[0])),
-                          note=f"{unknown[0]} is not a known {self._platform_of(unknown[0])} code.")
+            return Answer(
+                question,
+                "unknown_code",
+                tuple(Match(e, 0.0) for e in self._nearest(unknown[0])),
+                note=f"{unknown[0]} is not a known {self._platform_of(unknown[0])} code.",
+            )
 
         words = set(_WORD.findall(text))
         family = self._family(text, words)
@@ -504,8 +758,13 @@ class KnowledgeBase:
         if m and not self.get(f"exit-{int(m.group(1))}"):
             # An exit status we have no entry for: guessing a neighbour would mislead.
             near = tuple(Match(e, 0.5) for e in map(self.get, ("exit-1", "exit-137", "crash-loop")) if e)
-            return Answer(question, "unsure", note=f"Exit status {int(m.group(1))} is the app's own: the lines the "
-                          f"process printed just before it exited say why. {UNSURE_TEXT}", candidates=near)
+            return Answer(
+                question,
+                "unsure",
+                note=f"Exit status {int(m.group(1))} is the app's own: the lines the "
+                f"process printed just before it exited say why. {UNSURE_TEXT}",
+                candidates=near,
+            )
 
         status = self._status(text, platform)
         if status:
@@ -522,8 +781,10 @@ class KnowledgeBase:
         vague = _VAGUE_WORDS - _CRASH_WORDS if platform in ("heroku", "fly") else _VAGUE_WORDS
         specific = {_stem(w) for w in words - _STOPWORDS - vague - _PLATFORM_WORDS if len(w) >= 3}
         best = matches[0].entry
-        phrased = any(" " in k and k in text and set(_WORD.findall(k)) - _VAGUE_WORDS - _PLATFORM_WORDS - _STOPWORDS
-                      for k in best.keywords)
+        phrased = any(
+            " " in k and k in text and set(_WORD.findall(k)) - _VAGUE_WORDS - _PLATFORM_WORDS - _STOPWORDS
+            for k in best.keywords
+        )
         if not phrased and not specific & self._names[best.code]:
             # With nothing specific said, search hits are noise: offer what people on that platform hit most.
             found = matches if specific else []
@@ -540,7 +801,9 @@ class KnowledgeBase:
             entry = self.get(code)
             if len(picked) >= 3 or entry is None:
                 break
-            if entry not in [m.entry for m in picked] and (platform is None or entry.platform in (platform, "general")):
+            if entry not in [m.entry for m in picked] and (
+                platform is None or entry.platform in (platform, "general")
+            ):
                 picked.append(Match(entry, 0.0))
         return tuple(picked[:3])
 
@@ -553,8 +816,14 @@ class KnowledgeBase:
         signals = find_api_signals(question[:2000], self.api_labels)
         if signals and self.get(signals[0].code):
             return self.get(signals[0].code)
-        return next((entry for alias, entry in self._aliases
-                     if alias in text and re.search(rf"(?<![\w]){re.escape(alias)}(?![\w])", text)), None)
+        return next(
+            (
+                entry
+                for alias, entry in self._aliases
+                if alias in text and re.search(rf"(?<![\w]){re.escape(alias)}(?![\w])", text)
+            ),
+            None,
+        )
 
     def _codes_in(self, text: str) -> tuple[list[Entry], list[str]]:
         found: list[Entry] = []
@@ -588,23 +857,31 @@ class KnowledgeBase:
 
     def _nearest(self, code: str, n: int = 3) -> list[Entry]:
         prefix = code.rstrip("0123456789")
-        number = int(code[len(prefix):] or 0)
-        same = [e for e in self.entries if e.code.rstrip("0123456789") == prefix and e.code[len(prefix):].isdigit()]
+        number = int(code[len(prefix) :] or 0)
+        same = [
+            e
+            for e in self.entries
+            if e.code.rstrip("0123456789") == prefix and e.code[len(prefix) :].isdigit()
+        ]
         if not same:  # an unknown family ("PZ99"): offer the platform's codes nearest by number
-            same = [e for e in self.entries if e.code[:1] == code[:1] and e.code[-2:].isdigit()
-                    and e.platform in ("heroku", "fly")]
+            same = [
+                e
+                for e in self.entries
+                if e.code[:1] == code[:1] and e.code[-2:].isdigit() and e.platform in ("heroku", "fly")
+            ]
             prefix = ""
             same.sort(key=lambda e: (abs(int(e.code[-2:]) - number % 100), e.retired, e.code))
             return same[:n]
-        same.sort(key=lambda e: (abs(int(e.code[len(prefix):]) - number), e.retired, e.code))
+        same.sort(key=lambda e: (abs(int(e.code[len(prefix) :]) - number), e.retired, e.code))
         return same[:n]
 
     def _family(self, text: str, words: set[str]) -> Answer | None:
         # "all R codes", "list fly tls errors", "every PC code", "heroku runtime errors list"
         # Only when a list is asked for: "all R codes", "list fly tls errors", "every PC code" ("all Claude
         # models" and "every month" are not).
-        if not re.search(r"\b(?:all|every)\b(?:\s+\S+){0,3}?\s+(?:codes?|errors?)\b|\b(?:list|family|families)\b", text) \
-                and not re.search(r"\b(?:[hrl]|p[pucmtaerl])[ -]?(?:codes|errors|family)\b", text):
+        if not re.search(
+            r"\b(?:all|every)\b(?:\s+\S+){0,3}?\s+(?:codes?|errors?)\b|\b(?:list|family|families)\b", text
+        ) and not re.search(r"\b(?:[hrl]|p[pucmtaerl])[ -]?(?:codes|errors|family)\b", text):
             return None
         m = re.search(r"\b(p[pucmtaerl]|[hrl])[ -]?(?:codes?|errors?|family|series|\d?x+)\b", text)
         prefix = m.group(1).upper() if m else None
@@ -619,9 +896,14 @@ class KnowledgeBase:
                 return Answer(text, "family", tuple(Match(e, 1.0) for e in entries), "Heroku AI errors")
         if prefix is None:
             return None
-        entries = [e for e in self.entries
-                   if e.code.startswith(prefix) and e.code[len(prefix):len(prefix) + 1].isalnum()
-                   and e.platform in ("heroku", "fly") and e.kind != "page"]
+        entries = [
+            e
+            for e in self.entries
+            if e.code.startswith(prefix)
+            and e.code[len(prefix) : len(prefix) + 1].isalnum()
+            and e.platform in ("heroku", "fly")
+            and e.kind != "page"
+        ]
         if prefix in ("H", "R", "L"):
             entries = [e for e in entries if e.code[1:].isdigit()]
         if not entries:
@@ -639,15 +921,22 @@ class KnowledgeBase:
         if platform in _AI_PLATFORMS:
             # That API's own error types first (best match for the rest of the question on top), then
             # Heroku AI's status and types, which use the same names.
-            own = [e for e in self.entries if (e.platform == platform or platform in e.elsewhere)
-                   and status in e.statuses]
+            own = [
+                e
+                for e in self.entries
+                if (e.platform == platform or platform in e.elsewhere) and status in e.statuses
+            ]
             if platform != "heroku-ai" and own:
                 words = {m.entry.code: m.score for m in self.search(text, limit=40, platform=platform)}
                 own.sort(key=lambda e: -words.get(e.code, 0))
             first = self.get(f"AI-{status}")
-            pool = [e for e in self.entries if e.platform == "heroku-ai" and status in e.statuses and e is not first]
+            pool = [
+                e
+                for e in self.entries
+                if e.platform == "heroku-ai" and status in e.statuses and e is not first
+            ]
             ai = ([first] if first else []) + pool
-            ordered = (ai if platform == "heroku-ai" else own + ai)
+            ordered = ai if platform == "heroku-ai" else own + ai
             ranked = [Match(e, 1.0 if i == 0 else 0.8) for i, e in enumerate(dict.fromkeys(ordered))]
         else:
             pool = [e for e in self.entries if status in e.statuses and e.platform in ("heroku", "fly")]
@@ -685,6 +974,5 @@ def _stem(word: str) -> str:
         return word[:-2]
     for suffix in ("ing", "ed", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
-            return word[:-len(suffix)]
+            return word[: -len(suffix)]
     return word
-

@@ -40,7 +40,9 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[float], None] | Non
 
 
 @contextlib.contextmanager
-def open_log(source: str, progress: bool = True) -> Iterator[tuple[BinaryIO, str, Callable[[int], None] | None]]:
+def open_log(
+    source: str, progress: bool = True
+) -> Iterator[tuple[BinaryIO, str, Callable[[int], None] | None]]:
     """Yield (binary stream, app name guessed from the file name, progress callback or None)."""
     if source == "-":
         raw: BinaryIO = sys.stdin.buffer

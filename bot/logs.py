@@ -28,7 +28,9 @@ class LogEvent:
     time: datetime | None = None
     region: str | None = None
     level: str | None = None  # at=info|warning|error, or Fly's [info]/[error]
-    kind: str = "other"  # router | runtime | logging | proxy | memory | state | exit | signal | start | app | other
+    kind: str = (
+        "other"  # router | runtime | logging | proxy | memory | state | exit | signal | start | app | other
+    )
     code: str | None = None  # H12, R14, L10, PC01 ...
     desc: str | None = None
     message: str = ""
@@ -66,18 +68,26 @@ _HEROKU = re.compile(r"(?:^|(?<=[\s\"'`(]))(?P<src>heroku|app)\[(?P<proc>[^\]\s]
 # without the frame ("heroku web.1 - - Error R14 ...").
 _SYSLOG = re.compile(
     rf"(?:(?:\d{{1,6}}\s)?<\d{{1,3}}>1\s{_TS}\s\S{{1,255}}\s(?P<src>heroku|app)\s(?P<proc>\S{{1,64}})\s-\s(?:-\s)?"
-    r"|(?:^|(?<=\s))(?P<src2>heroku|app)\s(?P<proc2>router|api|logplex|log-shuttle|[a-z][\w-]{0,40}\.\d{1,5})\s-\s-\s)")
+    r"|(?:^|(?<=\s))(?P<src2>heroku|app)\s(?P<proc2>router|api|logplex|log-shuttle|[a-z][\w-]{0,40}\.\d{1,5})\s-\s-\s)"
+)
 # Papertrail and other syslog viewers: "Mar 14 02:11:09 shop-prod heroku/web.2:  msg".
-_SLASHED = re.compile(r"(?:^|(?<=\s))(?P<src>heroku|app)/(?P<proc>router|api|logplex|log-shuttle|[\w-]{1,40}\.\d{1,5}):\s")
+_SLASHED = re.compile(
+    r"(?:^|(?<=\s))(?P<src>heroku|app)/(?P<proc>router|api|logplex|log-shuttle|[\w-]{1,40}\.\d{1,5}):\s"
+)
 # Fly.io: "<ts> proxy[e2862692b79d68] sin [error]msg" (flyctl), and flyctl's older "<ts> 3a4b5c6d ams [info]msg".
 _FLY = re.compile(
     rf"(?:{_TS}\s{{1,4}})?(?:(?P<src>proxy|app|runner|health|machine|stats|api)\[(?P<proc>[^\]\s]{{1,64}})\]"
-    r"|(?P<inst>[0-9a-f]{8}))\s{1,4}(?P<region>[a-z]{3})\s{1,4}\[(?P<level>[a-z]{1,10})\]\s?")
+    r"|(?P<inst>[0-9a-f]{8}))\s{1,4}(?P<region>[a-z]{3})\s{1,4}\[(?P<level>[a-z]{1,10})\]\s?"
+)
 _HEAD = 400  # envelopes are looked for in this many leading characters
 
 _LOGFMT = re.compile(r'([a-z][a-z0-9_.]{0,40})=("(?:[^"\\]|\\.){0,4000}"|"[^"]{0,4000}|[^\s"]*)')
-_LEGACY_ROUTER = re.compile(r"Error (?P<code>H\d\d) \((?P<desc>[^)]{1,80})\) -> (?P<method>[A-Z]{3,7})[ -](?P<target>\S{1,2000})")
-_MEM = re.compile(r"Process running mem=(?P<mb>\d{1,7}(?:\.\d{1,3})?)(?P<unit>[MG])B?\((?P<pct>\d{1,5}(?:\.\d{1,3})?)%\)")
+_LEGACY_ROUTER = re.compile(
+    r"Error (?P<code>H\d\d) \((?P<desc>[^)]{1,80})\) -> (?P<method>[A-Z]{3,7})[ -](?P<target>\S{1,2000})"
+)
+_MEM = re.compile(
+    r"Process running mem=(?P<mb>\d{1,7}(?:\.\d{1,3})?)(?P<unit>[MG])B?\((?P<pct>\d{1,5}(?:\.\d{1,3})?)%\)"
+)
 _EXIT = re.compile(r"\bProcess exited(?: with status (?P<status>\d{1,3}))?")
 _STATE = re.compile(r"\bState changed from (?P<from>\w{1,20}) to (?P<to>\w{1,20})")
 _STOP = re.compile(r"\bStopping (?:all |remaining )?process(?:es)? with (?P<sig>SIG[A-Z]{2,8})")
@@ -85,8 +95,10 @@ _FLY_EXIT = re.compile(r"(?:exited|exit)(?: normally)? with code:? (?P<status>\d
 _FLY_OOM = re.compile(r"out of memory: kill(?:ed)? process|oom[ -]?kill", re.I)
 _RESTARTS = re.compile(r"max restart count|restart limit", re.I)
 _MS = re.compile(r"^(\d{1,9})(?:ms)?$")
-_ID = re.compile(r"/(?:\d{1,20}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,64})(?=/|$|\?)",
-                 re.I)
+_ID = re.compile(
+    r"/(?:\d{1,20}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,64})(?=/|$|\?)",
+    re.I,
+)
 
 
 def _int(value: str | None) -> int | None:
@@ -128,7 +140,7 @@ def parse_line(line: str, sig: Signatures | None = None) -> LogEvent:
     """Parse one line of Heroku or Fly.io log text, in any envelope (or none), into a LogEvent."""
     sig = sig or signatures.default()
     line = line[:MAX_LINE].rstrip("\r\n")
-    body = line[_DECORATION.match(line).end():]
+    body = line[_DECORATION.match(line).end() :]
     for pattern, build in ((_HEROKU, _heroku), (_SYSLOG, _heroku), (_SLASHED, _heroku), (_FLY, _fly)):
         m = pattern.search(body, 0, _HEAD)
         if m:
@@ -148,7 +160,11 @@ def _time_before(body: str, end: int) -> datetime | None:
 
 def _heroku(line: str, body: str, m: re.Match, sig: Signatures) -> LogEvent:
     groups = m.groupdict()
-    src, proc, msg = groups["src"] or groups.get("src2"), groups["proc"] or groups.get("proc2"), body[m.end():]
+    src, proc, msg = (
+        groups["src"] or groups.get("src2"),
+        groups["proc"] or groups.get("proc2"),
+        body[m.end() :],
+    )
     ts = parse_time(m.groupdict().get("ts")) or _time_before(body, m.start())
     base = {"line": line, "platform": "heroku", "source": src, "process": proc, "time": ts, "message": msg}
     if src == "heroku" and proc == "router":
@@ -161,19 +177,36 @@ def _heroku(line: str, body: str, m: re.Match, sig: Signatures) -> LogEvent:
 def _router(base: dict, msg: str, sig: Signatures) -> LogEvent:
     m = _LEGACY_ROUTER.search(msg, 0, _HEAD) if "Error H" in msg[:_HEAD] else None
     if m and m.group("code") in sig.codes:
-        f = logfmt(msg[m.end():])
+        f = logfmt(msg[m.end() :])
         host, _, path = m.group("target").partition("/")
         return LogEvent(
-            **base, kind="router", level="error", code=m.group("code"), desc=m.group("desc"),
-            method=m.group("method"), host=host or None, path="/" + path, status=_int(f.get("status")),
-            service_ms=_int(f.get("service")), dyno=f.get("dyno") or None,
+            **base,
+            kind="router",
+            level="error",
+            code=m.group("code"),
+            desc=m.group("desc"),
+            method=m.group("method"),
+            host=host or None,
+            path="/" + path,
+            status=_int(f.get("status")),
+            service_ms=_int(f.get("service")),
+            dyno=f.get("dyno") or None,
         )
     f = logfmt(msg)
     if f.get("at") or f.get("code") or f.get("status"):
         return LogEvent(
-            **base, kind="router", level=f.get("at"), code=sig.router_code(msg), desc=f.get("desc"),
-            method=f.get("method"), path=f.get("path"), host=f.get("host"), status=_int(f.get("status")),
-            service_ms=_int(f.get("service")), connect_ms=_int(f.get("connect")), sock=f.get("sock"),
+            **base,
+            kind="router",
+            level=f.get("at"),
+            code=sig.router_code(msg),
+            desc=f.get("desc"),
+            method=f.get("method"),
+            path=f.get("path"),
+            host=f.get("host"),
+            status=_int(f.get("status")),
+            service_ms=_int(f.get("service")),
+            connect_ms=_int(f.get("connect")),
+            sock=f.get("sock"),
             dyno=f.get("dyno") or None,
         )
     return LogEvent(**base, kind="router")
@@ -184,9 +217,15 @@ def _runtime(base: dict, msg: str, proc: str, sig: Signatures) -> LogEvent:
     if m:
         code = m.group("code")
         kind = {"R": "runtime", "L": "logging", "H": "router"}[code[0]]
-        desc = re.match(r" ?\((?P<desc>[^)]{1,80})\)", msg[m.end():])
-        return LogEvent(**base, kind=kind, level="error", code=code, desc=desc.group("desc") if desc else None,
-                        dyno=_dyno(proc))
+        desc = re.match(r" ?\((?P<desc>[^)]{1,80})\)", msg[m.end() :])
+        return LogEvent(
+            **base,
+            kind=kind,
+            level="error",
+            code=code,
+            desc=desc.group("desc") if desc else None,
+            dyno=_dyno(proc),
+        )
     head = msg[:_HEAD]
     m = _MEM.search(head)
     if m:
@@ -212,10 +251,20 @@ def _dyno(proc: str) -> str | None:
 
 def _fly(line: str, body: str, m: re.Match, sig: Signatures) -> LogEvent:
     proc = m.group("proc") or m.group("inst")
-    return _fly_event({"line": line, "platform": "fly", "source": m.group("src") or "app", "process": proc,
-                       "time": parse_time(m.group("ts")) or _time_before(body, m.start()),
-                       "region": m.group("region"), "level": m.group("level"), "message": body[m.end():],
-                       "dyno": proc}, sig)
+    return _fly_event(
+        {
+            "line": line,
+            "platform": "fly",
+            "source": m.group("src") or "app",
+            "process": proc,
+            "time": parse_time(m.group("ts")) or _time_before(body, m.start()),
+            "region": m.group("region"),
+            "level": m.group("level"),
+            "message": body[m.end() :],
+            "dyno": proc,
+        },
+        sig,
+    )
 
 
 def _fly_event(base: dict, sig: Signatures) -> LogEvent:
@@ -254,23 +303,40 @@ def _json_line(line: str, body: str, sig: Signatures) -> LogEvent | None:
     log = data.get("log") if isinstance(data.get("log"), dict) else {}
     if not fly and not event:
         return None  # some other JSON (an API error body, an app's structured log): read as text
-    return _fly_event({"line": line, "platform": "fly", "source": event.get("provider") or "app",
-                       "process": app.get("instance"), "time": parse_time(str(data.get("timestamp") or "")),
-                       "region": fly.get("region"), "level": log.get("level"), "message": data["message"],
-                       "dyno": app.get("instance")}, sig)
+    return _fly_event(
+        {
+            "line": line,
+            "platform": "fly",
+            "source": event.get("provider") or "app",
+            "process": app.get("instance"),
+            "time": parse_time(str(data.get("timestamp") or "")),
+            "region": fly.get("region"),
+            "level": log.get("level"),
+            "message": data["message"],
+            "dyno": app.get("instance"),
+        },
+        sig,
+    )
 
 
 def _bare(line: str, ts: datetime | None, msg: str, sig: Signatures) -> LogEvent:
     """A line in no known envelope: a message pasted on its own, a sentence, a JSON string, app output.
     Signals are looked for anywhere in it."""
-    heroku = {"line": line, "platform": "heroku", "source": "heroku", "process": None, "time": ts, "message": msg}
+    heroku = {
+        "line": line,
+        "platform": "heroku",
+        "source": "heroku",
+        "process": None,
+        "time": ts,
+        "message": msg,
+    }
     if sig.router_code(msg):
         return _router({**heroku, "process": "router"}, msg, sig)
     m = sig.error_code(msg)
     if m:
         if _LEGACY_ROUTER.match(msg, m.start()):
-            return _router({**heroku, "process": "router"}, msg[m.start():], sig)
-        return _runtime(heroku, msg[m.start():], "", sig)
+            return _router({**heroku, "process": "router"}, msg[m.start() :], sig)
+        return _runtime(heroku, msg[m.start() :], "", sig)
     head = msg[:_HEAD]
     if _MEM.search(head) or _EXIT.search(head) or _STATE.search(head) or _STOP.search(head):
         return _runtime(heroku, msg, "", sig)
@@ -278,7 +344,9 @@ def _bare(line: str, ts: datetime | None, msg: str, sig: Signatures) -> LogEvent
     if code is None and "error.message=" in msg:
         code = sig.fly_code(logfmt(msg).get("error.message", ""))
     if code:
-        return LogEvent(line=line, platform="fly", source="proxy", time=ts, kind="proxy", code=code, message=msg)
+        return LogEvent(
+            line=line, platform="fly", source="proxy", time=ts, kind="proxy", code=code, message=msg
+        )
     if _FLY_OOM.search(head):
         return LogEvent(line=line, time=ts, kind="memory", oom=True, message=msg)
     if _RESTARTS.search(head):
@@ -287,7 +355,9 @@ def _bare(line: str, ts: datetime | None, msg: str, sig: Signatures) -> LogEvent
     if code:
         kind = {"H": "router", "R": "runtime", "L": "logging"}.get(code[0], "proxy")
         platform = "fly" if code[0] == "P" else "heroku"
-        return LogEvent(line=line, platform=platform, source="prose", time=ts, kind=kind, code=code, message=msg)
+        return LogEvent(
+            line=line, platform=platform, source="prose", time=ts, kind=kind, code=code, message=msg
+        )
     return LogEvent(line=line, time=ts, kind="other", message=msg)
 
 

@@ -7,7 +7,7 @@ CLI_DESCRIPTION = (
 )
 
 CHAT_BANNER = (
-    "Dyno Doctor offline console. Type what you would type in Slack: a question (\"what is R15?\") or\n"
+    'Dyno Doctor offline console. Type what you would type in Slack: a question ("what is R15?") or\n'
     "paste log lines and end the paste with an empty line. Ctrl-D or 'quit' leaves."
 )
 
@@ -65,9 +65,13 @@ AUTODIAGNOSE_OFF = (
     "Autodiagnose is *off* in this channel: I'll only answer when mentioned, in DMs or through the "
     "*Diagnose with Dyno Doctor* shortcut."
 )
-AUTODIAGNOSE_STATE = "Autodiagnose is *{state}* in this channel. Change it with `/dynodoc autodiagnose on|off`."
+AUTODIAGNOSE_STATE = (
+    "Autodiagnose is *{state}* in this channel. Change it with `/dynodoc autodiagnose on|off`."
+)
 AUTODIAGNOSE_IN_DM = "Direct messages are always diagnosed; autodiagnose is a setting for channels."
-DIGEST_NO_APPS = "No apps are watched yet: set `DYNODOC_APPS` (e.g. `heroku:my-api,fly:my-fly-app`) and restart me."
+DIGEST_NO_APPS = (
+    "No apps are watched yet: set `DYNODOC_APPS` (e.g. `heroku:my-api,fly:my-fly-app`) and restart me."
+)
 DIGEST_UNKNOWN_APP = "`{app}` is not a watched app. Watched: {apps}."
 
 FILE_TOO_BIG = (
@@ -75,7 +79,9 @@ FILE_TOO_BIG = (
     "incident instead (e.g. `tail -n 5000 app.log > recent.log`), or gzip it."
 )
 FILE_UNREADABLE = ":warning: I couldn't read `{name}`: {reason}."
-FILE_NOT_LOGS = "I read log files — `.log`, `.txt`, `.json`, `.gz` and Slack text snippets — not images or other files."
+FILE_NOT_LOGS = (
+    "I read log files — `.log`, `.txt`, `.json`, `.gz` and Slack text snippets — not images or other files."
+)
 NOTHING_TO_DIAGNOSE = "That message has no text or log file for me to diagnose."
 NOT_IN_CHANNEL = (
     "I can't post in this conversation, so only you can see this. To have me answer in threads here, "

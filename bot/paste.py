@@ -15,7 +15,9 @@ from dataclasses import dataclass
 MAX_PASTE_CHARS = 2_000_000  # about 2 MB of text: far above Slack's 40k message limit, bounded for files
 
 _FENCE = re.compile(r"^\s{0,3}```[a-z0-9_+-]{0,20}\s*$", re.I)
-_LINK = re.compile(r"<((?:https?|mailto|postgres(?:ql)?|redis|rediss|amqps?|mysql)://?[^|>\s]{1,2000})(?:\|([^>]{0,2000}))?>")
+_LINK = re.compile(
+    r"<((?:https?|mailto|postgres(?:ql)?|redis|rediss|amqps?|mysql)://?[^|>\s]{1,2000})(?:\|([^>]{0,2000}))?>"
+)
 _MENTION = re.compile(r"<[@#!][A-Za-z0-9^|_.-]{1,120}>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Lines that start a new log record: a timestamp, a Heroku/Fly source, a syslog frame.
@@ -66,8 +68,10 @@ def clean(text: str) -> Paste:
     raw = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     raw = [line for line in raw if line.strip() and not _FENCE.match(line)]
     # Inline fences: "```2024-... heroku[router]: ...```"
-    raw = [line.strip().strip("`") if line.lstrip().startswith("```") or line.endswith("```") else line
-           for line in raw]
+    raw = [
+        line.strip().strip("`") if line.lstrip().startswith("```") or line.endswith("```") else line
+        for line in raw
+    ]
     lines, joined = _rejoin(raw)
     return Paste(tuple(lines), truncated, binary, frozenset(joined))
 
@@ -84,7 +88,9 @@ def _rejoin(lines: list[str]) -> tuple[list[str], set[int]]:
     lengths = Counter(len(line) for line in lines if len(line) >= 40)
     width, count = lengths.most_common(1)[0] if lengths else (0, 0)
     fixed_width = count >= 3
-    mostly_records = sum(1 for line in lines if _RECORD_START.match(line.lstrip())) >= max(2, len(lines) * 0.6)
+    mostly_records = sum(1 for line in lines if _RECORD_START.match(line.lstrip())) >= max(
+        2, len(lines) * 0.6
+    )
     if not fixed_width and not mostly_records:
         return lines, set()
     out: list[str] = []
@@ -93,8 +99,11 @@ def _rejoin(lines: list[str]) -> tuple[list[str], set[int]]:
     for line in lines:
         stripped = line.lstrip()
         record = _RECORD_START.match(stripped) or stripped.startswith(("at ", "File ", "Traceback"))
-        if out and not record and ((fixed_width and len(previous) == width)
-                                   or (not fixed_width and len(previous) >= 60)):
+        if (
+            out
+            and not record
+            and ((fixed_width and len(previous) == width) or (not fixed_width and len(previous) >= 60))
+        ):
             out[-1] += line
             joined.add(len(out) - 1)
         else:

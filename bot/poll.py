@@ -43,8 +43,10 @@ logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 FLY_HISTORY = timedelta(days=7)  # what the Fly.io logs API keeps
 SEEN_MARGIN = timedelta(hours=1)  # line hashes are kept this long before the oldest line a fetch returned
-FIR_NOTE = ("Fir-generation app: Heroku keeps no log history for it, so a poll sees nothing; "
-            "set DYNODOC_HEROKU_TAIL=1 to keep a tail session open instead")
+FIR_NOTE = (
+    "Fir-generation app: Heroku keeps no log history for it, so a poll sees nothing; "
+    "set DYNODOC_HEROKU_TAIL=1 to keep a tail session open instead"
+)
 
 
 @dataclass(frozen=True)
@@ -67,29 +69,44 @@ class PollResult:
     @property
     def run(self) -> PollRun:
         return PollRun(
-            app=self.app.name, platform=self.app.platform, started=self.started, finished=self.finished,
-            outcome=self.outcome, lines_read=self.lines_read, new_events=self.new_events, codes=self.codes,
-            gap_from=self.gap[0] if self.gap else None, gap_to=self.gap[1] if self.gap else None,
-            error=self.error, note=self.note,
+            app=self.app.name,
+            platform=self.app.platform,
+            started=self.started,
+            finished=self.finished,
+            outcome=self.outcome,
+            lines_read=self.lines_read,
+            new_events=self.new_events,
+            codes=self.codes,
+            gap_from=self.gap[0] if self.gap else None,
+            gap_to=self.gap[1] if self.gap else None,
+            error=self.error,
+            note=self.note,
         )
 
 
 def check_poll_settings(settings: Settings) -> None:
     """Raise `ConfigError` (one line naming the setting) if polling cannot start."""
     if not settings.apps:
-        raise ConfigError("DYNODOC_APPS is empty: name the apps to watch, e.g. "
-                          "DYNODOC_APPS=heroku:my-api,fly:my-fly-app")
-    for platform, setting, have in (("heroku", "HEROKU_API_KEY", settings.heroku_api_key),
-                                    ("fly", "FLY_API_TOKEN", settings.fly_api_token)):
+        raise ConfigError(
+            "DYNODOC_APPS is empty: name the apps to watch, e.g. DYNODOC_APPS=heroku:my-api,fly:my-fly-app"
+        )
+    for platform, setting, have in (
+        ("heroku", "HEROKU_API_KEY", settings.heroku_api_key),
+        ("fly", "FLY_API_TOKEN", settings.fly_api_token),
+    ):
         names = [a.name for a in settings.apps if a.platform == platform]
         if names and not have:
             label = "Heroku" if platform == "heroku" else "Fly.io"
-            raise ConfigError(f"DYNODOC_APPS names {label} apps ({', '.join(names)}) but {setting} is not set")
+            raise ConfigError(
+                f"DYNODOC_APPS names {label} apps ({', '.join(names)}) but {setting} is not set"
+            )
     seen: dict[str, WatchedApp] = {}
     for app in settings.apps:
         if app.name in seen:
-            raise ConfigError(f"DYNODOC_APPS lists {app.name} on both Heroku and Fly.io; events are kept per app "
-                              "name, so watch one of them")
+            raise ConfigError(
+                f"DYNODOC_APPS lists {app.name} on both Heroku and Fly.io; events are kept per app "
+                "name, so watch one of them"
+            )
         seen[app.name] = app
 
 
@@ -111,7 +128,9 @@ def to_record(app: str, event: LogEvent, fallback_time: datetime) -> LineRecord:
         path=redact(normalise_path(event.path)).text if event.path else None,
         status=event.status,
         service_ms=event.service_ms,
-        request=event.kind == "router" and event.process == "router" and (event.status or event.code) is not None,
+        request=event.kind == "router"
+        and event.process == "router"
+        and (event.status or event.code) is not None,
     )
 
 
@@ -120,8 +139,7 @@ def fly_event(entry: FlyEntry) -> LogEvent:
     event = logs.parse_line(entry.line)
     path = urlsplit(entry.url).path if entry.url else None
     region = event.region if event.region not in (None, "unk") else (entry.region or None)
-    return replace(event, region=region,
-                   status=event.status or entry.status, path=event.path or path or None)
+    return replace(event, region=region, status=event.status or entry.status, path=event.path or path or None)
 
 
 def token_time(token: str) -> datetime | None:
@@ -136,8 +154,10 @@ def token_time(token: str) -> datetime | None:
 
 # --- one app ---------------------------------------------------------------------------------------------
 
-def poll_heroku(app: WatchedApp, source: HerokuLogs, store: Store, *, keep_after: datetime,
-                now: datetime) -> PollResult:
+
+def poll_heroku(
+    app: WatchedApp, source: HerokuLogs, store: Store, *, keep_after: datetime, now: datetime
+) -> PollResult:
     """Read the app's last 1,500 lines and keep the ones not stored yet."""
     before = store.cursor(app.name)
     fetched = source.fetch(app.name)
@@ -147,19 +167,34 @@ def poll_heroku(app: WatchedApp, source: HerokuLogs, store: Store, *, keep_after
     gap = None
     if before and before.newest_time and oldest and oldest > before.newest_time:
         gap = (before.newest_time, oldest)
-    saved = store.save_lines(app.name, "heroku", records, keep_after=keep_after,
-                             forget_seen_before=oldest - SEEN_MARGIN if oldest else None)
+    saved = store.save_lines(
+        app.name,
+        "heroku",
+        records,
+        keep_after=keep_after,
+        forget_seen_before=oldest - SEEN_MARGIN if oldest else None,
+    )
     note = None
     if not fetched.lines and source.generation(app.name) == "fir":
         note = FIR_NOTE
     return PollResult(
-        app, now, utcnow(), outcome="ok" if fetched.complete else "partial", lines_read=len(fetched.lines),
-        new_lines=saved.new_lines, new_events=saved.new_events, codes=tuple(saved.codes.items()), gap=gap,
-        error=fetched.problem, note=note,
+        app,
+        now,
+        utcnow(),
+        outcome="ok" if fetched.complete else "partial",
+        lines_read=len(fetched.lines),
+        new_lines=saved.new_lines,
+        new_events=saved.new_events,
+        codes=tuple(saved.codes.items()),
+        gap=gap,
+        error=fetched.problem,
+        note=note,
     )
 
 
-def poll_fly(app: WatchedApp, source: FlyLogs, store: Store, *, keep_after: datetime, now: datetime) -> PollResult:
+def poll_fly(
+    app: WatchedApp, source: FlyLogs, store: Store, *, keep_after: datetime, now: datetime
+) -> PollResult:
     """Page from the stored next_token to the newest entry, committing each page with its token."""
     before = store.cursor(app.name)
     cursor = before.cursor if before else ""
@@ -175,8 +210,14 @@ def poll_fly(app: WatchedApp, source: FlyLogs, store: Store, *, keep_after: date
             oldest = min(r.time for r in records)
             if pages == 1 and last_read and now - last_read > FLY_HISTORY and oldest > last_read:
                 gap = (last_read, oldest)
-            saved = store.save_lines(app.name, "fly", records, cursor=page.next_token, keep_after=keep_after,
-                                     forget_seen_before=oldest - SEEN_MARGIN)
+            saved = store.save_lines(
+                app.name,
+                "fly",
+                records,
+                cursor=page.next_token,
+                keep_after=keep_after,
+                forget_seen_before=oldest - SEEN_MARGIN,
+            )
             lines += len(records)
             new_lines += saved.new_lines
             new_events += saved.new_events
@@ -189,13 +230,28 @@ def poll_fly(app: WatchedApp, source: FlyLogs, store: Store, *, keep_after: date
     if pages >= source.max_pages and error is None:
         note = f"read {pages} pages, the most one poll reads; the next poll goes on from there"
     return PollResult(
-        app, now, utcnow(), outcome="partial" if error else "ok", lines_read=lines, new_lines=new_lines,
-        new_events=new_events, codes=tuple(codes.most_common()), gap=gap, error=error, note=note,
+        app,
+        now,
+        utcnow(),
+        outcome="partial" if error else "ok",
+        lines_read=lines,
+        new_lines=new_lines,
+        new_events=new_events,
+        codes=tuple(codes.most_common()),
+        gap=gap,
+        error=error,
+        note=note,
     )
 
 
-def poll_app(app: WatchedApp, source: HerokuLogs | FlyLogs, store: Store, *, retention_days: int = 30,
-             now: datetime | None = None) -> PollResult:
+def poll_app(
+    app: WatchedApp,
+    source: HerokuLogs | FlyLogs,
+    store: Store,
+    *,
+    retention_days: int = 30,
+    now: datetime | None = None,
+) -> PollResult:
     """Poll one app and record the run. Never raises for a platform fault: it becomes the run's error."""
     now = now or utcnow()
     keep_after = now - timedelta(days=retention_days)
@@ -205,23 +261,36 @@ def poll_app(app: WatchedApp, source: HerokuLogs | FlyLogs, store: Store, *, ret
         else:
             result = poll_fly(app, source, store, keep_after=keep_after, now=now)
     except SourceError as exc:
-        result = PollResult(app, now, utcnow(), outcome="failed", error=exc.reason,
-                            rate_limited=isinstance(exc, RateLimited))
+        result = PollResult(
+            app, now, utcnow(), outcome="failed", error=exc.reason, rate_limited=isinstance(exc, RateLimited)
+        )
     except Exception as exc:  # a bug or a surprise must not stop the other apps
         # The traceback is redacted: exception texts can hold URLs, and Logplex URLs carry a token.
         log.error("polling %s failed:\n%s", app, redact(traceback.format_exc()).text)
-        result = PollResult(app, now, utcnow(), outcome="failed",
-                            error=f"unexpected {type(exc).__name__} while polling; see the bot's log")
+        result = PollResult(
+            app,
+            now,
+            utcnow(),
+            outcome="failed",
+            error=f"unexpected {type(exc).__name__} while polling; see the bot's log",
+        )
     store.record_run(result.run)
     return result
 
 
 # --- every app -------------------------------------------------------------------------------------------
 
-def poll_all(settings: Settings, store: Store, *, policy: RetryPolicy | None = None,
-             heroku: HerokuLogs | None = None, fly: FlyLogs | None = None,
-             on_result: Callable[[PollResult], None] | None = None,
-             apps: tuple[WatchedApp, ...] | None = None) -> list[PollResult]:
+
+def poll_all(
+    settings: Settings,
+    store: Store,
+    *,
+    policy: RetryPolicy | None = None,
+    heroku: HerokuLogs | None = None,
+    fly: FlyLogs | None = None,
+    on_result: Callable[[PollResult], None] | None = None,
+    apps: tuple[WatchedApp, ...] | None = None,
+) -> list[PollResult]:
     """Poll every watched app once (or `apps`), then enforce retention. Clients are built from the
     settings unless given. A rate limit on one app skips that platform's remaining apps this round."""
     check_poll_settings(settings)
@@ -229,12 +298,20 @@ def poll_all(settings: Settings, store: Store, *, policy: RetryPolicy | None = N
     apps = settings.apps if apps is None else apps
     own: list[HerokuLogs | FlyLogs] = []
     if heroku is None and any(a.platform == "heroku" for a in apps):
-        heroku = HerokuLogs(settings.heroku_api_key, base_url=settings.heroku_api_url,
-                            timeout=settings.http_timeout, policy=policy)
+        heroku = HerokuLogs(
+            settings.heroku_api_key,
+            base_url=settings.heroku_api_url,
+            timeout=settings.http_timeout,
+            policy=policy,
+        )
         own.append(heroku)
     if fly is None and any(a.platform == "fly" for a in apps):
-        fly = FlyLogs(settings.fly_api_token, base_url=settings.fly_api_url, timeout=settings.http_timeout,
-                      policy=policy)
+        fly = FlyLogs(
+            settings.fly_api_token,
+            base_url=settings.fly_api_url,
+            timeout=settings.http_timeout,
+            policy=policy,
+        )
         own.append(fly)
     results: list[PollResult] = []
     blocked: dict[str, str] = {}  # platform -> why its remaining apps wait for the next round
@@ -262,14 +339,23 @@ def poll_all(settings: Settings, store: Store, *, policy: RetryPolicy | None = N
 
 # --- tail mode ---------------------------------------------------------------------------------------------
 
+
 class HerokuTail:
     """Tail mode for Heroku (DYNODOC_HEROKU_TAIL=1): one `tail: true` session per app kept open and
     reopened when it ends, for full coverage (and the only way to see Fir-generation apps at all).
     Lines are stored every `flush_seconds` (or `flush_lines`) through the same store path as polls;
     `report()` records what arrived since the last report as one poll run."""
 
-    def __init__(self, app: WatchedApp, source: HerokuLogs, store: Store, *, retention_days: int = 30,
-                 flush_seconds: float = 5.0, flush_lines: int = 500):
+    def __init__(
+        self,
+        app: WatchedApp,
+        source: HerokuLogs,
+        store: Store,
+        *,
+        retention_days: int = 30,
+        flush_seconds: float = 5.0,
+        flush_lines: int = 500,
+    ):
         self.app, self.source, self.store = app, source, store
         self.retention_days = retention_days
         self.flush_seconds, self.flush_lines = flush_seconds, flush_lines
@@ -312,9 +398,13 @@ class HerokuTail:
         with self._lock:
             oldest = self._session_oldest
         try:
-            saved = self.store.save_lines(self.app.name, "heroku", records,
-                                          keep_after=now - timedelta(days=self.retention_days),
-                                          forget_seen_before=oldest - SEEN_MARGIN if oldest else None)
+            saved = self.store.save_lines(
+                self.app.name,
+                "heroku",
+                records,
+                keep_after=now - timedelta(days=self.retention_days),
+                forget_seen_before=oldest - SEEN_MARGIN if oldest else None,
+            )
         except Exception:
             with self._lock:
                 self._pending[:0] = lines
@@ -332,9 +422,18 @@ class HerokuTail:
             (lines, new_lines, new_events), codes = self._totals, self._codes
             self._totals, self._codes = [0, 0, 0], Counter()
             started, self._since = self._since, utcnow()
-        result = PollResult(self.app, started, self._since, outcome="failed" if self.error else "ok",
-                            lines_read=lines, new_lines=new_lines, new_events=new_events,
-                            codes=tuple(codes.most_common()), error=self.error, note="tail mode")
+        result = PollResult(
+            self.app,
+            started,
+            self._since,
+            outcome="failed" if self.error else "ok",
+            lines_read=lines,
+            new_lines=new_lines,
+            new_events=new_events,
+            codes=tuple(codes.most_common()),
+            error=self.error,
+            note="tail mode",
+        )
         self.store.record_run(result.run)
         return result
 
@@ -359,8 +458,14 @@ class HerokuTail:
         return self
 
 
-def poll_forever(settings: Settings, store: Store, *, on_result: Callable[[PollResult], None] | None = None,
-                 stop: threading.Event | None = None, policy: RetryPolicy | None = None) -> None:
+def poll_forever(
+    settings: Settings,
+    store: Store,
+    *,
+    on_result: Callable[[PollResult], None] | None = None,
+    stop: threading.Event | None = None,
+    policy: RetryPolicy | None = None,
+) -> None:
     """Poll every `poll_minutes` until `stop` is set (or Ctrl-C). With DYNODOC_HEROKU_TAIL=1, Heroku apps
     are tailed instead, and each round records what their tails stored since the round before."""
     check_poll_settings(settings)
@@ -370,11 +475,19 @@ def poll_forever(settings: Settings, store: Store, *, on_result: Callable[[PollR
     polled = settings.apps
     heroku = None
     if settings.heroku_tail and any(a.platform == "heroku" for a in settings.apps):
-        heroku = HerokuLogs(settings.heroku_api_key, base_url=settings.heroku_api_url,
-                            timeout=settings.http_timeout, policy=policy)
-        tails = [HerokuTail(a, heroku, store, retention_days=settings.retention_days).start()
-                 for a in settings.apps if a.platform == "heroku"]
+        heroku = HerokuLogs(
+            settings.heroku_api_key,
+            base_url=settings.heroku_api_url,
+            timeout=settings.http_timeout,
+            policy=policy,
+        )
+        tails = [
+            HerokuTail(a, heroku, store, retention_days=settings.retention_days).start()
+            for a in settings.apps
+            if a.platform == "heroku"
+        ]
         polled = tuple(a for a in settings.apps if a.platform != "heroku")
+
     def report_tails() -> None:
         for tail in tails:
             result = tail.report()

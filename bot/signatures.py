@@ -41,11 +41,14 @@ _CODE_BEFORE = re.compile(r"\b(?:error|code|errors|codes)\W{0,3}$", re.I)
 _CODE_AFTER = re.compile(r"\W{0,3}(?:error|errors|code)\b", re.I)  # used with .match(text, pos)
 
 # Byte-level marks for the `digest --from` counter, compiled from the same shapes.
-ANY_MARK_BYTES = re.compile(rb"at=error|at=warning|code=\"?H\d\d|Error:? [HRL]\d\d|\[P[A-Z]\d\d\]|\] [a-z]{3} \[error\]")
+ANY_MARK_BYTES = re.compile(
+    rb"at=error|at=warning|code=\"?H\d\d|Error:? [HRL]\d\d|\[P[A-Z]\d\d\]|\] [a-z]{3} \[error\]"
+)
 RUNTIME_MARK_BYTES = re.compile(rb"Error:? [RL]\d\d")
 FLY_MARK_BYTES = re.compile(rb"\[P[A-Z]\d\d\]")
 ROUTER_ERROR_BYTES = re.compile(
-    rb'code=(H\d\d) desc="[^"\n]{0,200}" method=[A-Z]{0,10} path="?([^"\s]{0,600})"?[^\n]{0,1200}? dyno=(\S{0,60})')
+    rb'code=(H\d\d) desc="[^"\n]{0,200}" method=[A-Z]{0,10} path="?([^"\s]{0,600})"?[^\n]{0,1200}? dyno=(\S{0,60})'
+)
 
 # Old Fly.io proxy wordings that the knowledge base does not carry as `messages` because no single
 # entry owns them exactly; each maps to the code whose documented meaning it states.
@@ -53,8 +56,25 @@ _EXTRA_FLY_PHRASES = (
     ("could not find an instance to route to", "PR01"),  # 2023 wording of "no healthy machines"
     ("no known healthy instances found", "PR01"),
 )
-_GENERIC = frozenset({"could", "with", "from", "that", "this", "your", "have", "after", "proxy", "error",
-                      "within", "when", "will", "info", "warn"})
+_GENERIC = frozenset(
+    {
+        "could",
+        "with",
+        "from",
+        "that",
+        "this",
+        "your",
+        "have",
+        "after",
+        "proxy",
+        "error",
+        "within",
+        "when",
+        "will",
+        "info",
+        "warn",
+    }
+)
 _GENERIC_TITLE = _GENERIC | {"failed", "request", "machine", "instance", "process", "quota"}
 _WORDS = re.compile(r"\b[a-z]{4,}\b")
 
@@ -98,7 +118,7 @@ class Signatures:
         `trusted`), else a documented uncoded wording."""
         for m in FLY_CODE.finditer(text[:2000]):
             code = m.group("code")
-            if code in self.codes and (trusted or self._sounds_like(code, text[m.end():m.end() + 300])):
+            if code in self.codes and (trusted or self._sounds_like(code, text[m.end() : m.end() + 300])):
                 return code
         return self.phrase_code(text)
 
@@ -125,11 +145,13 @@ class Signatures:
             if code not in self.codes or code in named:
                 continue
             named.append(code)
-            if code[0] != "P" and (_CODE_BEFORE.search(window, max(0, m.start() - 20), m.start())
-                                   or _CODE_AFTER.match(window, m.end(), m.end() + 12)):
+            if code[0] != "P" and (
+                _CODE_BEFORE.search(window, max(0, m.start() - 20), m.start())
+                or _CODE_AFTER.match(window, m.end(), m.end() + 12)
+            ):
                 vouched = True
                 continue
-            near = window[max(0, m.start() - 60):m.end() + 80].lower()
+            near = window[max(0, m.start() - 60) : m.end() + 80].lower()
             if self.titles.get(code, frozenset()) & {w.rstrip("s") for w in _WORDS.findall(near)}:
                 vouched = True
         return named if vouched else []
@@ -143,7 +165,11 @@ def build(directory: Path = KNOWLEDGE_DIR) -> Signatures:
     """The signature table of the knowledge base in `directory`."""
     entries = load_entries(directory)
     codes = frozenset(e.code for e in entries if re.fullmatch(r"[HRL]\d\d|P[A-Z]\d\d", e.code))
-    titles = {e.code: frozenset(w.rstrip("s") for w in _WORDS.findall(e.title.lower()) if w not in _GENERIC_TITLE) for e in entries if e.code in codes}
+    titles = {
+        e.code: frozenset(w.rstrip("s") for w in _WORDS.findall(e.title.lower()) if w not in _GENERIC_TITLE)
+        for e in entries
+        if e.code in codes
+    }
     fly_words: dict[str, frozenset[str]] = {}
     phrases: dict[str, str] = dict(_EXTRA_FLY_PHRASES)
     for e in entries:
@@ -164,6 +190,7 @@ def default() -> Signatures:
 
 
 # --- API errors: the documented wordings of errors that SDKs print without a code -----------------------
+
 
 @dataclass(frozen=True)
 class ApiWording:
@@ -202,7 +229,8 @@ HEROKU_ERROR_ID = re.compile(r"Error ID:\s{0,4}(?P<id>[a-z][a-z_]{2,40})\b")
 # object literal, a Go map dump, logfmt: "type": "x", 'code': 'x', type: 'x', \"id\":\"x\", code:x, error_type=x.
 API_FIELD = re.compile(
     r"(?<![\w-])[\"'\\]{0,4}(?P<key>type|code|id|error_type|error_code)[\"'\\]{0,4}\s{0,2}(?:=>|[:=])\s{0,2}"
-    r"[\"'\\]{0,4}(?P<value>[a-z][a-z0-9_]{2,60})\b")
+    r"[\"'\\]{0,4}(?P<value>[a-z][a-z0-9_]{2,60})\b"
+)
 
 
 # --- which API a text is about -------------------------------------------------------------------------
@@ -212,29 +240,62 @@ API_FIELD = re.compile(
 # on Anthropic's API and on Heroku AI.
 
 PROVIDER_EVIDENCE = (
-    ("heroku-ai", re.compile(r"inference\.heroku\.com|INFERENCE_(?:KEY|URL|MODEL_ID)|heroku[ -]ai\b"
-                             r"|managed inference|heroku-inference|\binference\b", re.I)),
-    ("anthropic", re.compile(r"\banthropic\b|api\.anthropic\.com|x-api-key|status\.claude\.com|\bsk-ant-|claude code"
-                             r"|\bclaude-[\w.-]{0,40}-20\d{6}\b|\"type\"\s?:\s?\"error\",\s?\"error\"", re.I)),
-    ("openai", re.compile(r"\bopenai\b|api\.openai\.com|platform\.openai\.com|\bgpt\b|\bgpt-?[0-9]|\bchatgpt\b|\bsk-proj-"
-                          r"|\bo[134](?:-mini|-pro)?\b|\bdavinci\b", re.I)),
-    ("heroku-platform", re.compile(r"api\.heroku\.com|Error ID:|heroku (?:create|apps|git:remote|container|ps|config"
-                                   r"|addons|login|run|releases|domains)\b|\bheroku [a-z]{2,20}:[a-z]|HEROKU_DEBUG"
-                                   r"|platform-api|PlatformAPI|Heroku::API|heroics|heroku\.rb", re.I)),
+    (
+        "heroku-ai",
+        re.compile(
+            r"inference\.heroku\.com|INFERENCE_(?:KEY|URL|MODEL_ID)|heroku[ -]ai\b"
+            r"|managed inference|heroku-inference|\binference\b",
+            re.I,
+        ),
+    ),
+    (
+        "anthropic",
+        re.compile(
+            r"\banthropic\b|api\.anthropic\.com|x-api-key|status\.claude\.com|\bsk-ant-|claude code"
+            r"|\bclaude-[\w.-]{0,40}-20\d{6}\b|\"type\"\s?:\s?\"error\",\s?\"error\"",
+            re.I,
+        ),
+    ),
+    (
+        "openai",
+        re.compile(
+            r"\bopenai\b|api\.openai\.com|platform\.openai\.com|\bgpt\b|\bgpt-?[0-9]|\bchatgpt\b|\bsk-proj-"
+            r"|\bo[134](?:-mini|-pro)?\b|\bdavinci\b",
+            re.I,
+        ),
+    ),
+    (
+        "heroku-platform",
+        re.compile(
+            r"api\.heroku\.com|Error ID:|heroku (?:create|apps|git:remote|container|ps|config"
+            r"|addons|login|run|releases|domains)\b|\bheroku [a-z]{2,20}:[a-z]|HEROKU_DEBUG"
+            r"|platform-api|PlatformAPI|Heroku::API|heroics|heroku\.rb",
+            re.I,
+        ),
+    ),
 )
 _PROVIDER_TRIGGERS = {
     "heroku-ai": ("inference", "heroku ai", "heroku-ai"),
     "anthropic": ("anthropic", "x-api-key", "claude", '"type"', "sk-ant-"),
     "openai": ("openai", "gpt", "sk-proj-", "o1", "o3", "o4", "davinci"),
-    "heroku-platform": ("api.heroku.com", "error id:", "heroku ", "platform-api", "platformapi", "heroku::api",
-                        "heroics", "heroku.rb"),
+    "heroku-platform": (
+        "api.heroku.com",
+        "error id:",
+        "heroku ",
+        "platform-api",
+        "platformapi",
+        "heroku::api",
+        "heroics",
+        "heroku.rb",
+    ),
 }
 
 
 def providers_in(text: str) -> tuple[str, ...]:
     """The APIs a paste shows evidence of (hosts, SDK modules, env vars, model ids, body shapes)."""
     low = text.lower()
-    return tuple(name for name, pattern in PROVIDER_EVIDENCE
-                 if any(t in low for t in _PROVIDER_TRIGGERS[name]) and pattern.search(text))
-
-
+    return tuple(
+        name
+        for name, pattern in PROVIDER_EVIDENCE
+        if any(t in low for t in _PROVIDER_TRIGGERS[name]) and pattern.search(text)
+    )

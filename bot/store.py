@@ -31,31 +31,77 @@ def iso(t: datetime) -> str:
 
 # --- migrations ---------------------------------------------------------------------------------------
 
+
 def _v1(db: Database) -> None:
-    db["events"].create({
-        "id": int, "app": str, "platform": str, "time": str, "code": str, "kind": str, "dyno": str,
-        "region": str, "path": str, "status": int, "service_ms": int, "line": str, "line_hash": str,
-    }, pk="id", not_null={"app", "platform", "time", "code", "line_hash"})
+    db["events"].create(
+        {
+            "id": int,
+            "app": str,
+            "platform": str,
+            "time": str,
+            "code": str,
+            "kind": str,
+            "dyno": str,
+            "region": str,
+            "path": str,
+            "status": int,
+            "service_ms": int,
+            "line": str,
+            "line_hash": str,
+        },
+        pk="id",
+        not_null={"app", "platform", "time", "code", "line_hash"},
+    )
     db["events"].create_index(["line_hash"], unique=True)
     db["events"].create_index(["app", "time"])
-    db["rollups"].create({
-        "app": str, "hour": str, "requests": int, "errors": int, "status_5xx": int,
-        "service_hist": str,  # JSON: service-time histogram buckets, mergeable across polls
-        "service_p50": int, "service_p95": int,
-    }, pk=("app", "hour"))
-    db["cursors"].create({"app": str, "platform": str, "cursor": str, "newest_time": str, "updated": str},
-                         pk="app")
-    db["poll_runs"].create({
-        "id": int, "app": str, "platform": str, "started": str, "finished": str, "lines_read": int,
-        "new_events": int, "gap": int, "gap_from": str, "gap_to": str, "error": str,
-    }, pk="id")
+    db["rollups"].create(
+        {
+            "app": str,
+            "hour": str,
+            "requests": int,
+            "errors": int,
+            "status_5xx": int,
+            "service_hist": str,  # JSON: service-time histogram buckets, mergeable across polls
+            "service_p50": int,
+            "service_p95": int,
+        },
+        pk=("app", "hour"),
+    )
+    db["cursors"].create(
+        {"app": str, "platform": str, "cursor": str, "newest_time": str, "updated": str}, pk="app"
+    )
+    db["poll_runs"].create(
+        {
+            "id": int,
+            "app": str,
+            "platform": str,
+            "started": str,
+            "finished": str,
+            "lines_read": int,
+            "new_events": int,
+            "gap": int,
+            "gap_from": str,
+            "gap_to": str,
+            "error": str,
+        },
+        pk="id",
+    )
     db["poll_runs"].create_index(["app", "started"])
     db["seen_events"].create({"event_id": str, "seen_at": str}, pk="event_id")
-    db["channel_settings"].create({"channel": str, "autodiagnose": int, "updated_by": str, "updated_at": str},
-                                  pk="channel")
-    db["digests"].create({
-        "channel": str, "day": str, "state": str, "ts": str, "created": str, "posted": str,
-    }, pk=("channel", "day"))
+    db["channel_settings"].create(
+        {"channel": str, "autodiagnose": int, "updated_by": str, "updated_at": str}, pk="channel"
+    )
+    db["digests"].create(
+        {
+            "channel": str,
+            "day": str,
+            "state": str,
+            "ts": str,
+            "created": str,
+            "posted": str,
+        },
+        pk=("channel", "day"),
+    )
 
 
 def _v2(db: Database) -> None:
@@ -64,8 +110,10 @@ def _v2(db: Database) -> None:
     db.execute("ALTER TABLE poll_runs ADD COLUMN outcome TEXT")  # ok | partial | failed | skipped
     db.execute("ALTER TABLE poll_runs ADD COLUMN codes TEXT")  # JSON {"H12": 3, ...} of the new events
     db.execute("ALTER TABLE poll_runs ADD COLUMN note TEXT")
-    db.execute("CREATE TABLE seen_lines (app TEXT NOT NULL, line_hash TEXT NOT NULL, time TEXT NOT NULL, "
-               "PRIMARY KEY (app, line_hash)) WITHOUT ROWID")
+    db.execute(
+        "CREATE TABLE seen_lines (app TEXT NOT NULL, line_hash TEXT NOT NULL, time TEXT NOT NULL, "
+        "PRIMARY KEY (app, line_hash)) WITHOUT ROWID"
+    )
     db.execute("CREATE INDEX idx_seen_lines_app_time ON seen_lines (app, time)")
 
 
@@ -73,6 +121,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2]
 
 
 # --- polling records (bot/poll.py writes them; digests and `dynodoc status` read them) -----------------
+
 
 @dataclass(frozen=True)
 class LineRecord:
@@ -161,7 +210,9 @@ def explain(exc: Exception, path: str) -> StoreError:
     text = str(exc).lower()
     where = Path(path)
     if where.is_dir():
-        why = "is a directory; point DYNODOC_DB at a file inside it, e.g. DYNODOC_DB=" + str(where / "dynodoc.db")
+        why = "is a directory; point DYNODOC_DB at a file inside it, e.g. DYNODOC_DB=" + str(
+            where / "dynodoc.db"
+        )
     elif not where.parent.exists():
         why = f"is in a folder that does not exist ({where.parent}); create it or point DYNODOC_DB elsewhere"
     elif "not a database" in text or "malformed" in text:
@@ -234,8 +285,16 @@ class Store:
 
     # --- polling: events, rollups, cursors, poll runs, retention (used by bot/poll.py) ---
 
-    def save_lines(self, app: str, platform: str, records: Iterable[LineRecord], *, cursor: str | None = None,
-                   keep_after: datetime | None = None, forget_seen_before: datetime | None = None) -> Saved:
+    def save_lines(
+        self,
+        app: str,
+        platform: str,
+        records: Iterable[LineRecord],
+        *,
+        cursor: str | None = None,
+        keep_after: datetime | None = None,
+        forget_seen_before: datetime | None = None,
+    ) -> Saved:
         """Store one batch of fetched lines in ONE transaction: lines not seen before count into the
         hourly rollups, those with a code become events, and the cursor (`cursor` if given, and the newest
         line time) moves with them, so a crash neither loses nor doubles anything.
@@ -256,8 +315,13 @@ class Store:
                     continue
                 newest = r.time if newest is None or r.time > newest else newest
                 time = iso(r.time)
-                if self.db.execute("INSERT OR IGNORE INTO seen_lines (app, line_hash, time) VALUES (?, ?, ?)",
-                                   [app, r.line_hash, time]).rowcount == 0:
+                if (
+                    self.db.execute(
+                        "INSERT OR IGNORE INTO seen_lines (app, line_hash, time) VALUES (?, ?, ?)",
+                        [app, r.line_hash, time],
+                    ).rowcount
+                    == 0
+                ):
                     continue
                 new_lines += 1
                 tally = hours.setdefault(_hour(r.time), [0, 0, 0, Counter()])
@@ -270,37 +334,75 @@ class Store:
                     added = self.db.execute(
                         "INSERT OR IGNORE INTO events (app, platform, time, code, kind, dyno, region, path, status,"
                         " service_ms, line, line_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [app, platform, time, r.code, r.kind, r.dyno, r.region, r.path, r.status, r.service_ms,
-                         r.line, r.line_hash]).rowcount
+                        [
+                            app,
+                            platform,
+                            time,
+                            r.code,
+                            r.kind,
+                            r.dyno,
+                            r.region,
+                            r.path,
+                            r.status,
+                            r.service_ms,
+                            r.line,
+                            r.line_hash,
+                        ],
+                    ).rowcount
                     new_events += added
                     codes[r.code] += added
             for hour, (requests, errors, server_errors, hist) in hours.items():
-                row = self.db.execute("SELECT requests, errors, status_5xx, service_hist FROM rollups "
-                                      "WHERE app = ? AND hour = ?", [app, hour]).fetchone()
+                row = self.db.execute(
+                    "SELECT requests, errors, status_5xx, service_hist FROM rollups "
+                    "WHERE app = ? AND hour = ?",
+                    [app, hour],
+                ).fetchone()
                 if row:
-                    requests, errors, server_errors = requests + row[0], errors + row[1], server_errors + row[2]
+                    requests, errors, server_errors = (
+                        requests + row[0],
+                        errors + row[1],
+                        server_errors + row[2],
+                    )
                     hist.update({int(k): v for k, v in json.loads(row[3] or "{}").items()})
                 self.db.execute(
                     "INSERT OR REPLACE INTO rollups (app, hour, requests, errors, status_5xx, service_hist,"
                     " service_p50, service_p95) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [app, hour, requests, errors, server_errors, json.dumps({str(k): hist[k] for k in sorted(hist)}),
-                     percentile(hist, 0.5), percentile(hist, 0.95)])
+                    [
+                        app,
+                        hour,
+                        requests,
+                        errors,
+                        server_errors,
+                        json.dumps({str(k): hist[k] for k in sorted(hist)}),
+                        percentile(hist, 0.5),
+                        percentile(hist, 0.95),
+                    ],
+                )
             old = self.cursor(app)
             if old and old.newest_time and (newest is None or old.newest_time > newest):
                 newest = old.newest_time
             self.db.execute(
                 "INSERT OR REPLACE INTO cursors (app, platform, cursor, newest_time, updated) VALUES (?, ?, ?, ?, ?)",
-                [app, platform, cursor if cursor is not None else (old.cursor if old else ""),
-                 iso(newest) if newest else None, iso(utcnow())])
+                [
+                    app,
+                    platform,
+                    cursor if cursor is not None else (old.cursor if old else ""),
+                    iso(newest) if newest else None,
+                    iso(utcnow()),
+                ],
+            )
             if forget_seen_before is not None:
-                self.db.execute("DELETE FROM seen_lines WHERE app = ? AND time < ?", [app, iso(forget_seen_before)])
+                self.db.execute(
+                    "DELETE FROM seen_lines WHERE app = ? AND time < ?", [app, iso(forget_seen_before)]
+                )
         return Saved(new_lines, new_events, {k: n for k, n in codes.most_common() if n})
 
     def cursor(self, app: str) -> Cursor | None:
         """Where polling of `app` stands: the Fly.io next_token and the newest line stored."""
         with self.lock:
-            row = self.db.execute("SELECT app, platform, cursor, newest_time, updated FROM cursors WHERE app = ?",
-                                  [app]).fetchone()
+            row = self.db.execute(
+                "SELECT app, platform, cursor, newest_time, updated FROM cursors WHERE app = ?", [app]
+            ).fetchone()
         if not row:
             return None
         return Cursor(row[0], row[1], row[2] or "", _time(row[3]), _time(row[4]))
@@ -310,10 +412,22 @@ class Store:
             self.db.execute(
                 "INSERT INTO poll_runs (app, platform, started, finished, lines_read, new_events, gap, gap_from,"
                 " gap_to, error, outcome, codes, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [run.app, run.platform, iso(run.started), iso(run.finished), run.lines_read, run.new_events,
-                 int(run.gap), iso(run.gap_from) if run.gap_from else None,
-                 iso(run.gap_to) if run.gap_to else None, run.error, run.outcome, json.dumps(dict(run.codes)),
-                 run.note])
+                [
+                    run.app,
+                    run.platform,
+                    iso(run.started),
+                    iso(run.finished),
+                    run.lines_read,
+                    run.new_events,
+                    int(run.gap),
+                    iso(run.gap_from) if run.gap_from else None,
+                    iso(run.gap_to) if run.gap_to else None,
+                    run.error,
+                    run.outcome,
+                    json.dumps(dict(run.codes)),
+                    run.note,
+                ],
+            )
 
     def poll_runs(self, app: str, limit: int = 20) -> list[PollRun]:
         """The newest runs of `app`, newest first."""
@@ -321,10 +435,25 @@ class Store:
             rows = self.db.execute(
                 "SELECT app, platform, started, finished, outcome, lines_read, new_events, codes, gap_from, gap_to,"
                 " error, note FROM poll_runs WHERE app = ? ORDER BY started DESC, id DESC LIMIT ?",
-                [app, limit]).fetchall()
-        return [PollRun(r[0], r[1], _time(r[2]), _time(r[3]), r[4] or ("failed" if r[10] else "ok"), r[5] or 0,
-                        r[6] or 0, tuple(json.loads(r[7] or "{}").items()), _time(r[8]), _time(r[9]), r[10], r[11])
-                for r in rows]
+                [app, limit],
+            ).fetchall()
+        return [
+            PollRun(
+                r[0],
+                r[1],
+                _time(r[2]),
+                _time(r[3]),
+                r[4] or ("failed" if r[10] else "ok"),
+                r[5] or 0,
+                r[6] or 0,
+                tuple(json.loads(r[7] or "{}").items()),
+                _time(r[8]),
+                _time(r[9]),
+                r[10],
+                r[11],
+            )
+            for r in rows
+        ]
 
     def poll_health(self, app: str, now: datetime | None = None) -> PollHealth:
         """The last poll of `app`, how many failed in a row, and its gaps and events of the last 24 h."""
@@ -338,13 +467,22 @@ class Store:
             failures += 1
         last_ok = next((r.finished for r in runs if r.outcome in ("ok", "partial")), None)
         with self.lock:
-            gaps = self.db.execute("SELECT COUNT(*) FROM poll_runs WHERE app = ? AND gap = 1 AND started >= ?",
-                                   [app, day_ago]).fetchone()[0]
-            events = self.db.execute("SELECT COUNT(*) FROM events WHERE app = ? AND time >= ?",
-                                     [app, day_ago]).fetchone()[0]
+            gaps = self.db.execute(
+                "SELECT COUNT(*) FROM poll_runs WHERE app = ? AND gap = 1 AND started >= ?", [app, day_ago]
+            ).fetchone()[0]
+            events = self.db.execute(
+                "SELECT COUNT(*) FROM events WHERE app = ? AND time >= ?", [app, day_ago]
+            ).fetchone()[0]
         cursor = self.cursor(app)
-        return PollHealth(app, runs[0] if runs else None, last_ok, failures, gaps, events,
-                          cursor.newest_time if cursor else None)
+        return PollHealth(
+            app,
+            runs[0] if runs else None,
+            last_ok,
+            failures,
+            gaps,
+            events,
+            cursor.newest_time if cursor else None,
+        )
 
     def enforce_retention(self, days: int, now: datetime | None = None) -> dict[str, int]:
         """Delete events, rollups, poll runs and line hashes older than `days`; returns rows deleted."""
@@ -352,8 +490,12 @@ class Store:
         deleted = {}
         with self.lock, self.db.conn:
             self.db.execute("BEGIN IMMEDIATE")
-            for table, column, value in (("events", "time", iso(cutoff)), ("rollups", "hour", _hour(cutoff)),
-                                         ("poll_runs", "started", iso(cutoff)), ("seen_lines", "time", iso(cutoff))):
+            for table, column, value in (
+                ("events", "time", iso(cutoff)),
+                ("rollups", "hour", _hour(cutoff)),
+                ("poll_runs", "started", iso(cutoff)),
+                ("seen_lines", "time", iso(cutoff)),
+            ):
                 deleted[table] = self.db.execute(f"DELETE FROM {table} WHERE {column} < ?", [value]).rowcount
         return deleted
 
@@ -362,21 +504,32 @@ class Store:
     def first_sighting(self, event_id: str) -> bool:
         """Record a Slack event id; True the first time it is seen, False for a retry."""
         with self.lock:
-            cur = self.db.execute("INSERT OR IGNORE INTO seen_events (event_id, seen_at) VALUES (?, ?)",
-                                  [event_id, iso(utcnow())])
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO seen_events (event_id, seen_at) VALUES (?, ?)",
+                [event_id, iso(utcnow())],
+            )
             return cur.rowcount == 1
 
     def set_autodiagnose(self, channel: str, on: bool, user: str = "") -> None:
         with self.lock:
             self.db["channel_settings"].upsert(
-                {"channel": channel, "autodiagnose": int(on), "updated_by": user, "updated_at": iso(utcnow())},
-                pk="channel")
+                {
+                    "channel": channel,
+                    "autodiagnose": int(on),
+                    "updated_by": user,
+                    "updated_at": iso(utcnow()),
+                },
+                pk="channel",
+            )
 
     def autodiagnose(self, channel: str, default: bool = False) -> bool:
         """Whether the bot answers pastes unprompted in `channel` (a person's setting beats the default)."""
         with self.lock:
-            rows = list(self.db.execute("SELECT autodiagnose FROM channel_settings WHERE channel = ?",
-                                        [channel]).fetchall())
+            rows = list(
+                self.db.execute(
+                    "SELECT autodiagnose FROM channel_settings WHERE channel = ?", [channel]
+                ).fetchall()
+            )
         return bool(rows[0][0]) if rows else default
 
     # --- Slack: the last digest for `/dynodoc status` and the App Home; pruning seen events ---
@@ -384,7 +537,9 @@ class Store:
     def last_digest(self) -> dict | None:
         """The most recent digest row (posted or not) as {column: value}, or None."""
         with self.lock:
-            cur = self.db.execute("SELECT * FROM digests ORDER BY COALESCE(posted, created, day) DESC LIMIT 1")
+            cur = self.db.execute(
+                "SELECT * FROM digests ORDER BY COALESCE(posted, created, day) DESC LIMIT 1"
+            )
             row = cur.fetchone()
             return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
 
@@ -403,16 +558,27 @@ class Store:
         a, b = iso(since), iso(until)
         with self.lock:
             # Counted in SQL per hour, code, path and dyno: a busy app has thousands of events a day.
-            rows = self.db.execute("SELECT substr(time, 1, 13), code, path, dyno, COUNT(*) FROM events "
-                                   "WHERE app = ? AND time >= ? AND time < ? GROUP BY 1, 2, 3, 4",
-                                   [app, a, b]).fetchall()
-            firsts = self.db.execute("SELECT code, MIN(time) FROM events WHERE app = ? GROUP BY code", [app]).fetchall()
-            rollups = self.db.execute("SELECT hour, requests, status_5xx, service_hist FROM rollups "
-                                      "WHERE app = ? AND hour >= ? AND hour < ?", [app, _hour(since), b]).fetchall()
-            runs = self.db.execute("SELECT started, outcome, gap_from, gap_to, error FROM poll_runs "
-                                   "WHERE app = ? AND started >= ? AND started < ? ORDER BY started",
-                                   [app, iso(until - timedelta(days=1)), b]).fetchall()
-            first_run = self.db.execute("SELECT MIN(started) FROM poll_runs WHERE app = ?", [app]).fetchone()[0]
+            rows = self.db.execute(
+                "SELECT substr(time, 1, 13), code, path, dyno, COUNT(*) FROM events "
+                "WHERE app = ? AND time >= ? AND time < ? GROUP BY 1, 2, 3, 4",
+                [app, a, b],
+            ).fetchall()
+            firsts = self.db.execute(
+                "SELECT code, MIN(time) FROM events WHERE app = ? GROUP BY code", [app]
+            ).fetchall()
+            rollups = self.db.execute(
+                "SELECT hour, requests, status_5xx, service_hist FROM rollups "
+                "WHERE app = ? AND hour >= ? AND hour < ?",
+                [app, _hour(since), b],
+            ).fetchall()
+            runs = self.db.execute(
+                "SELECT started, outcome, gap_from, gap_to, error FROM poll_runs "
+                "WHERE app = ? AND started >= ? AND started < ? ORDER BY started",
+                [app, iso(until - timedelta(days=1)), b],
+            ).fetchall()
+            first_run = self.db.execute("SELECT MIN(started) FROM poll_runs WHERE app = ?", [app]).fetchone()[
+                0
+            ]
         for hour, code, path, dyno, n in rows:
             tally.add_event(datetime.fromisoformat(hour + ":00:00+00:00"), code, path, dyno, count=n)
         for code, first in firsts:
@@ -429,7 +595,9 @@ class Store:
             span_end = min(until, utcnow())  # a window may end in the hour under way
             expected = round((span_end - watched_since).total_seconds() / 60 / poll_minutes) + 1
             tally.polls_expected = max(expected, tally.polls_done, len(runs))
-        tally.gaps = [(datetime.fromisoformat(r[2]), datetime.fromisoformat(r[3] or r[2])) for r in runs if r[2]]
+        tally.gaps = [
+            (datetime.fromisoformat(r[2]), datetime.fromisoformat(r[3] or r[2])) for r in runs if r[2]
+        ]
         if runs and runs[-1][1] == "failed":
             tally.poll_error = runs[-1][4] or "the last poll failed"
         return tally
@@ -443,15 +611,24 @@ class Store:
     def claim_digest(self, channel: str, day: str) -> bool:
         """Record the intent to post `day`'s digest to `channel`; False if someone already did."""
         with self.lock:
-            return self.db.execute("INSERT OR IGNORE INTO digests (channel, day, state, created) VALUES (?, ?, ?, ?)",
-                                   [channel, day, "intent", iso(utcnow())]).rowcount == 1
+            return (
+                self.db.execute(
+                    "INSERT OR IGNORE INTO digests (channel, day, state, created) VALUES (?, ?, ?, ?)",
+                    [channel, day, "intent", iso(utcnow())],
+                ).rowcount
+                == 1
+            )
 
     def forget_digest_claim(self, channel: str, day: str) -> None:
         """Drop an intent that did not lead to a post (Slack refused it), so a later run may post."""
         with self.lock:
-            self.db.execute("DELETE FROM digests WHERE channel = ? AND day = ? AND state = 'intent'", [channel, day])
+            self.db.execute(
+                "DELETE FROM digests WHERE channel = ? AND day = ? AND state = 'intent'", [channel, day]
+            )
 
     def mark_digest_posted(self, channel: str, day: str, ts: str) -> None:
         with self.lock:
-            self.db.execute("UPDATE digests SET state = 'posted', ts = ?, posted = ? WHERE channel = ? AND day = ?",
-                            [ts, iso(utcnow()), channel, day])
+            self.db.execute(
+                "UPDATE digests SET state = 'posted', ts = ?, posted = ? WHERE channel = ? AND day = ?",
+                [ts, iso(utcnow()), channel, day],
+            )

@@ -58,8 +58,9 @@ def runs(app: str, path: str | Path = DB) -> list[sqlite3.Row]:
 
 def rollup_totals(app: str, path: str | Path = DB) -> dict[str, int]:
     with db(path) as conn:
-        row = conn.execute("SELECT SUM(requests) r, SUM(errors) e, SUM(status_5xx) s FROM rollups WHERE app = ?",
-                           [app]).fetchone()
+        row = conn.execute(
+            "SELECT SUM(requests) r, SUM(errors) e, SUM(status_5xx) s FROM rollups WHERE app = ?", [app]
+        ).fetchone()
     return {"requests": row["r"] or 0, "errors": row["e"] or 0, "status_5xx": row["s"] or 0}
 
 
@@ -79,10 +80,18 @@ def expected_codes(lines: list[str]) -> Counter:
 
 def expected_totals(lines: list[str]) -> dict[str, int]:
     router = [line for line in lines if _ROUTER.search(line)]
-    return {"requests": len(router), "errors": sum(expected_codes(lines).values()),
-            "status_5xx": sum(1 for line in router if re.search(r" status=5\d\d ", line))}
+    return {
+        "requests": len(router),
+        "errors": sum(expected_codes(lines).values()),
+        "status_5xx": sum(1 for line in router if re.search(r" status=5\d\d ", line)),
+    }
 
 
 def service_times(lines: list[str]) -> list[int]:
-    return [int(m.group(1)) for line in lines if _ROUTER.search(line)
-            for m in [re.search(r" service=(\d+)ms ", line)] if m]
+    return [
+        int(m.group(1))
+        for line in lines
+        if _ROUTER.search(line)
+        for m in [re.search(r" service=(\d+)ms ", line)]
+        if m
+    ]

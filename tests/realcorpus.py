@@ -52,9 +52,11 @@ class Score:
         return self.roots_right / self.roots if self.roots else 1.0
 
     def line(self) -> str:
-        return (f"code recall {self.recall:.3f} ({self.hit}/{self.expected}), precision {self.precision:.3f} "
-                f"({self.right}/{self.found}), root cause {self.root_accuracy:.1%} ({self.roots_right}/{self.roots}), "
-                f"quiet on clean logs {self.clean_quiet}/{self.clean}")
+        return (
+            f"code recall {self.recall:.3f} ({self.hit}/{self.expected}), precision {self.precision:.3f} "
+            f"({self.right}/{self.found}), root cause {self.root_accuracy:.1%} ({self.roots_right}/{self.roots}), "
+            f"quiet on clean logs {self.clean_quiet}/{self.clean}"
+        )
 
 
 def _alternatives(label) -> frozenset[str]:
@@ -66,9 +68,17 @@ def load_cases(directory: Path = REAL) -> list[Case]:
     for path in sorted(directory.glob("*.yml")):
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         e = raw["expected"]
-        cases.append(Case(name=path.stem, url=raw["url"], envelope=raw["envelope"],
-                          codes=tuple(_alternatives(c) for c in e.get("codes") or ()),
-                          root=_alternatives(e["root"]), provider=e.get("provider"), text=raw["text"]))
+        cases.append(
+            Case(
+                name=path.stem,
+                url=raw["url"],
+                envelope=raw["envelope"],
+                codes=tuple(_alternatives(c) for c in e.get("codes") or ()),
+                root=_alternatives(e["root"]),
+                provider=e.get("provider"),
+                text=raw["text"],
+            )
+        )
     return cases
 
 
@@ -89,8 +99,10 @@ def score(cases: list[Case], read) -> Score:
             s.clean += 1
             s.clean_quiet += not found
         if hits < len(case.codes) or found - accepted or root not in case.root:
-            s.misses.append(f"{case.name}: expected {sorted('|'.join(sorted(a)) for a in case.codes)} "
-                            f"root {'|'.join(sorted(case.root))}; got {sorted(found)} root {root}")
+            s.misses.append(
+                f"{case.name}: expected {sorted('|'.join(sorted(a)) for a in case.codes)} "
+                f"root {'|'.join(sorted(case.root))}; got {sorted(found)} root {root}"
+            )
     return s
 
 

@@ -34,9 +34,11 @@ class Score:
     misses: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        return (f"top-1 {self.top1 / self.total:.1%} ({self.top1}/{self.total}), top-3 {self.top3 / self.total:.1%}, "
-                f"honest 'not sure' on {self.abstained_right}/{self.abstain_expected} no-fit questions, "
-                f"abstained on {self.abstained} in all")
+        return (
+            f"top-1 {self.top1 / self.total:.1%} ({self.top1}/{self.total}), top-3 {self.top3 / self.total:.1%}, "
+            f"honest 'not sure' on {self.abstained_right}/{self.abstain_expected} no-fit questions, "
+            f"abstained on {self.abstained} in all"
+        )
 
 
 def load_questions(path: Path = QUESTIONS) -> list[Question]:
@@ -71,6 +73,7 @@ def engine(kb):
     def read(question: str) -> list[str]:
         answer = kb.lookup(question)
         return [m.entry.code for m in answer.matches]
+
     return read
 
 
@@ -82,4 +85,5 @@ def code_regex_baseline(kb):
 
     def read(question: str) -> list[str]:
         return [by_upper[m.upper()] for m in pattern.findall(question)][:3]
+
     return read

@@ -81,11 +81,14 @@ def test_there_are_at_least_forty_phrasings():
     assert len(PHRASINGS) >= 40
 
 
-@pytest.mark.parametrize("question, codes", [
-    ("difference between H12 and H15", ["H12", "H15"]),
-    ("r14 vs r15", ["R14", "R15"]),
-    ("what's the difference between R14, R15 and H12", ["R14", "R15", "H12"]),
-])
+@pytest.mark.parametrize(
+    "question, codes",
+    [
+        ("difference between H12 and H15", ["H12", "H15"]),
+        ("r14 vs r15", ["R14", "R15"]),
+        ("what's the difference between R14, R15 and H12", ["R14", "R15", "H12"]),
+    ],
+)
 def test_comparisons_show_both_side_by_side(kb, question, codes):
     answer = kb.lookup(question)
     assert answer.kind == "compare"
@@ -96,13 +99,16 @@ def test_comparisons_show_both_side_by_side(kb, question, codes):
         assert kb.get(code).title in text
 
 
-@pytest.mark.parametrize("question, prefix, count", [
-    ("list fly tls errors", "PT", 9),
-    ("all R codes", "R", 9),
-    ("pc codes", "PC", 8),
-    ("all fly routing errors", "PR", 5),
-    ("list heroku L codes", "L", 6),
-])
+@pytest.mark.parametrize(
+    "question, prefix, count",
+    [
+        ("list fly tls errors", "PT", 9),
+        ("all R codes", "R", 9),
+        ("pc codes", "PC", 8),
+        ("all fly routing errors", "PR", 5),
+        ("list heroku L codes", "L", 6),
+    ],
+)
 def test_families(kb, question, prefix, count):
     answer = kb.lookup(question)
     assert answer.kind == "family"
@@ -110,11 +116,14 @@ def test_families(kb, question, prefix, count):
     assert len(codes) == count and all(c.startswith(prefix) for c in codes)
 
 
-@pytest.mark.parametrize("question, unknown, nearest", [
-    ("what is H42?", "H42", "H34"),
-    ("PC09??", "PC09", "PC08"),
-    ("what is R11", None, None),  # retired but known
-])
+@pytest.mark.parametrize(
+    "question, unknown, nearest",
+    [
+        ("what is H42?", "H42", "H34"),
+        ("PC09??", "PC09", "PC08"),
+        ("what is R11", None, None),  # retired but known
+    ],
+)
 def test_unknown_codes_get_the_nearest_real_ones(kb, question, unknown, nearest):
     answer = kb.lookup(question)
     if unknown is None:
@@ -155,7 +164,12 @@ def test_every_answer_has_title_meaning_side_fixes_related_and_docs(kb):
 def test_json_contract(kb):
     data = answer_json(kb.lookup("what is R15?"))
     assert data["query"] == "what is R15?"
-    assert data["matches"][0] == {"code": "R15", "platform": "heroku", "title": kb.get("R15").title, "score": 1.0}
+    assert data["matches"][0] == {
+        "code": "R15",
+        "platform": "heroku",
+        "title": kb.get("R15").title,
+        "score": 1.0,
+    }
     assert "R15" in data["answer"]
 
 
@@ -177,18 +191,30 @@ def test_cli_ask_plain(capsys):
     assert "R14" in out and "R15" in out and "Side by side" in out
 
 
-@pytest.mark.parametrize("junk", ["\x00\x01\x02", "a" * 100_000, "H" * 5000 + "12", "💥" * 1000, "<@U1|x>" * 500,
-                                  "what is " + "h12 " * 2000])
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "\x00\x01\x02",
+        "a" * 100_000,
+        "H" * 5000 + "12",
+        "💥" * 1000,
+        "<@U1|x>" * 500,
+        "what is " + "h12 " * 2000,
+    ],
+)
 def test_any_input_answers_without_raising(kb, junk):
     render_answer(kb.lookup(junk))
 
 
-@pytest.mark.parametrize("question, code, platform", [
-    ("invalid x-api-key 401", "authentication_error", "anthropic"),
-    ("Anthropic rate limit error 429", "rate_limit_error", "anthropic"),
-    ("Hitting a Rate Limit error for OpenAI", "rate_limit_exceeded", "openai"),
-    ("429 from heroku ai", "AI-429", "heroku-ai"),
-])
+@pytest.mark.parametrize(
+    "question, code, platform",
+    [
+        ("invalid x-api-key 401", "authentication_error", "anthropic"),
+        ("Anthropic rate limit error 429", "rate_limit_error", "anthropic"),
+        ("Hitting a Rate Limit error for OpenAI", "rate_limit_exceeded", "openai"),
+        ("429 from heroku ai", "AI-429", "heroku-ai"),
+    ],
+)
 def test_the_named_provider_gets_its_own_explanation(kb, question, code, platform):
     best = kb.lookup(question).best
     assert (best.code, best.platform) == (code, platform)
@@ -196,8 +222,17 @@ def test_the_named_provider_gets_its_own_explanation(kb, question, code, platfor
         assert "Heroku" not in best.summary and "INFERENCE_KEY" not in " ".join(best.fixes)
 
 
-@pytest.mark.parametrize("question", ["our fly deploy is broken", "is heroku down", "getting 5xx on the app",
-                                      "app crashes", "How 2 fix", "Process exited with status 132"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "our fly deploy is broken",
+        "is heroku down",
+        "getting 5xx on the app",
+        "app crashes",
+        "How 2 fix",
+        "Process exited with status 132",
+    ],
+)
 def test_vague_questions_get_an_honest_not_sure(kb, question):
     answer = kb.lookup(question)
     assert answer.kind == "unsure" and answer.matches == () and 2 <= len(answer.candidates) <= 3

@@ -8,9 +8,11 @@ import json
 import pytest
 from clirun import dynodoc
 
-ROUTER_H12 = ('2024-05-14T09:11:03.402117+00:00 heroku[router]: at=error code=H12 desc="Request timeout" '
-              'method=GET path="/reports/77/export" host=acme.herokuapp.com request_id=0d5c fwd="203.0.113.7" '
-              'dyno=web.1 connect=1ms service=30000ms status=503 bytes=0 protocol=https')
+ROUTER_H12 = (
+    '2024-05-14T09:11:03.402117+00:00 heroku[router]: at=error code=H12 desc="Request timeout" '
+    'method=GET path="/reports/77/export" host=acme.herokuapp.com request_id=0d5c fwd="203.0.113.7" '
+    "dyno=web.1 connect=1ms service=30000ms status=503 bytes=0 protocol=https"
+)
 
 
 def test_diagnose_a_file_as_json(tmp_path):
@@ -50,7 +52,9 @@ def test_diagnose_missing_file_is_one_clear_line():
 
 
 def test_diagnose_never_echoes_a_secret(tmp_path):
-    result = dynodoc("diagnose", "-", stdin=(ROUTER_H12 + "\nAuthorization: Bearer sekr1tsekr1tsekr1tsekr1t\n").encode())
+    result = dynodoc(
+        "diagnose", "-", stdin=(ROUTER_H12 + "\nAuthorization: Bearer sekr1tsekr1tsekr1tsekr1t\n").encode()
+    )
     assert "sekr1t" not in result.stdout
     assert "rotate" in result.stdout
 
@@ -108,15 +112,25 @@ def test_every_bad_setting_is_named_at_once_one_line_each():
 
     from bot.config import ConfigError, load_settings
 
-    env = {"DYNODOC_DIGEST_CHANNEL": "#general", "HEROKU_API_KEY": "abc\ndef", "FLY_API_TOKEN": "fm2_caf\u00e9",
-           "DYNODOC_POLL_MINUTES": "often", "DYNODOC_AUTODIAGNOSE_CHANNELS": "C0INCIDENT,#incidents"}
+    env = {
+        "DYNODOC_DIGEST_CHANNEL": "#general",
+        "HEROKU_API_KEY": "abc\ndef",
+        "FLY_API_TOKEN": "fm2_caf\u00e9",
+        "DYNODOC_POLL_MINUTES": "often",
+        "DYNODOC_AUTODIAGNOSE_CHANNELS": "C0INCIDENT,#incidents",
+    }
     with pytest.raises(ConfigError) as err:
         load_settings(env, dotenv=None)
     lines = str(err.value).splitlines()
     assert lines[0] == "5 settings need fixing:"
     text = str(err.value)
-    for name in ("DYNODOC_DIGEST_CHANNEL", "HEROKU_API_KEY", "FLY_API_TOKEN", "DYNODOC_POLL_MINUTES",
-                 "DYNODOC_AUTODIAGNOSE_CHANNELS"):
+    for name in (
+        "DYNODOC_DIGEST_CHANNEL",
+        "HEROKU_API_KEY",
+        "FLY_API_TOKEN",
+        "DYNODOC_POLL_MINUTES",
+        "DYNODOC_AUTODIAGNOSE_CHANNELS",
+    ):
         assert sum(name in line for line in lines) == 1, name
     assert "abc" not in text and "caf" not in text  # secrets are never echoed
     assert "#incidents" in text and "not a channel ID" in text

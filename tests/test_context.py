@@ -8,7 +8,9 @@ from bot.render.text import diagnosis_json, render_answer
 
 
 def test_the_place_is_read_from_a_question():
-    assert where_in("R15 on web.2 of heroku -a shop-prod") == Where(dyno="web.2", process="web", app="shop-prod")
+    assert where_in("R15 on web.2 of heroku -a shop-prod") == Where(
+        dyno="web.2", process="web", app="shop-prod"
+    )
     assert where_in("R14 on our sidekiq dyno").process == "sidekiq"
     assert where_in("PC01 on machine 148ed6e1f7d248").machine == "148ed6e1f7d248"
     assert not where_in("what is R15?").known
@@ -23,7 +25,9 @@ def test_templates_are_filled():
 
 def test_web_concurrency_is_not_advice_for_a_worker():
     fixes = ["Lower `WEB_CONCURRENCY`.", "Resize with `heroku ps:resize web=standard-2x`."]
-    assert fixes_for(fixes, Where(process="sidekiq")) == ["Resize with `heroku ps:resize sidekiq=standard-2x`."]
+    assert fixes_for(fixes, Where(process="sidekiq")) == [
+        "Resize with `heroku ps:resize sidekiq=standard-2x`."
+    ]
     assert fixes_for(fixes, None) == fixes
 
 

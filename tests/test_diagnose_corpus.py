@@ -43,8 +43,10 @@ def test_paste(kb, name):
 
 
 def test_an_anthropic_error_is_explained_as_anthropics(kb):
-    text = ("anthropic.RateLimitError: Error code: 429 - {'type': 'error', 'error': {'type': 'rate_limit_error', "
-            "'message': 'This request would exceed the rate limit for your organization'}}")
+    text = (
+        "anthropic.RateLimitError: Error code: 429 - {'type': 'error', 'error': {'type': 'rate_limit_error', "
+        "'message': 'This request would exceed the rate limit for your organization'}}"
+    )
     [finding] = diagnose(text, kb).findings
     assert finding.api.api == "anthropic" and finding.entry.platform == "anthropic"
     assert "Heroku" not in finding.entry.summary and "Anthropic" in finding.entry.summary

@@ -19,16 +19,26 @@ from bot.render.text import render_digest
 END = datetime(2024, 5, 15, 9, tzinfo=UTC)
 
 
-def router(t: datetime, code: str | None = None, path: str = "/x", dyno: str = "web.1", service: int = 120,
-           status: int = 200) -> str:
+def router(
+    t: datetime,
+    code: str | None = None,
+    path: str = "/x",
+    dyno: str = "web.1",
+    service: int = 120,
+    status: int = 200,
+) -> str:
     ts = t.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
     if code is None:
-        return (f'{ts} heroku[router]: at=info method=GET path="{path}" host=a.herokuapp.com request_id=r1 '
-                f'fwd="203.0.113.1" dyno={dyno} connect=1ms service={service}ms status={status} bytes=10 '
-                f'protocol=https')
-    return (f'{ts} heroku[router]: at=error code={code} desc="Some error" method=GET path="{path}" '
-            f'host=a.herokuapp.com request_id=r2 fwd="203.0.113.1" dyno={dyno} connect=1ms service={service}ms '
-            f'status=503 bytes=0 protocol=https')
+        return (
+            f'{ts} heroku[router]: at=info method=GET path="{path}" host=a.herokuapp.com request_id=r1 '
+            f'fwd="203.0.113.1" dyno={dyno} connect=1ms service={service}ms status={status} bytes=10 '
+            f"protocol=https"
+        )
+    return (
+        f'{ts} heroku[router]: at=error code={code} desc="Some error" method=GET path="{path}" '
+        f'host=a.herokuapp.com request_id=r2 fwd="203.0.113.1" dyno={dyno} connect=1ms service={service}ms '
+        f"status=503 bytes=0 protocol=https"
+    )
 
 
 def generated_log(n: int, seed: int = 11) -> list[str]:
@@ -42,18 +52,31 @@ def generated_log(n: int, seed: int = 11) -> list[str]:
         dyno = f"web.{rnd.randint(1, 3)}"
         path = f"/orders/{rnd.randint(1, 500)}" if rnd.random() < 0.5 else "/search"
         if r < 0.9:
-            out.append(router(t, service=rnd.randint(5, 3000), dyno=dyno, path=path,
-                              status=rnd.choice([200, 200, 200, 500])))
+            out.append(
+                router(
+                    t,
+                    service=rnd.randint(5, 3000),
+                    dyno=dyno,
+                    path=path,
+                    status=rnd.choice([200, 200, 200, 500]),
+                )
+            )
         elif r < 0.95:
             out.append(router(t, "H12", path, dyno, 30000))
         elif r < 0.97:
-            out.append(f"{t.strftime('%Y-%m-%dT%H:%M:%S.%f+00:00')} heroku[{dyno}]: Error R14 (Memory quota exceeded)")
+            out.append(
+                f"{t.strftime('%Y-%m-%dT%H:%M:%S.%f+00:00')} heroku[{dyno}]: Error R14 (Memory quota exceeded)"
+            )
         elif r < 0.98 and t > END - timedelta(days=1):
             out.append(router(t, "H18", path, dyno, 88))
         elif r < 0.99:
-            out.append(f"{t.strftime('%Y-%m-%dT%H:%M:%S.%f+00:00')} app[{dyno}]: Completed 200 OK code=H12 in app text")
+            out.append(
+                f"{t.strftime('%Y-%m-%dT%H:%M:%S.%f+00:00')} app[{dyno}]: Completed 200 OK code=H12 in app text"
+            )
         else:
-            out.append(f"{t.strftime('%Y-%m-%dT%H:%M:%S.%f+00:00')} heroku[{dyno}]: Process running mem=530M(103.5%)")
+            out.append(
+                f"{t.strftime('%Y-%m-%dT%H:%M:%S.%f+00:00')} heroku[{dyno}]: Process running mem=530M(103.5%)"
+            )
     return out
 
 
@@ -112,12 +135,15 @@ def _tally_with(counts: dict[datetime, dict[str, int]], requests: int = 0) -> Ta
 
 def test_digest_compares_with_the_previous_day_and_the_week(kb):
     day = timedelta(days=1)
-    tally = _tally_with({
-        END - timedelta(hours=2): {"H12": 30, "R14": 4},  # last 24 h
-        END - day - timedelta(hours=3): {"H12": 10},  # the day before
-        END - 3 * day: {"H12": 20},  # earlier in the week
-        END - 10 * day: {"R14": 1},  # long ago: R14 is not new
-    }, requests=1000)
+    tally = _tally_with(
+        {
+            END - timedelta(hours=2): {"H12": 30, "R14": 4},  # last 24 h
+            END - day - timedelta(hours=3): {"H12": 10},  # the day before
+            END - 3 * day: {"H12": 20},  # earlier in the week
+            END - 10 * day: {"R14": 1},  # long ago: R14 is not new
+        },
+        requests=1000,
+    )
     digest = build_digest([tally], END, kb)
     app = digest.apps[0]
     stats = {s.code: s for s in app.codes}
@@ -166,8 +192,9 @@ def test_cli_digest_from_file_json_counts_match_an_independent_count(tmp_path, c
     assert result.returncode == 0, result.stderr
     app = json.loads(result.stdout)["apps"][0]
     assert app["app"] == "acme"
-    independent = Counter(re.findall(r"heroku\[router\]: at=error code=(H\d\d)|heroku\[web\.\d\]: Error (R\d\d)",
-                                     data.decode()))
+    independent = Counter(
+        re.findall(r"heroku\[router\]: at=error code=(H\d\d)|heroku\[web\.\d\]: Error (R\d\d)", data.decode())
+    )
     expected = Counter({a or b: n for (a, b), n in independent.items()})
     assert app["file"]["codes"] == dict(sorted(expected.items()))
     # The window is the last 24 h before the newest line: H18 only occurs there.

@@ -51,16 +51,33 @@ def store(tmp_path):
 
 
 def settings(**changes) -> Settings:
-    base = dict(apps=(WatchedApp("heroku", "acme-api"), WatchedApp("fly", "acme-edge")), digest_channel=CHANNEL,
-                digest_time=clock(9, 0), tz="UTC", poll_minutes=5)
+    base = dict(
+        apps=(WatchedApp("heroku", "acme-api"), WatchedApp("fly", "acme-edge")),
+        digest_channel=CHANNEL,
+        digest_time=clock(9, 0),
+        tz="UTC",
+        poll_minutes=5,
+    )
     return Settings(**{**base, **changes})
 
 
 def add_events(store: Store, app: str, code: str, times: list[datetime], path: str = "/orders/7") -> None:
     store.db["events"].insert_all(
-        {"app": app, "platform": "heroku", "time": iso(t), "code": code, "kind": "router", "dyno": "web.1",
-         "path": path, "status": 503, "service_ms": 30000, "line": "x", "line_hash": f"{app}{code}{t}"}
-        for t in times)
+        {
+            "app": app,
+            "platform": "heroku",
+            "time": iso(t),
+            "code": code,
+            "kind": "router",
+            "dyno": "web.1",
+            "path": path,
+            "status": 503,
+            "service_ms": 30000,
+            "line": "x",
+            "line_hash": f"{app}{code}{t}",
+        }
+        for t in times
+    )
 
 
 def digest_posts(fake: FakeSlack) -> list:
@@ -73,16 +90,43 @@ def test_digest_from_stored_events_with_known_counts(store):
     add_events(store, "acme-api", "H12", [end - timedelta(hours=30)])  # the day before: 1
     add_events(store, "acme-api", "R14", [end - timedelta(days=20)])  # long ago only
     add_events(store, "acme-api", "H10", [end - timedelta(hours=2)])  # first time ever: new
-    store.db["rollups"].insert({"app": "acme-api", "hour": iso(end - timedelta(hours=1)), "requests": 400,
-                                "errors": 5, "status_5xx": 5, "service_hist": '{"5": 370, "21": 30}'})
+    store.db["rollups"].insert(
+        {
+            "app": "acme-api",
+            "hour": iso(end - timedelta(hours=1)),
+            "requests": 400,
+            "errors": 5,
+            "status_5xx": 5,
+            "service_hist": '{"5": 370, "21": 30}',
+        }
+    )
     for i in range(10):
         started = end - timedelta(minutes=5 * (i + 1))
         store.record_run(PollRun("acme-api", "heroku", started, started + timedelta(seconds=2), "ok", 100, 0))
     gap_at = end - timedelta(minutes=20)
-    store.record_run(PollRun("acme-api", "heroku", gap_at, gap_at, "ok", 1500, 0, gap_from=gap_at - timedelta(
-        minutes=5), gap_to=gap_at))
-    store.record_run(PollRun("acme-edge", "fly", end - timedelta(minutes=3), end - timedelta(minutes=3), "failed",
-                             error="Fly.io rejected FLY_API_TOKEN (401)"))
+    store.record_run(
+        PollRun(
+            "acme-api",
+            "heroku",
+            gap_at,
+            gap_at,
+            "ok",
+            1500,
+            0,
+            gap_from=gap_at - timedelta(minutes=5),
+            gap_to=gap_at,
+        )
+    )
+    store.record_run(
+        PollRun(
+            "acme-edge",
+            "fly",
+            end - timedelta(minutes=3),
+            end - timedelta(minutes=3),
+            "failed",
+            error="Fly.io rejected FLY_API_TOKEN (401)",
+        )
+    )
 
     digest = build_stored_digest(store, settings(), end)
     api, edge = {a.app: a for a in digest.apps}["acme-api"], {a.app: a for a in digest.apps}["acme-edge"]
@@ -110,7 +154,9 @@ def test_posted_exactly_once_across_a_restart(fake, client, store):
     assert posts[0].params["metadata"] == {"event_type": DIGEST_EVENT, "event_payload": {"day": "2026-11-24"}}
     assert store.digest_record(CHANNEL, "2026-11-24")["state"] == "posted"
     # Per-code details go into the digest's thread.
-    thread = fake.calls_to("chat.postMessage", channel=CHANNEL, thread_ts=store.digest_record(CHANNEL, "2026-11-24")["ts"])
+    thread = fake.calls_to(
+        "chat.postMessage", channel=CHANNEL, thread_ts=store.digest_record(CHANNEL, "2026-11-24")["ts"]
+    )
     assert thread and "H12" in str(thread[0].params["blocks"])
 
 
@@ -124,13 +170,16 @@ def test_a_crash_between_posting_and_recording_does_not_post_twice(fake, client,
     now, day = today()
     # The first process recorded its intent and posted, then died before marking it posted.
     assert store.claim_digest(CHANNEL, day)
-    first = client.chat_postMessage(channel=CHANNEL, text="digest", metadata={
-        "event_type": DIGEST_EVENT, "event_payload": {"day": day}})
+    first = client.chat_postMessage(
+        channel=CHANNEL, text="digest", metadata={"event_type": DIGEST_EVENT, "event_payload": {"day": day}}
+    )
     outcome = post_daily_digest(client, store, settings(), now + timedelta(seconds=5))
     assert outcome == f"found the {day} digest already posted (ts {first['ts']}); recorded it"
     assert len(digest_posts(fake)) == 1
     assert store.digest_record(CHANNEL, day)["ts"] == first["ts"]
-    assert post_daily_digest(client, store, settings(), now + timedelta(minutes=5)).startswith("already posted")
+    assert post_daily_digest(client, store, settings(), now + timedelta(minutes=5)).startswith(
+        "already posted"
+    )
     assert len(digest_posts(fake)) == 1
 
 
@@ -153,19 +202,32 @@ def test_a_fresh_intent_of_another_process_is_left_alone(fake, client, store):
 
 
 def test_no_channel_no_post(fake, client, store):
-    assert post_daily_digest(client, store, settings(digest_channel=""), NOW) == "no DYNODOC_DIGEST_CHANNEL set"
+    assert (
+        post_daily_digest(client, store, settings(digest_channel=""), NOW) == "no DYNODOC_DIGEST_CHANNEL set"
+    )
     assert fake.calls_to("chat.postMessage") == []
 
 
-@pytest.mark.parametrize("tz, now, due_utc", [
-    ("UTC", datetime(2026, 11, 24, 8, 59, tzinfo=UTC), datetime(2026, 11, 23, 9, 0, tzinfo=UTC)),
-    ("UTC", datetime(2026, 11, 24, 9, 0, tzinfo=UTC), datetime(2026, 11, 24, 9, 0, tzinfo=UTC)),
-    # New York is UTC-5 in November and UTC-4 in July: 09:00 there is 14:00 or 13:00 UTC.
-    ("America/New_York", datetime(2026, 11, 24, 15, 0, tzinfo=UTC), datetime(2026, 11, 24, 14, 0, tzinfo=UTC)),
-    ("America/New_York", datetime(2026, 7, 1, 13, 30, tzinfo=UTC), datetime(2026, 7, 1, 13, 0, tzinfo=UTC)),
-    # Tokyo's 09:00 on the 25th is still the 24th in UTC.
-    ("Asia/Tokyo", datetime(2026, 11, 24, 23, 0, tzinfo=UTC), datetime(2026, 11, 24, 0, 0, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    "tz, now, due_utc",
+    [
+        ("UTC", datetime(2026, 11, 24, 8, 59, tzinfo=UTC), datetime(2026, 11, 23, 9, 0, tzinfo=UTC)),
+        ("UTC", datetime(2026, 11, 24, 9, 0, tzinfo=UTC), datetime(2026, 11, 24, 9, 0, tzinfo=UTC)),
+        # New York is UTC-5 in November and UTC-4 in July: 09:00 there is 14:00 or 13:00 UTC.
+        (
+            "America/New_York",
+            datetime(2026, 11, 24, 15, 0, tzinfo=UTC),
+            datetime(2026, 11, 24, 14, 0, tzinfo=UTC),
+        ),
+        (
+            "America/New_York",
+            datetime(2026, 7, 1, 13, 30, tzinfo=UTC),
+            datetime(2026, 7, 1, 13, 0, tzinfo=UTC),
+        ),
+        # Tokyo's 09:00 on the 25th is still the 24th in UTC.
+        ("Asia/Tokyo", datetime(2026, 11, 24, 23, 0, tzinfo=UTC), datetime(2026, 11, 24, 0, 0, tzinfo=UTC)),
+    ],
+)
 def test_the_digest_time_is_in_the_configured_time_zone(tz, now, due_utc):
     s = settings(tz=tz)
     assert last_due(s, now) == due_utc
@@ -183,7 +245,9 @@ def test_the_day_key_is_the_local_date():
 
 def test_a_digest_missed_while_down_runs_once_on_start(fake, client, store):
     now = datetime.now(UTC)
-    s = settings(apps=(), digest_time=clock((now - timedelta(hours=1)).hour, 0))  # due an hour ago, not posted
+    s = settings(
+        apps=(), digest_time=clock((now - timedelta(hours=1)).hour, 0)
+    )  # due an hour ago, not posted
     scheduler = start_scheduler(client, s, store, now=now)
     try:
         fake.wait_for("chat.postMessage", channel=CHANNEL, timeout=10)
@@ -206,11 +270,19 @@ def test_polling_is_scheduled_without_overlap_only_with_credentials(client, stor
     scheduler = start_scheduler(client, settings(digest_channel=""), store)  # apps but no API keys
     try:
         assert scheduler.get_job("poll") is None
-        assert "polling is off: DYNODOC_APPS names Heroku apps (acme-api) but HEROKU_API_KEY is not set" in caplog.text
+        assert (
+            "polling is off: DYNODOC_APPS names Heroku apps (acme-api) but HEROKU_API_KEY is not set"
+            in caplog.text
+        )
     finally:
         scheduler.shutdown(wait=False)
-    s = settings(digest_channel="", heroku_api_key="k" * 20, fly_api_token="t" * 20,
-                 heroku_api_url="http://127.0.0.1:9", fly_api_url="http://127.0.0.1:9")
+    s = settings(
+        digest_channel="",
+        heroku_api_key="k" * 20,
+        fly_api_token="t" * 20,
+        heroku_api_url="http://127.0.0.1:9",
+        fly_api_url="http://127.0.0.1:9",
+    )
     scheduler = start_scheduler(client, s, store)
     try:
         job = scheduler.get_job("poll")
@@ -225,13 +297,21 @@ def test_tail_mode_in_serve_keeps_heroku_tailed_and_stops_with_the_scheduler(cli
 
     heroku = FakeHeroku(tail_seconds=0.3)
     heroku.add_app("acme-api", history(datetime.now(UTC) - timedelta(minutes=30)))
-    s = settings(apps=(WatchedApp("heroku", "acme-api"),), digest_channel="", heroku_tail=True,
-                 heroku_api_key=heroku.api_key, heroku_api_url=heroku.url, retry_base=0.01)
+    s = settings(
+        apps=(WatchedApp("heroku", "acme-api"),),
+        digest_channel="",
+        heroku_tail=True,
+        heroku_api_key=heroku.api_key,
+        heroku_api_url=heroku.url,
+        retry_base=0.01,
+    )
     scheduler = start_scheduler(client, s, store)
     try:
         assert scheduler.get_job("poll") is None  # the tail thread does the work
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not store.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]:
+        while (
+            time.monotonic() < deadline and not store.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        ):
             time.sleep(0.05)
         posts = heroku.requests_to("POST", "/apps/acme-api/")
         assert posts and all(p.body["tail"] is True for p in posts)
@@ -249,7 +329,10 @@ def test_a_refused_post_says_why_and_leaves_the_day_open_for_a_retry(fake, clien
     now, day = today()
     fake.fail("chat.postMessage", body={"ok": False, "error": "not_in_channel"}, times=1)
     outcome = post_daily_digest(client, store, settings(), now)
-    assert outcome == f"could not post the {day} digest to {CHANNEL} (not_in_channel) — invite the bot to the channel"
+    assert (
+        outcome
+        == f"could not post the {day} digest to {CHANNEL} (not_in_channel) — invite the bot to the channel"
+    )
     assert store.digest_record(CHANNEL, day) is None
     # Once the bot is invited, the next run posts it: two attempts, one message in the channel.
     assert post_daily_digest(client, store, settings(), now).startswith("posted")

@@ -21,20 +21,38 @@ HEROKU_SEED_CODES = (
 HEROKU_CURRENT_CODES = "H24 H25 H26 H27 H28 H31 H32 H33 H34 H81 H82 H83 R17 L13 L14 L15".split()
 HEROKU_PAGES = "HTTP-500 HTTP-502 HTTP-503 HTTP-504 HTTP-422".split()
 FLY_CODES = (
-    ["PP01"] + [f"PU0{i}" for i in range(1, 5)] + [f"PC0{i}" for i in range(1, 9)]
-    + [f"PT0{i}" for i in range(1, 10)] + [f"PM{i:02d}" for i in range(1, 12)] + [f"PA0{i}" for i in range(1, 6)]
-    + ["PE01", "PE02"] + [f"PR0{i}" for i in range(1, 6)] + ["PL01", "PL02"]
+    ["PP01"]
+    + [f"PU0{i}" for i in range(1, 5)]
+    + [f"PC0{i}" for i in range(1, 9)]
+    + [f"PT0{i}" for i in range(1, 10)]
+    + [f"PM{i:02d}" for i in range(1, 12)]
+    + [f"PA0{i}" for i in range(1, 6)]
+    + ["PE01", "PE02"]
+    + [f"PR0{i}" for i in range(1, 6)]
+    + ["PL01", "PL02"]
 )
-AI_TYPES = "invalid_request_error authentication_error authorization_error rate_limit_error server_error".split()
+AI_TYPES = (
+    "invalid_request_error authentication_error authorization_error rate_limit_error server_error".split()
+)
 AI_STATUSES = "AI-400 AI-401 AI-403 AI-429 AI-500 AI-503".split()
 OTHER_API_TYPES = (
     "permission_error not_found_error overloaded_error insufficient_quota rate_limit_exceeded".split()
 )
 # Heroku Platform API error ids (the API our poller calls).
-PLATFORM_API_IDS = ("bad_request unauthorized delinquent forbidden suspended not_found not_acceptable conflict gone "
-                    "requested_range_not_satisfiable invalid_params verification_needed rate_limit").split()
-ALL_NAMED = (PLATFORM_API_IDS + HEROKU_SEED_CODES + HEROKU_CURRENT_CODES + HEROKU_PAGES + FLY_CODES + AI_TYPES + AI_STATUSES
-             + OTHER_API_TYPES)
+PLATFORM_API_IDS = (
+    "bad_request unauthorized delinquent forbidden suspended not_found not_acceptable conflict gone "
+    "requested_range_not_satisfiable invalid_params verification_needed rate_limit"
+).split()
+ALL_NAMED = (
+    PLATFORM_API_IDS
+    + HEROKU_SEED_CODES
+    + HEROKU_CURRENT_CODES
+    + HEROKU_PAGES
+    + FLY_CODES
+    + AI_TYPES
+    + AI_STATUSES
+    + OTHER_API_TYPES
+)
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +110,12 @@ def test_fly_examples_carry_their_code(kb):
 
 def test_old_uncoded_fly_messages_map_to_codes(kb):
     phrases = {p: e.code for p, e in kb.message_phrases if e.platform == "fly"}
-    for phrase in ("instance refused connection", "could not find a good candidate within",
-                   "failed to connect to machine: gave up after", "no known healthy instances"):
+    for phrase in (
+        "instance refused connection",
+        "could not find a good candidate within",
+        "failed to connect to machine: gave up after",
+        "no known healthy instances",
+    ):
         assert any(phrase in p or p in phrase for p in phrases), phrase
 
 
@@ -103,24 +125,38 @@ def _write(tmp_path, entries):
 
 
 GOOD = {
-    "code": "H12", "platform": "heroku", "title": "Request timeout", "kind": "router", "blame": "app",
-    "severity": "high", "statuses": [503], "summary": "A request took too long.", "causes": ["slow"],
-    "fixes": ["make it faster"], "example": "at=error code=H12", "related": [], "keywords": ["timeout"],
-    "docs": "https://example.org", "source": "https://example.org/checked",
+    "code": "H12",
+    "platform": "heroku",
+    "title": "Request timeout",
+    "kind": "router",
+    "blame": "app",
+    "severity": "high",
+    "statuses": [503],
+    "summary": "A request took too long.",
+    "causes": ["slow"],
+    "fixes": ["make it faster"],
+    "example": "at=error code=H12",
+    "related": [],
+    "keywords": ["timeout"],
+    "docs": "https://example.org",
+    "source": "https://example.org/checked",
 }
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"blame": "nobody"}, "'blame' is 'nobody'"),
-    ({"statuses": ["503"]}, "'statuses'"),
-    ({"fixes": []}, "'fixes' needs at least 1"),
-    ({"docs": "http://insecure"}, "'docs' must be an https URL"),
-    ({"related": ["H99"]}, "not in the knowledge base: H99"),
-    ({"colour": "red"}, "unknown field(s) colour"),
-    ({"messages": ["Mixed Case"]}, "lower case"),
-    ({"aliases": ["Mixed Case"]}, "lower case"),
-    ({"source": "a friend told me"}, "'source' must be the https URL"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"blame": "nobody"}, "'blame' is 'nobody'"),
+        ({"statuses": ["503"]}, "'statuses'"),
+        ({"fixes": []}, "'fixes' needs at least 1"),
+        ({"docs": "http://insecure"}, "'docs' must be an https URL"),
+        ({"related": ["H99"]}, "not in the knowledge base: H99"),
+        ({"colour": "red"}, "unknown field(s) colour"),
+        ({"messages": ["Mixed Case"]}, "lower case"),
+        ({"aliases": ["Mixed Case"]}, "lower case"),
+        ({"source": "a friend told me"}, "'source' must be the https URL"),
+    ],
+)
 def test_schema_errors_name_the_entry_and_field(tmp_path, change, message):
     with pytest.raises(KnowledgeError) as err:
         load_entries(_write(tmp_path, [{**GOOD, **change}]))

@@ -13,7 +13,9 @@ from bot.sources.fly import FlyEntry, authorization
 from bot.store import Store
 
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
-ENTRIES = history(START)  # 12 entries: 3 PC01, a PR04, an old-style PU02 without its prefix, app and runner lines
+ENTRIES = history(
+    START
+)  # 12 entries: 3 PC01, a PR04, an old-style PU02 without its prefix, app and runner lines
 CODES = Counter({"PC01": 3, "PR04": 1, "PU02": 1})
 
 
@@ -41,8 +43,16 @@ def test_poll_once_stores_fly_events_with_codes_machines_and_regions(monkeypatch
         rows = {r["code"]: r for r in conn.execute("SELECT * FROM events ORDER BY time")}  # the last of each
     pc01 = rows["PC01"]
     assert (pc01["platform"], pc01["kind"], pc01["dyno"], pc01["region"], pc01["status"], pc01["path"]) == (
-        "fly", "proxy", "e2862692b79d68", "sin", 502, "/api/items/{id}")
-    assert pc01["line"].startswith(ENTRIES[5]["attributes"]["timestamp"] + " proxy[e2862692b79d68] sin [error][PC01]")
+        "fly",
+        "proxy",
+        "e2862692b79d68",
+        "sin",
+        502,
+        "/api/items/{id}",
+    )
+    assert pc01["line"].startswith(
+        ENTRIES[5]["attributes"]["timestamp"] + " proxy[e2862692b79d68] sin [error][PC01]"
+    )
     assert (rows["PR04"]["dyno"], rows["PR04"]["region"]) == ("3d8d9e0c5e1e89", "ams")
     assert "[PU02]" not in rows["PU02"]["line"]  # mapped from the knowledge base's old wording
     assert rollup_totals("shop-fly") == {"requests": 0, "errors": 5, "status_5xx": 4}
@@ -58,8 +68,15 @@ def test_pages_are_followed_and_the_cursor_survives_a_restart(monkeypatch, capsy
     assert "read 4 lines, 1 new event (PU02)" in out  # an empty token gets the most recent page, as in flyctl
     assert stored_cursor() == str(ns(START + timedelta(seconds=30)))
 
-    later = [entry(START + timedelta(minutes=5, seconds=i), f"[PC01] instance refused connection #{i}",
-                   provider="proxy", level="error") for i in range(9)]
+    later = [
+        entry(
+            START + timedelta(minutes=5, seconds=i),
+            f"[PC01] instance refused connection #{i}",
+            provider="proxy",
+            level="error",
+        )
+        for i in range(9)
+    ]
     fly.log("shop-fly", *later)
     code, out, _ = dynodoc(capsys, "poll", "--once")  # a new Store and client: the token comes from the DB
     assert code == 0 and "read 9 lines, 9 new events (PC01 (9))" in out
@@ -98,11 +115,14 @@ def test_a_page_that_fails_midway_keeps_the_pages_before_and_the_next_poll_resum
     assert [r["outcome"] for r in runs("shop-fly")] == ["ok", "partial", "ok"]
 
 
-@pytest.mark.parametrize(("status", "words"), [
-    (401, "Fly.io rejected FLY_API_TOKEN (401 You must be authenticated to view this.)"),
-    (403, "FLY_API_TOKEN may not read the logs of shop-fly"),
-    (404, "no Fly.io app named shop-fly (404 Could not find App); check DYNODOC_APPS"),
-])
+@pytest.mark.parametrize(
+    ("status", "words"),
+    [
+        (401, "Fly.io rejected FLY_API_TOKEN (401 You must be authenticated to view this.)"),
+        (403, "FLY_API_TOKEN may not read the logs of shop-fly"),
+        (404, "no Fly.io app named shop-fly (404 Could not find App); check DYNODOC_APPS"),
+    ],
+)
 def test_fly_errors_fail_the_app_with_the_reason(monkeypatch, capsys, fly, status, words):
     fly.add_app("other-fly", ENTRIES[:5])
     fly.fail("shop-fly", status, times=None)
@@ -134,12 +154,15 @@ def test_429_and_timeouts_are_retried(monkeypatch, capsys, fly):
     assert event_codes("shop-fly") == CODES
 
 
-@pytest.mark.parametrize(("token", "header"), [
-    ("fm2_lJPEabc,fm2_lJPEdef", "FlyV1 fm2_lJPEabc,fm2_lJPEdef"),
-    ("FlyV1 fm2_lJPEabc", "FlyV1 fm2_lJPEabc"),
-    ("fm1r_abc", "FlyV1 fm1r_abc"),
-    ("personal-access-token-123", "Bearer personal-access-token-123"),
-])
+@pytest.mark.parametrize(
+    ("token", "header"),
+    [
+        ("fm2_lJPEabc,fm2_lJPEdef", "FlyV1 fm2_lJPEabc,fm2_lJPEdef"),
+        ("FlyV1 fm2_lJPEabc", "FlyV1 fm2_lJPEabc"),
+        ("fm1r_abc", "FlyV1 fm1r_abc"),
+        ("personal-access-token-123", "Bearer personal-access-token-123"),
+    ],
+)
 def test_authorization_header_by_token_kind(token, header):
     assert authorization(token) == header
 
@@ -157,9 +180,17 @@ def test_a_plain_token_goes_as_bearer_to_the_api(monkeypatch, capsys):
 
 
 def test_entries_are_read_with_any_key_casing_and_rendered_as_flyctl_does():
-    item = {"Id": "1", "Attributes": {"Timestamp": "2026-05-11T14:59:02.123456789Z", "Message": "[PM05] failed",
-                                      "Level": "error", "Instance": "e286", "Region": "sin",
-                                      "Meta": {"Event": {"Provider": "proxy"}}}}
+    item = {
+        "Id": "1",
+        "Attributes": {
+            "Timestamp": "2026-05-11T14:59:02.123456789Z",
+            "Message": "[PM05] failed",
+            "Level": "error",
+            "Instance": "e286",
+            "Region": "sin",
+            "Meta": {"Event": {"Provider": "proxy"}},
+        },
+    }
     e = FlyEntry.from_api(item)
     assert e is not None
     assert e.line == "2026-05-11T14:59:02.123456789Z proxy[e286] sin [error][PM05] failed"

@@ -70,8 +70,9 @@ def test_poll_once_stores_the_coded_events_and_the_hourly_rollups(monkeypatch, c
     assert event_codes("shop-api") == expected_codes(LINES) == Counter({"H12": 6, "H10": 2, "R14": 1})
     with db() as conn:
         h12 = conn.execute("SELECT * FROM events WHERE code = 'H12' ORDER BY time").fetchall()
-        assert {(r["platform"], r["kind"], r["dyno"], r["path"], r["status"], r["service_ms"]) for r in h12} == {
-            ("heroku", "router", "web.2", "/reports/export", 503, 30000)}
+        assert {
+            (r["platform"], r["kind"], r["dyno"], r["path"], r["status"], r["service_ms"]) for r in h12
+        } == {("heroku", "router", "web.2", "/reports/export", 503, 30000)}
         assert all("s3cr3tvalue1234" not in r["line"] and "[REDACTED]" in r["line"] for r in h12)
         r14 = conn.execute("SELECT dyno, kind FROM events WHERE code = 'R14'").fetchone()
         assert tuple(r14) == ("web.1", "runtime")
@@ -87,10 +88,17 @@ def test_poll_once_stores_the_coded_events_and_the_hourly_rollups(monkeypatch, c
     hours = {row["hour"]: row for row in rollups}
     for hour, row in hours.items():
         hist = Counter({int(k): v for k, v in json.loads(row["service_hist"]).items()})
-        assert (row["service_p50"], row["service_p95"]) == (percentile(hist, 0.5), percentile(hist, 0.95)), hour
+        assert (row["service_p50"], row["service_p95"]) == (percentile(hist, 0.5), percentile(hist, 0.95)), (
+            hour
+        )
     (run,) = runs("shop-api")
     assert (run["outcome"], run["lines_read"], run["new_events"], run["gap"], run["error"]) == (
-        "ok", len(LINES), 9, 0, None)
+        "ok",
+        len(LINES),
+        9,
+        0,
+        None,
+    )
     assert json.loads(run["codes"]) == {"H12": 6, "H10": 2, "R14": 1}
 
 
@@ -119,14 +127,20 @@ def test_a_second_poll_adds_nothing_and_new_lines_count_once(monkeypatch, capsys
     assert rollup_totals("shop-api") == before
 
     last = START + timedelta(hours=1)
-    new = [router(last, "/api/cart", 200, 40), router(last + timedelta(seconds=1), "/api/cart", 200, 44),
-           router(last + timedelta(seconds=2), "/api/orders/12", 503, 30001, code="H12", desc="Request timeout")]
+    new = [
+        router(last, "/api/cart", 200, 40),
+        router(last + timedelta(seconds=1), "/api/cart", 200, 44),
+        router(last + timedelta(seconds=2), "/api/orders/12", 503, 30001, code="H12", desc="Request timeout"),
+    ]
     heroku.log("shop-api", *new)
     code, out, _ = dynodoc(capsys, "poll", "--once")
     assert "1 new event (H12)" in out
     assert event_codes("shop-api") == expected_codes(LINES + new)
-    assert rollup_totals("shop-api") == {"requests": before["requests"] + 3, "errors": before["errors"] + 1,
-                                         "status_5xx": before["status_5xx"] + 1}
+    assert rollup_totals("shop-api") == {
+        "requests": before["requests"] + 3,
+        "errors": before["errors"] + 1,
+        "status_5xx": before["status_5xx"] + 1,
+    }
     assert [r["gap"] for r in runs("shop-api")] == [0, 0, 0]
 
 
@@ -136,7 +150,9 @@ def test_a_gap_is_recorded_when_the_app_logged_more_than_the_history_holds(monke
     newest_stored = max(datetime.fromisoformat(line.split()[0]) for line in LINES)
 
     burst_start = newest_stored + timedelta(minutes=10)
-    burst = [router(burst_start + timedelta(milliseconds=100 * i), "/api/products", 200, 20) for i in range(1600)]
+    burst = [
+        router(burst_start + timedelta(milliseconds=100 * i), "/api/products", 200, 20) for i in range(1600)
+    ]
     heroku.log("shop-api", *burst)  # Logplex keeps only the last 1,500: 100 lines are gone for good
     code, out, _ = dynodoc(capsys, "poll", "--once")
 
@@ -156,9 +172,16 @@ def test_a_gap_is_recorded_when_the_app_logged_more_than_the_history_holds(monke
     assert "heroku:shop-api  gaps" in out and "1 poll(s) with a gap" in out
 
 
-@pytest.mark.parametrize(("status", "words"), [(401, "Heroku rejected HEROKU_API_KEY (401 unauthorized"),
-                                               (403, "HEROKU_API_KEY may not read the logs of shop-api (403 forbidden")])
-def test_a_rejected_token_fails_that_app_and_the_others_go_on(monkeypatch, capsys, heroku, fly, status, words):
+@pytest.mark.parametrize(
+    ("status", "words"),
+    [
+        (401, "Heroku rejected HEROKU_API_KEY (401 unauthorized"),
+        (403, "HEROKU_API_KEY may not read the logs of shop-api (403 forbidden"),
+    ],
+)
+def test_a_rejected_token_fails_that_app_and_the_others_go_on(
+    monkeypatch, capsys, heroku, fly, status, words
+):
     heroku.add_app("shop-web", LINES[:40], stream="plain")
     heroku.fail("session", "shop-api", status, times=None)
     configure(monkeypatch, apps="heroku:shop-api,heroku:shop-web,fly:shop-fly", heroku=heroku, fly=fly)
@@ -186,8 +209,10 @@ def test_an_unknown_app_is_named_clearly(monkeypatch, capsys, heroku):
     configure(monkeypatch, apps="heroku:shop-api,heroku:shop-apj", heroku=heroku)
     code, out, _ = dynodoc(capsys, "poll", "--once")
     assert code == 1
-    assert ("error: no Heroku app named shop-apj (404 not_found: Couldn't find that app.); check DYNODOC_APPS"
-            in line_for(out, "heroku:shop-apj"))
+    assert (
+        "error: no Heroku app named shop-apj (404 not_found: Couldn't find that app.); check DYNODOC_APPS"
+        in line_for(out, "heroku:shop-apj")
+    )
     assert line_for(out, "heroku:shop-api").split()[1] == "ok"
 
 
@@ -201,8 +226,9 @@ def test_429_retry_after_is_honoured_then_the_poll_succeeds(monkeypatch, capsys,
     assert event_codes("shop-api") == expected_codes(LINES)
 
 
-def test_a_long_rate_limit_fails_the_app_and_skips_the_platform_until_the_next_poll(monkeypatch, capsys,
-                                                                                      heroku, fly):
+def test_a_long_rate_limit_fails_the_app_and_skips_the_platform_until_the_next_poll(
+    monkeypatch, capsys, heroku, fly
+):
     heroku.add_app("shop-web", LINES[:40])
     heroku.fail("session", "shop-api", 429, headers={"Retry-After": "3600"})
     configure(monkeypatch, apps="heroku:shop-api,heroku:shop-web,fly:shop-fly", heroku=heroku, fly=fly)
@@ -225,8 +251,15 @@ def test_low_ratelimit_remaining_slows_the_next_call_down(heroku):
     heroku.rate_remaining = 3  # the first session leaves 2 in the pool
     waits: list[float] = []
     policy = RetryPolicy(base=0.01, sleep=waits.append)
-    settings = load_settings({"DYNODOC_APPS": "heroku:shop-api,heroku:shop-web", "HEROKU_API_KEY": API_KEY,
-                              "HEROKU_API_URL": heroku.url, "DYNODOC_DB": ":memory:"}, dotenv=None)
+    settings = load_settings(
+        {
+            "DYNODOC_APPS": "heroku:shop-api,heroku:shop-web",
+            "HEROKU_API_KEY": API_KEY,
+            "HEROKU_API_URL": heroku.url,
+            "DYNODOC_DB": ":memory:",
+        },
+        dotenv=None,
+    )
     store = Store(":memory:")
     results = poll_all(settings, store, policy=policy)
     assert [r.outcome for r in results] == ["ok", "ok"]
@@ -246,7 +279,9 @@ def test_a_lasting_outage_gives_up_after_bounded_retries(monkeypatch, capsys, he
     configure(monkeypatch, apps="heroku:shop-api", heroku=heroku)
     code, out, _ = dynodoc(capsys, "poll", "--once")
     assert code == 1
-    assert "Heroku API error (503 internal_server_error: Internal server error.) (gave up after 4 tries)" in out
+    assert (
+        "Heroku API error (503 internal_server_error: Internal server error.) (gave up after 4 tries)" in out
+    )
     assert len(heroku.requests_to("POST", "/apps/shop-api/")) == 4
     assert event_codes("shop-api") == Counter()
 
@@ -342,8 +377,13 @@ def test_polling_without_the_key_is_a_one_line_config_error(monkeypatch, capsys)
 def test_the_real_command_never_prints_or_stores_the_key(heroku, tmp_path):
     heroku.fail("session", "shop-api", 401, times=None)
     heroku.add_app("shop-web", LINES[:20])
-    env = {"DYNODOC_APPS": "heroku:shop-api,heroku:shop-web", "HEROKU_API_KEY": API_KEY,
-           "HEROKU_API_URL": heroku.url, "DYNODOC_DB": str(tmp_path / "cli.db"), "DYNODOC_RETRY_BASE": "0.01"}
+    env = {
+        "DYNODOC_APPS": "heroku:shop-api,heroku:shop-web",
+        "HEROKU_API_KEY": API_KEY,
+        "HEROKU_API_URL": heroku.url,
+        "DYNODOC_DB": str(tmp_path / "cli.db"),
+        "DYNODOC_RETRY_BASE": "0.01",
+    }
     poll = dynodoc_subprocess("poll", "--once", env=env)
     status = dynodoc_subprocess("status", env=env)
     assert poll.returncode == 1, poll.stderr
@@ -355,11 +395,17 @@ def test_the_real_command_never_prints_or_stores_the_key(heroku, tmp_path):
     assert API_KEY.encode() not in stored
 
 
-
 def test_poll_forever_polls_each_round_until_stopped(heroku, fly):
-    settings = load_settings({"DYNODOC_APPS": "heroku:shop-api,fly:shop-fly", "HEROKU_API_KEY": API_KEY,
-                              "HEROKU_API_URL": heroku.url, "FLY_API_TOKEN": fly.token, "FLY_API_URL": fly.url},
-                             dotenv=None)
+    settings = load_settings(
+        {
+            "DYNODOC_APPS": "heroku:shop-api,fly:shop-fly",
+            "HEROKU_API_KEY": API_KEY,
+            "HEROKU_API_URL": heroku.url,
+            "FLY_API_TOKEN": fly.token,
+            "FLY_API_URL": fly.url,
+        },
+        dotenv=None,
+    )
     store = Store(":memory:")
     stop = threading.Event()
     seen = []
@@ -373,10 +419,21 @@ def test_poll_forever_polls_each_round_until_stopped(heroku, fly):
 
 
 def test_dynodoc_poll_loops_until_ctrl_c(heroku, tmp_path):
-    env = {**os.environ, "DYNODOC_APPS": "heroku:shop-api", "HEROKU_API_KEY": API_KEY,
-           "HEROKU_API_URL": heroku.url, "DYNODOC_DB": str(tmp_path / "loop.db"), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "poll"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "DYNODOC_APPS": "heroku:shop-api",
+        "HEROKU_API_KEY": API_KEY,
+        "HEROKU_API_URL": heroku.url,
+        "DYNODOC_DB": str(tmp_path / "loop.db"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "poll"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         first = proc.stdout.readline()  # the first round's line, then it sleeps DYNODOC_POLL_MINUTES
         proc.send_signal(signal.SIGINT)

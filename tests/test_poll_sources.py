@@ -16,14 +16,16 @@ KEY = "HRKU-unit0test0key0000000000000000000"
 
 
 def pieces(data: bytes, size: int) -> list[bytes]:
-    return [data[i:i + size] for i in range(0, len(data), size)]
+    return [data[i : i + size] for i in range(0, len(data), size)]
 
 
 @pytest.mark.parametrize("size", [1, 3, 17, 4096])
 def test_sse_lines_reads_every_data_field_whatever_the_chunking(size):
-    stream = (b": connected\r\n\r\nid: 1\nevent: message\ndata: 2026-11-24T10:00:00.000001+00:00 app[web.1]: one\n"
-              b"data: 2026-11-24T10:00:00.000002+00:00 app[web.1]: two\n\n"
-              b"retry: 1000\ndata:2026-11-24T10:00:01+00:00 heroku[router]: at=info status=200\r\n\r\n")
+    stream = (
+        b": connected\r\n\r\nid: 1\nevent: message\ndata: 2026-11-24T10:00:00.000001+00:00 app[web.1]: one\n"
+        b"data: 2026-11-24T10:00:00.000002+00:00 app[web.1]: two\n\n"
+        b"retry: 1000\ndata:2026-11-24T10:00:01+00:00 heroku[router]: at=info status=200\r\n\r\n"
+    )
     assert list(sse_lines(pieces(stream, size))) == [
         "2026-11-24T10:00:00.000001+00:00 app[web.1]: one",
         "2026-11-24T10:00:00.000002+00:00 app[web.1]: two",
@@ -51,12 +53,25 @@ def test_text_lines_survives_bytes_that_are_not_utf8():
 
 def heroku_with(handler) -> HerokuLogs:
     client = httpx.Client(transport=httpx.MockTransport(handler))
-    return HerokuLogs(KEY, base_url="https://api.example.test", client=client,
-                      policy=RetryPolicy(base=0.001, sleep=lambda s: None))
+    return HerokuLogs(
+        KEY,
+        base_url="https://api.example.test",
+        client=client,
+        policy=RetryPolicy(base=0.001, sleep=lambda s: None),
+    )
 
 
-@pytest.mark.parametrize(("status", "error"), [(401, TokenRejected), (403, TokenRejected), (404, AppNotFound),
-                                               (422, SourceError), (429, RateLimited), (500, SourceUnavailable)])
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (401, TokenRejected),
+        (403, TokenRejected),
+        (404, AppNotFound),
+        (422, SourceError),
+        (429, RateLimited),
+        (500, SourceUnavailable),
+    ],
+)
 def test_api_statuses_become_named_errors(status, error):
     calls = []
 
@@ -78,7 +93,9 @@ def test_the_stream_url_gets_no_api_key_and_the_format_follows_content_type():
         if request.url.host == "api.example.test":
             return httpx.Response(201, json={"id": "1", "logplex_url": "https://logs.example.test/s/1?srv=9"})
         seen["auth"] = request.headers.get("authorization")
-        return httpx.Response(200, headers={"content-type": "text/plain"}, content=b"data: not sse\nline two\n")
+        return httpx.Response(
+            200, headers={"content-type": "text/plain"}, content=b"data: not sse\nline two\n"
+        )
 
     fetched = heroku_with(handler).fetch("shop-api")
     assert seen == {"auth": None}

@@ -14,14 +14,28 @@ from bot.store import MIGRATIONS, LineRecord, PollRun, Store, _v1, iso
 NOW = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
 
 
-def rec(n: int, t: datetime, *, code: str | None = None, service: int | None = 40, status: int = 200) -> LineRecord:
-    return LineRecord(line_hash=f"h{n:05d}", time=t, line=f"line {n}", code=code, kind="router", dyno="web.1",
-                      path="/x", status=status, service_ms=service, request=True)
+def rec(
+    n: int, t: datetime, *, code: str | None = None, service: int | None = 40, status: int = 200
+) -> LineRecord:
+    return LineRecord(
+        line_hash=f"h{n:05d}",
+        time=t,
+        line=f"line {n}",
+        code=code,
+        kind="router",
+        dyno="web.1",
+        path="/x",
+        status=status,
+        service_ms=service,
+        request=True,
+    )
 
 
 def counts(store: Store) -> dict[str, int]:
-    return {t: store.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-            for t in ("events", "rollups", "seen_lines", "cursors", "poll_runs")}
+    return {
+        t: store.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+        for t in ("events", "rollups", "seen_lines", "cursors", "poll_runs")
+    }
 
 
 def test_a_v1_database_is_upgraded_in_place_and_keeps_its_rows(tmp_path):
@@ -29,10 +43,16 @@ def test_a_v1_database_is_upgraded_in_place_and_keeps_its_rows(tmp_path):
     conn = sqlite3.connect(path, isolation_level=None)
     _v1(Database(conn))
     conn.execute("PRAGMA user_version = 1")
-    conn.execute("INSERT INTO poll_runs (app, platform, started, finished, lines_read, new_events, gap, error) "
-                 "VALUES ('shop-api', 'heroku', ?, ?, 1500, 3, 1, NULL)", [iso(NOW), iso(NOW)])
-    conn.execute("INSERT INTO events (app, platform, time, code, kind, line, line_hash) "
-                 "VALUES ('shop-api', 'heroku', ?, 'H12', 'router', 'a line', 'abc')", [iso(NOW)])
+    conn.execute(
+        "INSERT INTO poll_runs (app, platform, started, finished, lines_read, new_events, gap, error) "
+        "VALUES ('shop-api', 'heroku', ?, ?, 1500, 3, 1, NULL)",
+        [iso(NOW), iso(NOW)],
+    )
+    conn.execute(
+        "INSERT INTO events (app, platform, time, code, kind, line, line_hash) "
+        "VALUES ('shop-api', 'heroku', ?, 'H12', 'router', 'a line', 'abc')",
+        [iso(NOW)],
+    )
     conn.close()
 
     store = Store(path)
@@ -62,7 +82,9 @@ def test_a_batch_is_one_transaction_a_failure_midway_stores_nothing():
     assert counts(store) == {"events": 0, "rollups": 0, "seen_lines": 0, "cursors": 0, "poll_runs": 0}
     assert store.cursor("shop-api") is None
 
-    saved = store.save_lines("shop-api", "fly", [rec(1, NOW, code="H12", status=503), rec(2, NOW)], cursor="17")
+    saved = store.save_lines(
+        "shop-api", "fly", [rec(1, NOW, code="H12", status=503), rec(2, NOW)], cursor="17"
+    )
     assert (saved.new_lines, saved.new_events, saved.codes) == (2, 1, {"H12": 1})
     assert store.cursor("shop-api").cursor == "17"
     again = store.save_lines("shop-api", "fly", [rec(1, NOW, code="H12", status=503), rec(2, NOW)])
@@ -72,12 +94,20 @@ def test_a_batch_is_one_transaction_a_failure_midway_stores_nothing():
 
 def test_rollups_merge_batch_by_batch_to_what_one_batch_gives():
     services = [5, 12, 40, 40, 90, 140, 480, 1200, 3100, 30000] * 3
-    records = [rec(i, NOW + timedelta(minutes=i % 50), code="H12" if ms >= 30000 else None,
-                   service=ms, status=503 if ms >= 30000 else 200) for i, ms in enumerate(services)]
+    records = [
+        rec(
+            i,
+            NOW + timedelta(minutes=i % 50),
+            code="H12" if ms >= 30000 else None,
+            service=ms,
+            status=503 if ms >= 30000 else 200,
+        )
+        for i, ms in enumerate(services)
+    ]
     one, many = Store(":memory:"), Store(":memory:")
     one.save_lines("a", "heroku", records)
     for start in range(0, len(records), 7):
-        many.save_lines("a", "heroku", records[start:start + 7])
+        many.save_lines("a", "heroku", records[start : start + 7])
 
     def rollups(store: Store) -> list[tuple]:
         return store.db.execute("SELECT * FROM rollups ORDER BY hour").fetchall()
@@ -110,7 +140,10 @@ def test_line_hashes_the_platform_cannot_send_again_are_forgotten():
     store.save_lines("a", "heroku", [rec(i, NOW - timedelta(hours=5 - i)) for i in range(5)])
     store.save_lines("a", "heroku", [rec(9, NOW)], forget_seen_before=NOW - timedelta(hours=2, minutes=30))
     assert [r[0] for r in store.db.execute("SELECT line_hash FROM seen_lines ORDER BY time")] == [
-        "h00003", "h00004", "h00009"]
+        "h00003",
+        "h00004",
+        "h00009",
+    ]
     assert store.cursor("a").newest_time == NOW
 
 
@@ -118,7 +151,9 @@ def test_health_counts_failures_in_a_row_until_the_last_good_poll():
     store = Store(":memory:")
     for minutes, outcome in [(30, "ok"), (20, "failed"), (10, "skipped"), (5, "failed")]:
         t = NOW - timedelta(minutes=minutes)
-        store.record_run(PollRun("a", "heroku", t, t, outcome=outcome, error=None if outcome == "ok" else "x"))
+        store.record_run(
+            PollRun("a", "heroku", t, t, outcome=outcome, error=None if outcome == "ok" else "x")
+        )
     health = store.poll_health("a", NOW)
     assert health.failures_in_a_row == 3
     assert health.last_ok == NOW - timedelta(minutes=30)

@@ -12,16 +12,24 @@ from bot.diagnose import diagnose
 CASES = load_cases()
 # Pastes the engine still reads wrongly, with why; strict, so a fix has to take the name off this list.
 KNOWN_MISSES = {
-    "fly-039-none-not-listening-warning-false-positive-slow-boot":
-        "the author quotes flyctl's not-listening warning but says the app works (it boots slowly)",
+    "fly-039-none-not-listening-warning-false-positive-slow-boot": "the author quotes flyctl's not-listening warning but says the app works (it boots slowly)",
     "fly-035-health-check-japanese-prose-slow-pass": "the failing health check is described only in Japanese",
     "mixed-022-html-font-tags-quot-traceback": "the crash is inside terminal colours pasted as HTML <font> tags",
 }
 
 
 def _cases(keep):
-    return [pytest.param(c, id=c.name, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[c.name])]
-                         if c.name in KNOWN_MISSES else []) for c in CASES if keep(c)]
+    return [
+        pytest.param(
+            c,
+            id=c.name,
+            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[c.name])]
+            if c.name in KNOWN_MISSES
+            else [],
+        )
+        for c in CASES
+        if keep(c)
+    ]
 
 
 def test_the_corpus_is_real_and_big_enough():
@@ -31,8 +39,9 @@ def test_the_corpus_is_real_and_big_enough():
     for case in CASES:
         for alternatives in (*case.codes, case.root):
             assert alternatives, case.name
-        assert case.root <= {label for alts in case.codes for label in alts} | set(CAUSES) or \
-            case.root & {label for alts in case.codes for label in alts}, case.name
+        assert case.root <= {label for alts in case.codes for label in alts} | set(CAUSES) or case.root & {
+            label for alts in case.codes for label in alts
+        }, case.name
 
 
 def test_targets_on_real_pastes(kb):
@@ -45,7 +54,11 @@ def test_targets_on_real_pastes(kb):
 
 def test_better_than_grep(kb):
     ours, grep = score(CASES, engine(kb)), score(CASES, grep_baseline(kb))
-    assert ours.recall > grep.recall and ours.precision > grep.precision and ours.root_accuracy > grep.root_accuracy
+    assert (
+        ours.recall > grep.recall
+        and ours.precision > grep.precision
+        and ours.root_accuracy > grep.root_accuracy
+    )
 
 
 @pytest.mark.parametrize("case", _cases(lambda c: not c.codes and c.root == {"none"}))
@@ -54,7 +67,9 @@ def test_clean_logs_raise_no_alarm(kb, case):
     assert d.findings == () and d.primary is None, d.summary
 
 
-@pytest.mark.parametrize("case", _cases(lambda c: bool(c.root & {"oom", "crash", "not-listening", "health-check"})))
+@pytest.mark.parametrize(
+    "case", _cases(lambda c: bool(c.root & {"oom", "crash", "not-listening", "health-check"}))
+)
 def test_a_failure_without_a_code_is_never_no_findings(kb, case):
     d = diagnose(case.text, kb)
     assert d.primary is not None and "No platform error codes found" not in d.summary, d.summary
@@ -69,6 +84,8 @@ def test_the_held_out_sets_are_real_and_apart_from_the_tuning_sets():
     pastes = load_cases(heldout / "pastes")
     questions = load_questions(heldout / "questions.yml")
     assert len(pastes) >= 40 and len(questions) >= 60
-    assert all(c.url.startswith("https://") for c in pastes) and all(q.url.startswith("https://") for q in questions)
+    assert all(c.url.startswith("https://") for c in pastes) and all(
+        q.url.startswith("https://") for q in questions
+    )
     assert not {c.url for c in pastes} & {c.url for c in CASES}
     assert not {q.q for q in questions} & {q.q for q in load_questions()}

@@ -8,7 +8,10 @@ from bot.redact import MASK, redact
 
 SECRETS = [
     ("Authorization: Bearer abcdefghijklmnopqrstuvwx0123", "abcdefghijklmnopqrstuvwx0123"),
-    ("curl -H 'Authorization: Bearer inf-1a2b3c4d5e6f7a8b9c0d' https://us.inference.heroku.com", "inf-1a2b3c4d5e6f"),
+    (
+        "curl -H 'Authorization: Bearer inf-1a2b3c4d5e6f7a8b9c0d' https://us.inference.heroku.com",
+        "inf-1a2b3c4d5e6f",
+    ),
     ("DATABASE_URL=postgres://u1abc:s3cretpass@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d8f", "s3cretpass"),
     ("token xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp", "xoxb-1234567890"),
     ("SLACK_APP_TOKEN=xapp-1-A0123-456-abcdef0123456789", "xapp-1-A0123"),
@@ -30,8 +33,10 @@ def test_secret_is_masked(text, secret):
 
 
 def test_plain_log_lines_are_untouched():
-    line = ('2024-05-14T09:11:03+00:00 heroku[router]: at=error code=H12 desc="Request timeout" method=GET '
-            'path="/tokens/list" host=a.herokuapp.com request_id=0d5c9f0e-3a7b-4c1d-9a52-6f1e2b7d8c90 status=503')
+    line = (
+        '2024-05-14T09:11:03+00:00 heroku[router]: at=error code=H12 desc="Request timeout" method=GET '
+        'path="/tokens/list" host=a.herokuapp.com request_id=0d5c9f0e-3a7b-4c1d-9a52-6f1e2b7d8c90 status=503'
+    )
     assert redact(line).text == line and redact(line).count == 0
 
 

@@ -63,10 +63,15 @@ FRAMED = [
     ("STRIPE_SECRET_KEY={}", "sk_live_" + _s(AN, 24)),
     ("aws_secret_access_key = {}", _s(AN + "/+", 40)),
 ]
-PEM = ("-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(_s(AN + "+/", 64) for _ in range(6))
-       + "\n-----END RSA PRIVATE KEY-----")
+PEM = (
+    "-----BEGIN RSA PRIVATE KEY-----\n"
+    + "\n".join(_s(AN + "+/", 64) for _ in range(6))
+    + "\n-----END RSA PRIVATE KEY-----"
+)
 
-CASES = [(k, v, v) for k, v in SECRETS] + [(f"framed {i}", frame.format(v), v) for i, (frame, v) in enumerate(FRAMED)]
+CASES = [(k, v, v) for k, v in SECRETS] + [
+    (f"framed {i}", frame.format(v), v) for i, (frame, v) in enumerate(FRAMED)
+]
 
 
 def _envelopes(text: str) -> dict[str, str]:
@@ -98,8 +103,10 @@ def test_no_secret_survives_a_terminal_wrap(width):
     leaked = []
     for kind, text, secret in CASES:
         line = f"{ts} app[web.1]: settings dump {'.' * R.randint(0, 40)} {text} and the rest of the line"
-        paste = "\n".join([f"{ts} heroku[router]: at=info method=GET path=/ status=200 " + "x" * 200][:1] * 3 + [line])
-        wrapped = "\n".join(paste[i:i + width] for i in range(0, len(paste), width))
+        paste = "\n".join(
+            [f"{ts} heroku[router]: at=info method=GET path=/ status=200 " + "x" * 200][:1] * 3 + [line]
+        )
+        wrapped = "\n".join(paste[i : i + width] for i in range(0, len(paste), width))
         if _leaks(wrapped, secret):
             leaked.append(kind)
     assert leaked == []
@@ -118,8 +125,10 @@ def test_the_rotate_note_counts_every_masked_secret():
 
 
 def test_ordinary_log_text_is_not_masked():
-    lines = ['2024-05-14T09:11:03+00:00 heroku[router]: at=info method=GET path="/passengers?page=2" '
-             'host=a.herokuapp.com request_id=0d5c9f0e-3a7b-4c1d-9a52-6f1e2b7d8c90 status=200 bytes=12',
-             "2024-05-14T09:11:03+00:00 app[web.1]: bypass=true task=cleanup skipped=12 monkey=business"]
+    lines = [
+        '2024-05-14T09:11:03+00:00 heroku[router]: at=info method=GET path="/passengers?page=2" '
+        "host=a.herokuapp.com request_id=0d5c9f0e-3a7b-4c1d-9a52-6f1e2b7d8c90 status=200 bytes=12",
+        "2024-05-14T09:11:03+00:00 app[web.1]: bypass=true task=cleanup skipped=12 monkey=business",
+    ]
     for line in lines:
         assert diagnose(line).redacted == 0

@@ -11,22 +11,36 @@ from bot.failures import find_failures
 from bot.logs import parse_line
 
 
-@pytest.mark.parametrize("line, code, where", [
-    ("Mar 14 02:11:09 shop-prod heroku/web.2:  Error R14 (Memory quota exceeded)", "R14", "web.2"),
-    ("131 <45>1 2019-03-14T02:11:09.123456+00:00 host heroku web.2 - Error R14 (Memory quota exceeded)", "R14",
-     "web.2"),
-    ("heroku web.2 - - Error R14 (Memory quota exceeded)", "R14", "web.2"),
-    ("    2019-03-14T02:11:09+00:00 heroku[web.2]: Error R14 (Memory quota exceeded)", "R14", "web.2"),
-    (" Error L10 (output buffer overflow): 45 messages dropped since 2019-03-14T02:11:09+00:00.", "L10", None),
-    ('2019-03-14T02:11:09+00:00 heroku[router]: http_error="Invalid HTTP status line" at=error code=H17 '
-     'desc="Poorly formatted HTTP response"', "H17", None),
-    ('Error: code=H14 desc="No web processes running" method=GET path="/"', "H14", None),
-    ("`[PC01] instance refused connection. is your app listening on 0.0.0.0:8080?`", "PC01", None),
-    ('"message": "[PC01] instance refused connection"', "PC01", None),
-    ("could not find a good candidate within 40 attempts at load balancing", "PR04", None),
-    ("since the deploy we get Error R14 (Memory quota exceeded) on web.2", "R14", None),
-    ("getting error code H11 (Backlog too deep) at peak", "H11", None),
-])
+@pytest.mark.parametrize(
+    "line, code, where",
+    [
+        ("Mar 14 02:11:09 shop-prod heroku/web.2:  Error R14 (Memory quota exceeded)", "R14", "web.2"),
+        (
+            "131 <45>1 2019-03-14T02:11:09.123456+00:00 host heroku web.2 - Error R14 (Memory quota exceeded)",
+            "R14",
+            "web.2",
+        ),
+        ("heroku web.2 - - Error R14 (Memory quota exceeded)", "R14", "web.2"),
+        ("    2019-03-14T02:11:09+00:00 heroku[web.2]: Error R14 (Memory quota exceeded)", "R14", "web.2"),
+        (
+            " Error L10 (output buffer overflow): 45 messages dropped since 2019-03-14T02:11:09+00:00.",
+            "L10",
+            None,
+        ),
+        (
+            '2019-03-14T02:11:09+00:00 heroku[router]: http_error="Invalid HTTP status line" at=error code=H17 '
+            'desc="Poorly formatted HTTP response"',
+            "H17",
+            None,
+        ),
+        ('Error: code=H14 desc="No web processes running" method=GET path="/"', "H14", None),
+        ("`[PC01] instance refused connection. is your app listening on 0.0.0.0:8080?`", "PC01", None),
+        ('"message": "[PC01] instance refused connection"', "PC01", None),
+        ("could not find a good candidate within 40 attempts at load balancing", "PR04", None),
+        ("since the deploy we get Error R14 (Memory quota exceeded) on web.2", "R14", None),
+        ("getting error code H11 (Backlog too deep) at peak", "H11", None),
+    ],
+)
 def test_codes_are_found_in_any_envelope(line, code, where):
     e = parse_line(line)
     assert e.code == code
@@ -34,35 +48,66 @@ def test_codes_are_found_in_any_envelope(line, code, where):
         assert e.where == where
 
 
-@pytest.mark.parametrize("line", [
-    "heroku router - meaning our app did not answer",  # prose that happens to say "heroku router -"
-    "we named our tag H12 after heroku's, sorry",
-    'log.warning("slow", tag="H12")',
-    "2024-09-12T10:14:03Z app[9080e4d1a45187] ord [info][PR01] retrying payment",
-    "request_id=5f1c-R14-aa path=/R10/items",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "heroku router - meaning our app did not answer",  # prose that happens to say "heroku router -"
+        "we named our tag H12 after heroku's, sorry",
+        'log.warning("slow", tag="H12")',
+        "2024-09-12T10:14:03Z app[9080e4d1a45187] ord [info][PR01] retrying payment",
+        "request_id=5f1c-R14-aa path=/R10/items",
+    ],
+)
 def test_look_alikes_are_not_codes(line):
     assert parse_line(line).code is None
 
 
-@pytest.mark.parametrize("text, label, provider", [
-    ("openai.RateLimitError: Error code: 429 - {'error': {'message': 'x', 'type': 'requests', 'param': None, "
-     "'code': 'rate_limit_exceeded'}}", "rate_limit_exceeded", "openai"),
-    ("error: { type: 'overloaded_error', message: 'Overloaded' } anthropic", "overloaded_error", "anthropic"),
-    ('body: "{\\"id\\":\\"forbidden\\",\\"message\\":\\"no\\"}" from api.heroku.com', "forbidden", "heroku-platform"),
-    ("openai.error.RateLimitError: You exceeded your current quota, please check your plan and billing details",
-     "insufficient_quota", "openai"),
-    ("This model's maximum context length is 8192 tokens", "context_length_exceeded", "openai"),
-    ("Incorrect API key provided: sk-abc***", "invalid_api_key", "openai"),
-    ("anthropic.AuthenticationError: Error code: 401 - invalid x-api-key", "authentication_error", "anthropic"),
-    ("Your credit balance is too low to access the Anthropic API.", "billing_error", "anthropic"),
-    (" »   Error ID: verification_required", "verification_required", "heroku-platform"),
-    ("Excon::Error::TooManyRequests (Expected([200]) <=> Actual(429 Unknown)) heroku", "rate_limit",
-     "heroku-platform"),
-    ("map[code:model_not_found message:The model does not exist type:invalid_request_error] gpt-4o",
-     "model_not_found", "openai"),
-    ("openai.APIConnectionError: Connection error.", "connection_error", "openai"),
-])
+@pytest.mark.parametrize(
+    "text, label, provider",
+    [
+        (
+            "openai.RateLimitError: Error code: 429 - {'error': {'message': 'x', 'type': 'requests', 'param': None, "
+            "'code': 'rate_limit_exceeded'}}",
+            "rate_limit_exceeded",
+            "openai",
+        ),
+        (
+            "error: { type: 'overloaded_error', message: 'Overloaded' } anthropic",
+            "overloaded_error",
+            "anthropic",
+        ),
+        (
+            'body: "{\\"id\\":\\"forbidden\\",\\"message\\":\\"no\\"}" from api.heroku.com',
+            "forbidden",
+            "heroku-platform",
+        ),
+        (
+            "openai.error.RateLimitError: You exceeded your current quota, please check your plan and billing details",
+            "insufficient_quota",
+            "openai",
+        ),
+        ("This model's maximum context length is 8192 tokens", "context_length_exceeded", "openai"),
+        ("Incorrect API key provided: sk-abc***", "invalid_api_key", "openai"),
+        (
+            "anthropic.AuthenticationError: Error code: 401 - invalid x-api-key",
+            "authentication_error",
+            "anthropic",
+        ),
+        ("Your credit balance is too low to access the Anthropic API.", "billing_error", "anthropic"),
+        (" »   Error ID: verification_required", "verification_required", "heroku-platform"),
+        (
+            "Excon::Error::TooManyRequests (Expected([200]) <=> Actual(429 Unknown)) heroku",
+            "rate_limit",
+            "heroku-platform",
+        ),
+        (
+            "map[code:model_not_found message:The model does not exist type:invalid_request_error] gpt-4o",
+            "model_not_found",
+            "openai",
+        ),
+        ("openai.APIConnectionError: Connection error.", "connection_error", "openai"),
+    ],
+)
 def test_api_errors_in_every_notation(kb, text, label, provider):
     [error] = find_api_signals(text, kb.api_labels)
     assert (error.code, error.api) == (label, provider)
@@ -79,31 +124,41 @@ def test_a_sentence_is_never_a_code(kb):
     assert all(" " not in f.code for f in d.findings)
 
 
-@pytest.mark.parametrize("text, cause", [
-    ("[  412.338210] Out of memory: Killed process 513 (node)", "oom"),
-    ("WARNING The app is not listening on the expected address and will not be reachable by fly-proxy.",
-     "not-listening"),
-    ("2018-03-29T21:59:28+00:00 heroku[web.1]: State changed from starting to crashed", "crash"),
-    ("machine has reached its max restart count of 10", "crash"),
-    ("--> v0 failed - Failed due to unhealthy allocations", "health-check"),
-])
+@pytest.mark.parametrize(
+    "text, cause",
+    [
+        ("[  412.338210] Out of memory: Killed process 513 (node)", "oom"),
+        (
+            "WARNING The app is not listening on the expected address and will not be reachable by fly-proxy.",
+            "not-listening",
+        ),
+        ("2018-03-29T21:59:28+00:00 heroku[web.1]: State changed from starting to crashed", "crash"),
+        ("machine has reached its max restart count of 10", "crash"),
+        ("--> v0 failed - Failed due to unhealthy allocations", "health-check"),
+    ],
+)
 def test_failures_without_a_code(text, cause):
     assert find_failures(text)[0].cause == cause
     d = diagnose(text)
     assert d.root == cause and "No platform error codes found" not in d.summary
 
 
-@pytest.mark.parametrize("text", [
-    "heroku[web.1]: Process exited with status 143",  # an ordinary SIGTERM stop
-    "heroku[web.1]: State changed from crashed to starting",
-    "Main child exited normally with code: 0",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "heroku[web.1]: Process exited with status 143",  # an ordinary SIGTERM stop
+        "heroku[web.1]: State changed from crashed to starting",
+        "Main child exited normally with code: 0",
+    ],
+)
 def test_ordinary_stops_are_not_failures(text):
     assert find_failures(text) == ()
 
 
 def test_a_fly_proxy_code_that_only_reports_an_unreachable_machine_yields_to_the_machines_own_failure(kb):
-    text = ("2023-06-01T10:00:00Z runner[3d8d9e1b] iad [info]machine has reached its max restart count of 10\n"
-            "2023-06-01T10:00:01Z proxy[3d8d9e1b] iad [error]failed to connect to machine: gave up after 15 attempts")
+    text = (
+        "2023-06-01T10:00:00Z runner[3d8d9e1b] iad [info]machine has reached its max restart count of 10\n"
+        "2023-06-01T10:00:01Z proxy[3d8d9e1b] iad [error]failed to connect to machine: gave up after 15 attempts"
+    )
     d = diagnose(text, kb)
     assert {f.code for f in d.findings} == {"PM05"} and d.root == "crash"

@@ -44,8 +44,13 @@ def assert_within_limits(message, max_blocks: int = 50) -> None:
 
 
 def text_of(messages) -> str:
-    return "\n".join(b["text"]["text"] if b["type"] in ("section", "header") else
-                     " ".join(e["text"] for e in b.get("elements", [])) for m in messages for b in m.blocks)
+    return "\n".join(
+        b["text"]["text"]
+        if b["type"] in ("section", "header")
+        else " ".join(e["text"] for e in b.get("elements", []))
+        for m in messages
+        for b in m.blocks
+    )
 
 
 @pytest.mark.parametrize("entry", KB.entries, ids=lambda e: e.code)
@@ -57,9 +62,20 @@ def test_every_entry_fits_one_message_with_its_docs_link(entry):
     assert message.text.startswith(f"{entry.code} — {entry.title}")
 
 
-@pytest.mark.parametrize("question", ["hello", "what is H77?", "r14 vs r15 vs h12", "all R codes",
-                                      "list fly tls errors", "why 503 on heroku", "429 from heroku ai",
-                                      "backlog too deep", "PC01"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "hello",
+        "what is H77?",
+        "r14 vs r15 vs h12",
+        "all R codes",
+        "list fly tls errors",
+        "why 503 on heroku",
+        "429 from heroku ai",
+        "backlog too deep",
+        "PC01",
+    ],
+)
 def test_every_kind_of_answer_fits(question):
     messages = render_answer(KB.lookup(question))
     assert len(messages) == 1
@@ -75,9 +91,11 @@ def test_severity_blame_and_commands_are_visible():
 
 
 def test_markup_characters_from_logs_are_escaped():
-    paste = ("2024-05-14T03:07:20.000000+00:00 app[web.1]: RuntimeError: <html> & <@U0EVIL> <!channel>\n"
-             "2024-05-14T03:07:21.000000+00:00 heroku[web.1]: Process exited with status 1\n"
-             "2024-05-14T03:07:21.000000+00:00 heroku[web.1]: State changed from up to crashed\n")
+    paste = (
+        "2024-05-14T03:07:20.000000+00:00 app[web.1]: RuntimeError: <html> & <@U0EVIL> <!channel>\n"
+        "2024-05-14T03:07:21.000000+00:00 heroku[web.1]: Process exited with status 1\n"
+        "2024-05-14T03:07:21.000000+00:00 heroku[web.1]: State changed from up to crashed\n"
+    )
     text = text_of(render_diagnosis(diagnose(paste, KB)))
     assert "&lt;html&gt; &amp;" in text
     assert "<!channel>" not in text and "<html>" not in text
@@ -97,9 +115,13 @@ def test_every_sample_paste_renders_within_limits_and_names_every_finding(path):
 
 
 def test_a_long_diagnosis_is_summarised_first_and_continued():
-    codes = [e.code for e in KB.entries if e.platform == "heroku" and e.code[0] in "HRL" and e.code[1:].isdigit()]
-    paste = "\n".join(f'2024-05-14T09:00:{i % 60:02d}.000000+00:00 heroku[router]: at=error code={c} desc="x"'
-                      for i, c in enumerate(codes))
+    codes = [
+        e.code for e in KB.entries if e.platform == "heroku" and e.code[0] in "HRL" and e.code[1:].isdigit()
+    ]
+    paste = "\n".join(
+        f'2024-05-14T09:00:{i % 60:02d}.000000+00:00 heroku[router]: at=error code={c} desc="x"'
+        for i, c in enumerate(codes)
+    )
     diagnosis = diagnose(paste, KB)
     assert len(diagnosis.findings) > 20
     messages = render_diagnosis(diagnosis)
@@ -108,8 +130,9 @@ def test_a_long_diagnosis_is_summarised_first_and_continued():
         assert_within_limits(message)
     first = text_of(messages[:1])
     assert diagnosis.summary in first and "*Found:*" in first and "follow in this thread" in first
-    assert [m.text for m in messages[1:]] == [f"Dyno Doctor, continued ({i}/{len(messages)})"
-                                              for i in range(2, len(messages) + 1)]
+    assert [m.text for m in messages[1:]] == [
+        f"Dyno Doctor, continued ({i}/{len(messages)})" for i in range(2, len(messages) + 1)
+    ]
     details = text_of(messages[1:])
     assert all(f"*`{f.code}` " in details for f in diagnosis.findings)
 
@@ -130,17 +153,24 @@ def test_status_and_home():
 
     polled = datetime(2026, 11, 24, 6, 40, tzinfo=UTC)
     report = StatusReport(
-        apps=(AppStatus("heroku:acme-api", polled, "ok", new_events=12, events_24h=40, gaps_24h=1),
-              AppStatus("fly:acme-edge", polled, "failed", failures_in_a_row=3,
-                        problem="401 from Fly: token rejected"),
-              AppStatus("heroku:new-app")),
+        apps=(
+            AppStatus("heroku:acme-api", polled, "ok", new_events=12, events_24h=40, gaps_24h=1),
+            AppStatus(
+                "fly:acme-edge", polled, "failed", failures_in_a_row=3, problem="401 from Fly: token rejected"
+            ),
+            AppStatus("heroku:new-app"),
+        ),
         last_digest=DigestStatus("2026-11-23", "C0OPS", "posted", datetime(2026, 11, 23, 9, 0, tzinfo=UTC)),
-        autodiagnose_channels=("C0INCIDENT",))
+        autodiagnose_channels=("C0INCIDENT",),
+    )
     message = render_status(report)
     assert_within_limits(message)
     text = text_of([message])
     epoch = int(polled.timestamp())
-    assert f"`heroku:acme-api` — last poll <!date^{epoch}^{{date_short_pretty}} {{time}}|2026-11-24 06:40 UTC>" in text
+    assert (
+        f"`heroku:acme-api` — last poll <!date^{epoch}^{{date_short_pretty}} {{time}}|2026-11-24 06:40 UTC>"
+        in text
+    )
     assert "|2026-11-24 06:40 UTC>, 12 new event(s); last 24 h: 40 event(s), 1 gap(s)" in text
     assert "`fly:acme-edge` — last poll <!date^" in text and "UTC> (failed), 0 new event(s)" in text
     assert ":warning: 3 failed polls in a row" in text and ":warning: 401 from Fly: token rejected" in text

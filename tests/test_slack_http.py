@@ -31,9 +31,11 @@ from fakes.slack import (
 from bot.store import PollRun, Store, iso
 
 AUTO_CHANNEL = "C0AUTODIAG"
-H12 = ('2024-05-14T09:11:03.402117+00:00 heroku[router]: at=error code=H12 desc="Request timeout" method=GET '
-       'path="/reports/77/export" host=acme.herokuapp.com request_id=0d5c fwd="203.0.113.7" dyno=web.1 '
-       'connect=1ms service=30000ms status=503 bytes=0 protocol=https')
+H12 = (
+    '2024-05-14T09:11:03.402117+00:00 heroku[router]: at=error code=H12 desc="Request timeout" method=GET '
+    'path="/reports/77/export" host=acme.herokuapp.com request_id=0d5c fwd="203.0.113.7" dyno=web.1 '
+    "connect=1ms service=30000ms status=503 bytes=0 protocol=https"
+)
 R10_H10 = (
     "2024-05-14T03:07:01.000000+00:00 app[web.1]: Listening on http://127.0.0.1:5000\n"
     "2024-05-14T03:08:00.000000+00:00 heroku[web.1]: Error R10 (Boot timeout) -> Web process failed to bind "
@@ -45,8 +47,10 @@ R10_H10 = (
 # One line for each of 21 router codes: a diagnosis too long for one Slack message.
 MANY_CODES = "\n".join(
     f'2024-05-14T09:00:{i:02d}.000000+00:00 heroku[router]: at=error code={code} desc="x" status=503'
-    for i, code in enumerate("H10 H11 H12 H13 H14 H15 H17 H18 H19 H20 H21 H22 H24 H25 H26 H27 H28 H80 H81 H82 "
-                             "H99".split()))
+    for i, code in enumerate(
+        "H10 H11 H12 H13 H14 H15 H17 H18 H19 H20 H21 H22 H24 H25 H26 H27 H28 H80 H81 H82 H99".split()
+    )
+)
 GRACE_S = 0.4  # after the expected reply, how long we watch for an unexpected second one
 
 
@@ -64,9 +68,12 @@ def workdir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bot(fake, workdir):
-    process, port = BotProcess.http(fake, workdir,
-                                    DYNODOC_AUTODIAGNOSE_CHANNELS=AUTO_CHANNEL,
-                                    DYNODOC_APPS="heroku:acme-api,fly:acme-edge")
+    process, port = BotProcess.http(
+        fake,
+        workdir,
+        DYNODOC_AUTODIAGNOSE_CHANNELS=AUTO_CHANNEL,
+        DYNODOC_APPS="heroku:acme-api,fly:acme-edge",
+    )
     yield port
     code = process.stop()
     assert code == 0, process.stderr
@@ -102,6 +109,7 @@ def section_texts(blocks: list[dict]) -> str:
 
 # --- plumbing -------------------------------------------------------------------------------------------
 
+
 def test_health_check_answers_ok(bot):
     assert get(bot, "/healthz").status == 200
     assert get(bot, "/healthz").body == b"ok\n"
@@ -119,14 +127,29 @@ def test_a_stalled_request_does_not_hold_up_the_others(bot):
 
 def test_an_unsigned_malformed_body_is_refused_before_it_is_read(bot):
     # The signature is checked before anything parses the body: unsigned junk is a 401, never a 500.
-    assert post(bot, "/slack/events", b'{"type": "event_callback", ', {"Content-Type": "application/json"}).status == 401
+    assert (
+        post(
+            bot, "/slack/events", b'{"type": "event_callback", ', {"Content-Type": "application/json"}
+        ).status
+        == 401
+    )
 
 
-@pytest.mark.parametrize("body, headers", [
-    (b"[1]", {}), (b"null", {}), (b"[" * 100_000 + b"]" * 100_000, {}), (b"payload=null", {}),
-    (b'{"type": "event_callback"}', {"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=00"}),
-    (b'{"type": "event_callback"}', {"X-Slack-Request-Timestamp": "9" * 400, "X-Slack-Signature": "v0=00"}),
-], ids=["array", "null", "deep", "form-null", "timestamp-abc", "timestamp-400-digits"])
+@pytest.mark.parametrize(
+    "body, headers",
+    [
+        (b"[1]", {}),
+        (b"null", {}),
+        (b"[" * 100_000 + b"]" * 100_000, {}),
+        (b"payload=null", {}),
+        (b'{"type": "event_callback"}', {"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=00"}),
+        (
+            b'{"type": "event_callback"}',
+            {"X-Slack-Request-Timestamp": "9" * 400, "X-Slack-Signature": "v0=00"},
+        ),
+    ],
+    ids=["array", "null", "deep", "form-null", "timestamp-abc", "timestamp-400-digits"],
+)
 def test_junk_gets_4xx_and_no_traceback(bot, body, headers):
     response = post(bot, "/slack/events", body, {"Content-Type": "application/json", **headers})
     assert 400 <= response.status < 500
@@ -166,6 +189,7 @@ def test_a_huge_request_is_refused_before_its_body_is_read(bot):
 
 # --- mentions and DMs -----------------------------------------------------------------------------------
 
+
 def test_a_question_mention_is_answered_in_its_thread(bot, slack):
     channel = unique("C0MENTION")
     data = event("event_app_mention", channel=channel, text=f"<@{BOT_USER_ID}> what is R15?")
@@ -175,8 +199,10 @@ def test_a_question_mention_is_answered_in_its_thread(bot, slack):
     assert call.params["thread_ts"] == data["event"]["ts"]
     assert call.params["text"].startswith("R15 — Memory quota vastly exceeded")
     blocks = call.params["blocks"]
-    assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "emoji": True,
-                                                    "text": "R15 — Memory quota vastly exceeded"}}
+    assert blocks[0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "emoji": True, "text": "R15 — Memory quota vastly exceeded"},
+    }
     text = section_texts(blocks)
     assert "*What to do*" in text and "`heroku ps:resize" in text
     assert "on your app's side" in text and "severity" in text
@@ -186,15 +212,23 @@ def test_a_question_mention_is_answered_in_its_thread(bot, slack):
     slack.wait_for("reactions.remove", channel=channel)
     [added] = slack.calls_to("reactions.add", channel=channel)
     assert {k: added.params[k] for k in ("channel", "timestamp", "name")} == {
-        "channel": channel, "timestamp": data["event"]["ts"], "name": "eyes"}
+        "channel": channel,
+        "timestamp": data["event"]["ts"],
+        "name": "eyes",
+    }
     time.sleep(GRACE_S)
     assert len(posts_in(slack, channel)) == 1
 
 
 def test_a_mention_inside_a_thread_is_answered_in_that_thread(bot, slack):
     channel = unique("C0THREAD")
-    data = event("event_app_mention", channel=channel, ts="1715680001.000200", thread_ts="1715680000.000100",
-                 text=f"<@{BOT_USER_ID}> h12?")
+    data = event(
+        "event_app_mention",
+        channel=channel,
+        ts="1715680001.000200",
+        thread_ts="1715680000.000100",
+        text=f"<@{BOT_USER_ID}> h12?",
+    )
     post_event(bot, data)
     [call] = slack.wait_for("chat.postMessage", channel=channel)
     assert call.params["thread_ts"] == "1715680000.000100"
@@ -204,8 +238,13 @@ def test_a_mention_inside_a_thread_is_answered_in_that_thread(bot, slack):
 def test_a_bare_mention_under_a_paste_diagnoses_the_paste(bot, slack):
     channel = unique("C0UNDER")
     slack.add_message(channel, "1715680000.000100", f"prod is down!!\n```{R10_H10}```")
-    data = event("event_app_mention", channel=channel, ts="1715680001.000200", thread_ts="1715680000.000100",
-                 text=f"<@{BOT_USER_ID}> what's this?")
+    data = event(
+        "event_app_mention",
+        channel=channel,
+        ts="1715680001.000200",
+        thread_ts="1715680000.000100",
+        text=f"<@{BOT_USER_ID}> what's this?",
+    )
     post_event(bot, data)
     [call] = slack.wait_for("chat.postMessage", channel=channel)
     assert call.params["thread_ts"] == "1715680000.000100"
@@ -216,8 +255,13 @@ def test_a_bare_mention_under_a_paste_diagnoses_the_paste(bot, slack):
 def test_a_question_in_a_thread_is_still_answered_as_a_question(bot, slack):
     channel = unique("C0ASK")
     slack.add_message(channel, "1715680000.000100", f"```{R10_H10}```")
-    data = event("event_app_mention", channel=channel, ts="1715680001.000300", thread_ts="1715680000.000100",
-                 text=f"<@{BOT_USER_ID}> r14 vs r15?")
+    data = event(
+        "event_app_mention",
+        channel=channel,
+        ts="1715680001.000300",
+        thread_ts="1715680000.000100",
+        text=f"<@{BOT_USER_ID}> r14 vs r15?",
+    )
     post_event(bot, data)
     [call] = slack.wait_for("chat.postMessage", channel=channel)
     assert call.params["text"].startswith("R14 (Memory quota exceeded) vs R15")
@@ -280,8 +324,13 @@ def test_a_retried_event_of_any_kind_is_handled_once(bot, slack):
 
 def test_a_rate_limited_reply_waits_and_is_sent(bot, slack):
     channel = unique("C0LIMIT")
-    slack.fail("chat.postMessage", status=429, body={"ok": False, "error": "ratelimited"},
-               headers={"Retry-After": "1"}, times=1)
+    slack.fail(
+        "chat.postMessage",
+        status=429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": "1"},
+        times=1,
+    )
     post_event(bot, event("event_app_mention", channel=channel))
     calls = slack.wait_for("chat.postMessage", count=2, channel=channel, timeout=10)
     assert calls[1].at - calls[0].at >= 0.9  # it waited for Retry-After
@@ -307,11 +356,19 @@ def test_a_long_diagnosis_is_summarised_and_continued_in_the_thread(bot, slack):
 
 # --- files ----------------------------------------------------------------------------------------------
 
+
 def _file_event(fake: FakeSlack, name: str, data: bytes, **file_changes) -> dict:
     url = fake.add_file(name, data)
     base = payload("event_message_file_share")
-    file = {**base["event"]["files"][0], "name": name, "title": name, "size": len(data), "url_private": url,
-            "url_private_download": url, **file_changes}
+    file = {
+        **base["event"]["files"][0],
+        "name": name,
+        "title": name,
+        "size": len(data),
+        "url_private": url,
+        "url_private_download": url,
+        **file_changes,
+    }
     return event("event_message_file_share", channel=unique("D0FILE"), files=[file])
 
 
@@ -327,8 +384,13 @@ def test_a_shared_log_file_is_downloaded_with_the_bot_token_and_diagnosed(bot, s
 
 
 def test_a_gzipped_log_file_is_read(bot, slack):
-    data = _file_event(slack, unique("router") + ".log.gz", gzip.compress(((H12 + "\n") * 3).encode()), filetype="gzip",
-                       mode="hosted")
+    data = _file_event(
+        slack,
+        unique("router") + ".log.gz",
+        gzip.compress(((H12 + "\n") * 3).encode()),
+        filetype="gzip",
+        mode="hosted",
+    )
     channel = data["event"]["channel"]
     post_event(bot, data)
     [call] = slack.wait_for("chat.postMessage", channel=channel)
@@ -349,8 +411,9 @@ def test_a_file_over_the_cap_gets_a_clear_note_and_is_not_downloaded(bot, slack)
 
 
 def test_an_image_is_not_downloaded(bot, slack):
-    data = _file_event(slack, unique("screenshot") + ".png", b"\x89PNG", filetype="png", mimetype="image/png",
-                       mode="hosted")
+    data = _file_event(
+        slack, unique("screenshot") + ".png", b"\x89PNG", filetype="png", mimetype="image/png", mode="hosted"
+    )
     data["event"]["text"] = "h10?"
     channel = data["event"]["channel"]
     post_event(bot, data)
@@ -360,8 +423,9 @@ def test_an_image_is_not_downloaded(bot, slack):
 
 
 def test_only_an_image_gets_a_note_on_what_files_are_read(bot, slack):
-    data = _file_event(slack, unique("photo") + ".jpg", b"\xff\xd8", filetype="jpg", mimetype="image/jpeg",
-                       mode="hosted")
+    data = _file_event(
+        slack, unique("photo") + ".jpg", b"\xff\xd8", filetype="jpg", mimetype="image/jpeg", mode="hosted"
+    )
     data["event"]["text"] = ""
     channel = data["event"]["channel"]
     post_event(bot, data)
@@ -373,8 +437,9 @@ def test_only_an_image_gets_a_note_on_what_files_are_read(bot, slack):
 def test_a_mention_with_a_file_that_arrives_only_as_a_message_event_is_answered(bot, slack):
     # Slack may send a mention that shares a file only as message/file_share (bolt-python#925).
     data = _file_event(slack, unique("api") + ".log", (H12 + "\n").encode())
-    data["event"].update(channel=unique("C0FILEMENTION"), channel_type="channel",
-                         text=f"<@{BOT_USER_ID}> why is this slow?")
+    data["event"].update(
+        channel=unique("C0FILEMENTION"), channel_type="channel", text=f"<@{BOT_USER_ID}> why is this slow?"
+    )
     post_event(bot, data)
     [call] = slack.wait_for("chat.postMessage", channel=data["event"]["channel"])
     assert call.params["thread_ts"] == data["event"]["ts"] and "H12" in call.params["text"]
@@ -382,11 +447,20 @@ def test_a_mention_with_a_file_that_arrives_only_as_a_message_event_is_answered(
 
 # --- autodiagnose channels, bots, chatter -----------------------------------------------------------------
 
+
 def test_in_an_autodiagnose_channel_chatter_is_ignored_and_a_platform_error_answered(bot, slack):
-    chatter = event("event_message_channel", channel=AUTO_CHANNEL, ts="1715690000.000001",
-                    text="anyone seen the H12 dashboard? lunch at 12?")
-    app_noise = event("event_message_channel", channel=AUTO_CHANNEL, ts="1715690000.000002",
-                      text="2024-05-14T09:00:00.000000+00:00 app[web.1]: GET /health 200 in 3ms")
+    chatter = event(
+        "event_message_channel",
+        channel=AUTO_CHANNEL,
+        ts="1715690000.000001",
+        text="anyone seen the H12 dashboard? lunch at 12?",
+    )
+    app_noise = event(
+        "event_message_channel",
+        channel=AUTO_CHANNEL,
+        ts="1715690000.000002",
+        text="2024-05-14T09:00:00.000000+00:00 app[web.1]: GET /health 200 in 3ms",
+    )
     paste = event("event_message_channel", channel=AUTO_CHANNEL, ts="1715690000.000003", text=f"```{H12}```")
     for data in (chatter, app_noise, paste):
         assert post_event(bot, data).status == 200
@@ -420,18 +494,28 @@ def test_a_mention_in_an_autodiagnose_channel_is_answered_once(bot, slack):
 
 def test_the_bots_own_messages_and_other_bots_are_never_answered(bot, slack):
     own = payload("event_message_own_bot", event_id=unique("Ev"))
-    own["event"].update(channel=AUTO_CHANNEL, text=f"```{H12}```", ts="1715690300.000001",
-                        thread_ts="1715690300.000001")
+    own["event"].update(
+        channel=AUTO_CHANNEL, text=f"```{H12}```", ts="1715690300.000001", thread_ts="1715690300.000001"
+    )
     alert = payload("event_bot_message", event_id=unique("Ev"))
     alert["event"].update(channel=AUTO_CHANNEL, ts="1715690300.000002")
     # Another app posting with its bot token: no subtype, only bot_id and bot_profile.
     other_app = payload("event_message_own_bot", event_id=unique("Ev"))
-    other_app["event"].update(channel=AUTO_CHANNEL, text=f"```{H12}```", ts="1715690300.000004", user="U0PAGER",
-                              bot_id="B0PAGER", app_id="A0PAGER", thread_ts="1715690300.000004",
-                              bot_profile={"id": "B0PAGER", "name": "Pager", "app_id": "A0PAGER"})
+    other_app["event"].update(
+        channel=AUTO_CHANNEL,
+        text=f"```{H12}```",
+        ts="1715690300.000004",
+        user="U0PAGER",
+        bot_id="B0PAGER",
+        app_id="A0PAGER",
+        thread_ts="1715690300.000004",
+        bot_profile={"id": "B0PAGER", "name": "Pager", "app_id": "A0PAGER"},
+    )
     for data in (own, alert, other_app):
         assert post_event(bot, data).status == 200
-    sentinel = event("event_message_channel", channel=AUTO_CHANNEL, ts="1715690300.000003", text=f"```{H12}```")
+    sentinel = event(
+        "event_message_channel", channel=AUTO_CHANNEL, ts="1715690300.000003", text=f"```{H12}```"
+    )
     post_event(bot, sentinel)
     slack.wait_for("chat.postMessage", channel=AUTO_CHANNEL, thread_ts="1715690300.000003")
     time.sleep(GRACE_S)
@@ -441,10 +525,14 @@ def test_the_bots_own_messages_and_other_bots_are_never_answered(bot, slack):
 
 # --- the message shortcut ----------------------------------------------------------------------------------
 
+
 def test_the_shortcut_posts_the_diagnosis_in_the_messages_thread(bot, slack):
     channel = unique("C0SHORT")
-    data = payload("message_action", channel={"id": channel, "name": "incidents"},
-                   response_url=slack.response_url(unique("sc")))
+    data = payload(
+        "message_action",
+        channel={"id": channel, "name": "incidents"},
+        response_url=slack.response_url(unique("sc")),
+    )
     assert post_form(bot, {"payload": json.dumps(data)}).status == 200
     [call] = slack.wait_for("chat.postMessage", channel=channel)
     assert call.params["thread_ts"] == data["message"]["ts"]
@@ -457,7 +545,9 @@ def test_the_shortcut_answers_privately_where_the_bot_cannot_post(bot, slack):
     channel = unique("C0PRIVATE")
     key = unique("sc")
     slack.fail("chat.postMessage", body={"ok": False, "error": "not_in_channel"}, times=1)
-    data = payload("message_action", channel={"id": channel, "name": "secret"}, response_url=slack.response_url(key))
+    data = payload(
+        "message_action", channel={"id": channel, "name": "secret"}, response_url=slack.response_url(key)
+    )
     post_form(bot, {"payload": json.dumps(data)})
     calls = slack.wait_for("response_url", count=2)
     calls = [c for c in calls if c.path.endswith(key)]
@@ -467,6 +557,7 @@ def test_the_shortcut_answers_privately_where_the_bot_cannot_post(bot, slack):
 
 
 # --- the slash command ----------------------------------------------------------------------------------
+
 
 def command(text: str, **fields) -> dict:
     return {**payload("slash_command"), "text": text, **fields}
@@ -504,10 +595,20 @@ def test_slash_command_status_shows_each_watched_apps_last_poll_and_the_last_dig
     # The poller and the digest job write to the same database while the bot runs.
     now = datetime.now(UTC)
     store = Store(workdir / "dynodoc.db")
-    store.record_run(PollRun("acme-api", "heroku", now - timedelta(seconds=3), now, "ok", 1500, 7, (("H12", 7),)))
+    store.record_run(
+        PollRun("acme-api", "heroku", now - timedelta(seconds=3), now, "ok", 1500, 7, (("H12", 7),))
+    )
     store.record_run(PollRun("acme-edge", "fly", now, now, "failed", error="Fly.io rejected FLY_API_TOKEN"))
-    store.db["digests"].insert({"channel": "C0OPS", "day": "2026-11-23", "state": "posted", "ts": "1.2",
-                                "created": iso(now), "posted": iso(now)})
+    store.db["digests"].insert(
+        {
+            "channel": "C0OPS",
+            "day": "2026-11-23",
+            "state": "posted",
+            "ts": "1.2",
+            "created": iso(now),
+            "posted": iso(now),
+        }
+    )
     store.close()
     response = post_form(bot, command("status")).json()
     assert response["response_type"] == "ephemeral"
@@ -522,10 +623,24 @@ def test_slash_command_status_shows_each_watched_apps_last_poll_and_the_last_dig
 def test_slash_command_digest_shows_the_stored_errors_to_the_caller(bot, slack, workdir):
     now = datetime.now(UTC)
     store = Store(workdir / "dynodoc.db")
-    store.db["events"].insert_all([
-        {"app": "acme-api", "platform": "heroku", "time": iso(now - timedelta(minutes=i + 1)), "code": "H12",
-         "kind": "router", "dyno": "web.1", "path": f"/reports/{i}/export", "status": 503, "service_ms": 30000,
-         "line": "x", "line_hash": unique("hash")} for i in range(3)])
+    store.db["events"].insert_all(
+        [
+            {
+                "app": "acme-api",
+                "platform": "heroku",
+                "time": iso(now - timedelta(minutes=i + 1)),
+                "code": "H12",
+                "kind": "router",
+                "dyno": "web.1",
+                "path": f"/reports/{i}/export",
+                "status": 503,
+                "service_ms": 30000,
+                "line": "x",
+                "line_hash": unique("hash"),
+            }
+            for i in range(3)
+        ]
+    )
     store.close()
     key = unique("digest")
     body = post_form(bot, command("digest acme-api", response_url=slack.response_url(key))).json()
@@ -551,20 +666,26 @@ def test_autodiagnose_on_then_off_for_a_channel(bot, slack):
     channel = unique("C0TOGGLE")
     on = post_form(bot, command("autodiagnose on", channel_id=channel)).json()
     assert on["response_type"] == "in_channel" and "*on*" in on["text"]
-    post_event(bot, event("event_message_channel", channel=channel, ts="1715690400.000001", text=f"```{H12}```"))
+    post_event(
+        bot, event("event_message_channel", channel=channel, ts="1715690400.000001", text=f"```{H12}```")
+    )
     slack.wait_for("chat.postMessage", channel=channel, thread_ts="1715690400.000001")
 
     state = post_form(bot, command("autodiagnose", channel_id=channel)).json()
     assert "*on*" in state["text"] and state["response_type"] == "ephemeral"
     off = post_form(bot, command("autodiagnose off", channel_id=channel)).json()
     assert "*off*" in off["text"]
-    post_event(bot, event("event_message_channel", channel=channel, ts="1715690400.000002", text=f"```{H12}```"))
+    post_event(
+        bot, event("event_message_channel", channel=channel, ts="1715690400.000002", text=f"```{H12}```")
+    )
     time.sleep(GRACE_S * 2)
     assert [c.params["thread_ts"] for c in posts_in(slack, channel)] == ["1715690400.000001"]
 
 
 def test_autodiagnose_in_a_dm_explains_itself(bot):
-    body = post_form(bot, command("autodiagnose on", channel_id="D0ALICE", channel_name="directmessage")).json()
+    body = post_form(
+        bot, command("autodiagnose on", channel_id="D0ALICE", channel_name="directmessage")
+    ).json()
     assert "always diagnosed" in body["text"]
 
 
@@ -575,13 +696,17 @@ def test_a_long_slash_command_answer_continues_through_the_response_url(bot, sla
     assert body["text"].startswith("21 error event(s)")
     assert "follow in this thread" in section_texts(body["blocks"])
     rest = [c for c in slack.wait_for("response_url", count=2) if c.path.endswith(key)]
-    assert [c.params["text"] for c in rest] == ["Dyno Doctor, continued (2/3)", "Dyno Doctor, continued (3/3)"]
+    assert [c.params["text"] for c in rest] == [
+        "Dyno Doctor, continued (2/3)",
+        "Dyno Doctor, continued (3/3)",
+    ]
     assert all(c.params["response_type"] == "ephemeral" for c in rest)
     shown = section_texts(body["blocks"]) + "".join(section_texts(c.params["blocks"]) for c in rest)
     assert all(f"*`{code}` " in shown for code in ("H10", "H12", "H99"))
 
 
 # --- App Home ----------------------------------------------------------------------------------------------
+
 
 def test_opening_app_home_publishes_the_home_view(bot, slack):
     user = unique("U0HOME")

@@ -22,9 +22,14 @@ def fake():
 def test_a_burst_of_200_signed_events_is_all_answered_exactly_once(fake, tmp_path):
     process, port = BotProcess.http(fake, tmp_path)
     try:
-        events = [payload("event_app_mention", event_id=f"EvBURST{i:04d}",
-                          event={"channel": f"C0BURST{i:04d}", "text": f"<@{BOT_USER_ID}> what is R15?"})
-                  for i in range(200)]
+        events = [
+            payload(
+                "event_app_mention",
+                event_id=f"EvBURST{i:04d}",
+                event={"channel": f"C0BURST{i:04d}", "text": f"<@{BOT_USER_ID}> what is R15?"},
+            )
+            for i in range(200)
+        ]
         with ThreadPoolExecutor(200) as pool:
             statuses = list(pool.map(lambda e: post_event(port, e).status, events))
         assert statuses == [200] * 200

@@ -26,8 +26,14 @@ NEEDED_SCOPES = {
 
 
 def test_top_level_keys_are_the_manifest_schema():
-    assert set(MANIFEST) <= {"_metadata", "display_information", "features", "oauth_config", "settings",
-                             "functions"}
+    assert set(MANIFEST) <= {
+        "_metadata",
+        "display_information",
+        "features",
+        "oauth_config",
+        "settings",
+        "functions",
+    }
     info = MANIFEST["display_information"]
     assert info["name"] == "Dyno Doctor" and len(info["name"]) <= 35
     assert len(info["description"]) <= 140
@@ -47,8 +53,12 @@ def test_the_slash_command_and_shortcut_match_the_listeners():
     assert command["command"] == COMMAND and len(command["command"]) <= 32
     assert "url" not in command  # Socket Mode; README says where to add it for HTTP mode
     [shortcut] = MANIFEST["features"]["shortcuts"]
-    assert shortcut == {**shortcut, "type": "message", "callback_id": SHORTCUT_CALLBACK,
-                        "name": "Diagnose with Dyno Doctor"}
+    assert shortcut == {
+        **shortcut,
+        "type": "message",
+        "callback_id": SHORTCUT_CALLBACK,
+        "name": "Diagnose with Dyno Doctor",
+    }
     assert len(shortcut["description"]) <= 150
 
 
@@ -60,7 +70,12 @@ def test_only_the_scopes_it_needs():
 def test_events_interactivity_and_socket_mode():
     settings = MANIFEST["settings"]
     assert set(settings["event_subscriptions"]["bot_events"]) == {
-        "app_mention", "message.im", "message.channels", "message.groups", "app_home_opened"}
+        "app_mention",
+        "message.im",
+        "message.channels",
+        "message.groups",
+        "app_home_opened",
+    }
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["socket_mode_enabled"] is True
 

@@ -31,8 +31,9 @@ def fake():
 def bot(fake, tmp_path_factory):
     cwd = tmp_path_factory.mktemp("socket-bot")
     # `dynodoc run` is what `make run` starts: with tokens set it serves Slack (here in Socket Mode).
-    process = BotProcess(["run"], bot_env(fake, cwd / "dynodoc.db", SLACK_APP_TOKEN=APP_TOKEN,
-                                          SLACK_SIGNING_SECRET=""), cwd)
+    process = BotProcess(
+        ["run"], bot_env(fake, cwd / "dynodoc.db", SLACK_APP_TOKEN=APP_TOKEN, SLACK_SIGNING_SECRET=""), cwd
+    )
     fake.socket.wait_connected()
     yield process
     assert process.stop() == 0, process.stderr
@@ -41,9 +42,14 @@ def bot(fake, tmp_path_factory):
 
 
 def envelope(envelope_id: str, kind: str, body: dict, retry: int = 0) -> dict:
-    return {"envelope_id": envelope_id, "type": kind, "payload": body,
-            "accepts_response_payload": kind != "events_api", "retry_attempt": retry,
-            "retry_reason": "timeout" if retry else ""}
+    return {
+        "envelope_id": envelope_id,
+        "type": kind,
+        "payload": body,
+        "accepts_response_payload": kind != "events_api",
+        "retry_attempt": retry,
+        "retry_reason": "timeout" if retry else "",
+    }
 
 
 def test_it_connects_with_the_app_token(bot, fake):
@@ -53,8 +59,11 @@ def test_it_connects_with_the_app_token(bot, fake):
 
 
 def test_an_event_is_acknowledged_and_answered_in_its_thread(bot, fake):
-    data = payload("event_app_mention", event_id="EvSOCKET0001", event={"channel": "C0SOCKET1",
-                                                                          "text": f"<@{BOT_USER_ID}> what is h12"})
+    data = payload(
+        "event_app_mention",
+        event_id="EvSOCKET0001",
+        event={"channel": "C0SOCKET1", "text": f"<@{BOT_USER_ID}> what is h12"},
+    )
     fake.socket.send(envelope("env-1", "events_api", data))
     assert fake.socket.wait_ack("env-1") == {"envelope_id": "env-1"}
     [call] = fake.wait_for("chat.postMessage", channel="C0SOCKET1")
@@ -82,8 +91,11 @@ def test_a_slash_command_is_answered_in_its_ack(bot, fake):
 
 
 def test_the_shortcut_works_over_the_socket(bot, fake):
-    data = payload("message_action", channel={"id": "C0SOCKET4", "name": "incidents"},
-                   response_url=fake.response_url("socket-shortcut"))
+    data = payload(
+        "message_action",
+        channel={"id": "C0SOCKET4", "name": "incidents"},
+        response_url=fake.response_url("socket-shortcut"),
+    )
     fake.socket.send(envelope("env-4", "interactive", data))
     assert fake.socket.wait_ack("env-4")["envelope_id"] == "env-4"
     [call] = fake.wait_for("chat.postMessage", channel="C0SOCKET4")
@@ -94,14 +106,15 @@ def test_the_shortcut_works_over_the_socket(bot, fake):
 def test_after_slack_asks_it_to_reconnect_it_keeps_answering(bot, fake):
     opened = len(fake.calls_to("apps.connections.open"))
     connections = fake.socket.connections
-    fake.socket.send({"type": "disconnect", "reason": "refresh_requested",
-                      "debug_info": {"host": "fake"}})
+    fake.socket.send({"type": "disconnect", "reason": "refresh_requested", "debug_info": {"host": "fake"}})
     fake.wait_for("apps.connections.open", count=opened + 1)
     deadline = time.monotonic() + 10
     while fake.socket.connections == connections and time.monotonic() < deadline:
         time.sleep(0.05)
     assert fake.socket.connections == connections + 1
-    data = payload("event_message_im", event_id="EvSOCKET0005", event={"channel": "D0SOCKET5", "text": "PC01"})
+    data = payload(
+        "event_message_im", event_id="EvSOCKET0005", event={"channel": "D0SOCKET5", "text": "PC01"}
+    )
     fake.socket.send(envelope("env-5", "events_api", data))
     [call] = fake.wait_for("chat.postMessage", channel="D0SOCKET5")
     assert call.params["text"].startswith("PC01")

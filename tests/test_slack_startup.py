@@ -22,8 +22,14 @@ def fake():
 
 
 def start(fake: FakeSlack, tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*dynodoc_command(), *args], env=bot_env(fake, tmp_path / "dynodoc.db", **env),
-                          cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [*dynodoc_command(), *args],
+        env=bot_env(fake, tmp_path / "dynodoc.db", **env),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 def assert_one_line(result: subprocess.CompletedProcess, expected: str, *secrets: str) -> None:
@@ -35,8 +41,17 @@ def assert_one_line(result: subprocess.CompletedProcess, expected: str, *secrets
 
 
 def test_a_rejected_bot_token(fake, tmp_path):
-    result = start(fake, tmp_path, "serve", "--http", "--port", str(free_port()), "--host", "127.0.0.1",
-                   SLACK_BOT_TOKEN=WRONG_BOT_TOKEN)
+    result = start(
+        fake,
+        tmp_path,
+        "serve",
+        "--http",
+        "--port",
+        str(free_port()),
+        "--host",
+        "127.0.0.1",
+        SLACK_BOT_TOKEN=WRONG_BOT_TOKEN,
+    )
     assert_one_line(result, "SLACK_BOT_TOKEN was rejected by Slack (invalid_auth)", WRONG_BOT_TOKEN)
     assert [c.method for c in fake.calls] == ["auth.test"]
 
@@ -70,13 +85,24 @@ def test_http_mode_without_a_signing_secret(fake, tmp_path):
 
 def test_a_token_of_the_wrong_kind(fake, tmp_path):
     result = start(fake, tmp_path, "serve", SLACK_BOT_TOKEN="xapp-1-not-a-bot-token")
-    assert_one_line(result, "SLACK_BOT_TOKEN should start with xoxb- (value not shown)", "xapp-1-not-a-bot-token")
+    assert_one_line(
+        result, "SLACK_BOT_TOKEN should start with xoxb- (value not shown)", "xapp-1-not-a-bot-token"
+    )
 
 
 def test_slack_unreachable(fake, tmp_path):
     dead = f"http://127.0.0.1:{free_port()}/api/"
-    result = start(fake, tmp_path, "serve", "--http", "--port", str(free_port()), "--host", "127.0.0.1",
-                   SLACK_API_URL=dead)
+    result = start(
+        fake,
+        tmp_path,
+        "serve",
+        "--http",
+        "--port",
+        str(free_port()),
+        "--host",
+        "127.0.0.1",
+        SLACK_API_URL=dead,
+    )
     assert result.returncode != 0
     [line] = result.stderr.splitlines()
     assert line.startswith(f"dynodoc: cannot reach Slack at {dead} (")
@@ -97,11 +123,17 @@ def test_a_port_already_taken(fake, tmp_path):
 def test_slack_answering_with_an_error_names_it(fake, tmp_path):
     fake.fail("apps.connections.open", body={"ok": False, "error": "socket_mode_disabled"})
     result = start(fake, tmp_path, "serve", SLACK_APP_TOKEN=APP_TOKEN)
-    assert_one_line(result, "Slack refused to start with SLACK_APP_TOKEN (socket_mode_disabled); check the app's "
-                            "settings (see README.md)", APP_TOKEN)
+    assert_one_line(
+        result,
+        "Slack refused to start with SLACK_APP_TOKEN (socket_mode_disabled); check the app's "
+        "settings (see README.md)",
+        APP_TOKEN,
+    )
 
 
 def test_slack_failing_with_a_server_error(fake, tmp_path):
     fake.fail("auth.test", status=500, body="<html>oops</html>")
     result = start(fake, tmp_path, "serve", "--http", "--port", str(free_port()), "--host", "127.0.0.1")
-    assert_one_line(result, f"cannot reach Slack at {fake.api_url} (HTTP 500); check the network or SLACK_API_URL")
+    assert_one_line(
+        result, f"cannot reach Slack at {fake.api_url} (HTTP 500); check the network or SLACK_API_URL"
+    )

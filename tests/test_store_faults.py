@@ -13,16 +13,29 @@ from bot.store import Store, StoreError, explain
 
 
 def _status(tmp_path, db) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot", "status"], cwd=tmp_path, capture_output=True, text=True,
-                          env={"DYNODOC_DB": str(db), "PATH": "/usr/bin:/bin"}, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "status"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"DYNODOC_DB": str(db), "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
 
 
-@pytest.mark.parametrize("setup, words", [
-    (lambda p: p.mkdir(), "is a directory"),
-    (lambda p: None, "folder that does not exist"),
-    (lambda p: p.write_bytes(b"this is not a database, it is a text file that happens to be here" * 20),
-     "not an SQLite database"),
-])
+@pytest.mark.parametrize(
+    "setup, words",
+    [
+        (lambda p: p.mkdir(), "is a directory"),
+        (lambda p: None, "folder that does not exist"),
+        (
+            lambda p: p.write_bytes(
+                b"this is not a database, it is a text file that happens to be here" * 20
+            ),
+            "not an SQLite database",
+        ),
+    ],
+)
 def test_a_bad_database_path_is_one_line_with_the_fix(tmp_path, setup, words):
     db = tmp_path / "data" / "dynodoc.db" if "folder" in words else tmp_path / "dynodoc.db"
     setup(db)
@@ -32,11 +45,14 @@ def test_a_bad_database_path_is_one_line_with_the_fix(tmp_path, setup, words):
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("error, words", [
-    (sqlite3.OperationalError("attempt to write a readonly database"), "read-only"),
-    (sqlite3.OperationalError("database or disk is full"), "disk is full"),
-    (PermissionError(13, "Permission denied"), "read-only"),
-])
+@pytest.mark.parametrize(
+    "error, words",
+    [
+        (sqlite3.OperationalError("attempt to write a readonly database"), "read-only"),
+        (sqlite3.OperationalError("database or disk is full"), "disk is full"),
+        (PermissionError(13, "Permission denied"), "read-only"),
+    ],
+)
 def test_write_faults_are_explained(tmp_path, error, words):
     assert words in str(explain(error, str(tmp_path / "x.db")))
 

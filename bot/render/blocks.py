@@ -30,10 +30,18 @@ MAX_FALLBACK_TEXT = 3000
 # as slack_sdk sends it (json.dumps with \u escapes), the larger of the possible counts.
 MAX_BLOCKS_JSON = 11_000
 
-SEVERITY_EMOJI = {"low": ":white_circle:", "medium": ":large_yellow_circle:", "high": ":large_orange_circle:",
-                  "critical": ":red_circle:"}
-BLAME_EMOJI = {"app": ":hammer_and_wrench:", "platform": ":cloud:", "client": ":bust_in_silhouette:",
-               "config": ":gear:"}
+SEVERITY_EMOJI = {
+    "low": ":white_circle:",
+    "medium": ":large_yellow_circle:",
+    "high": ":large_orange_circle:",
+    "critical": ":red_circle:",
+}
+BLAME_EMOJI = {
+    "app": ":hammer_and_wrench:",
+    "platform": ":cloud:",
+    "client": ":bust_in_silhouette:",
+    "config": ":gear:",
+}
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,7 @@ class StatusReport:
 
 # --- mrkdwn and block helpers -------------------------------------------------------------------------
 
+
 def escape(text: str) -> str:
     """Escape the three characters Slack treats as markup in any text it shows."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -97,12 +106,17 @@ def section(text: str) -> dict:
 
 
 def context(*texts: str) -> dict:
-    return {"type": "context",
-            "elements": [{"type": "mrkdwn", "text": clip(t, MAX_CONTEXT_TEXT)} for t in texts if t][:10]}
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": clip(t, MAX_CONTEXT_TEXT)} for t in texts if t][:10],
+    }
 
 
 def header(text: str) -> dict:
-    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, MAX_HEADER_TEXT), "emoji": True}}
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": clip(text, MAX_HEADER_TEXT), "emoji": True},
+    }
 
 
 def divider() -> dict:
@@ -164,16 +178,22 @@ def _severity(entry: Entry) -> str:
 
 # --- answers ------------------------------------------------------------------------------------------
 
+
 def entry_blocks(entry: Entry, *, fixes: int = 3, where: Where | None = None) -> list[dict]:
     """One knowledge entry in full: heading, facts, summary, causes, fixes, example, docs."""
     blocks = [
         header(entry_heading(entry)),
-        context(f"{_severity(entry)} {escape(entry_facts(entry))}"
-                + (f" · HTTP {', '.join(map(str, entry.statuses))}" if entry.statuses else "")
-                + f" · {link(entry.docs, 'Docs')}"),
+        context(
+            f"{_severity(entry)} {escape(entry_facts(entry))}"
+            + (f" · HTTP {', '.join(map(str, entry.statuses))}" if entry.statuses else "")
+            + f" · {link(entry.docs, 'Docs')}"
+        ),
         section(escape(entry.summary)),
         # The fix before the causes: at 3 a.m. the first screen should say what to do.
-        section("*What to do*\n" + "\n".join(f"{i}. {escape(f)}" for i, f in enumerate(fixes_for(entry.fixes, where)[:fixes], 1))),
+        section(
+            "*What to do*\n"
+            + "\n".join(f"{i}. {escape(f)}" for i, f in enumerate(fixes_for(entry.fixes, where)[:fixes], 1))
+        ),
     ]
     if entry.causes:
         blocks.append(section("*Likely causes*\n" + "\n".join(f"• {escape(c)}" for c in entry.causes[:3])))
@@ -197,15 +217,19 @@ def _entry_line(entry: Entry) -> str:
 
 def _entry_brief(entry: Entry) -> str:
     """An entry in one section: what a comparison shows of each code."""
-    return (f"*{escape(entry_heading(entry))}*\n{_severity(entry)} {escape(entry_facts(entry))}\n"
-            f"{escape(entry.summary)}\n*First fix:* {escape(entry.fixes[0])}\n{link(entry.docs, 'Docs')}")
+    return (
+        f"*{escape(entry_heading(entry))}*\n{_severity(entry)} {escape(entry_facts(entry))}\n"
+        f"{escape(entry.summary)}\n*First fix:* {escape(entry.fixes[0])}\n{link(entry.docs, 'Docs')}"
+    )
 
 
 def answer_blocks(answer: Answer) -> list[dict]:
     entries = [m.entry for m in answer.matches]
     if answer.kind == "unsure":
-        return [section(f":thinking_face: {escape(answer.note)}"),
-                *sections([_entry_line(m.entry) for m in answer.candidates])]
+        return [
+            section(f":thinking_face: {escape(answer.note)}"),
+            *sections([_entry_line(m.entry) for m in answer.candidates]),
+        ]
     if answer.kind == "help" or (not entries and answer.kind != "unknown_code"):
         return [section(escape(answer.note))]
     if answer.kind == "unknown_code":
@@ -221,15 +245,22 @@ def answer_blocks(answer: Answer) -> list[dict]:
             blocks += [divider(), section(_entry_brief(entry))]
         return blocks
     if answer.kind == "family":
-        return [header(f"{answer.note} — {len(entries)} of them"),
-                *sections([_entry_line(e) for e in entries]),
-                context("Ask about any one for details, e.g. `/dynodoc " + entries[0].code + "`.")]
+        return [
+            header(f"{answer.note} — {len(entries)} of them"),
+            *sections([_entry_line(e) for e in entries]),
+            context("Ask about any one for details, e.g. `/dynodoc " + entries[0].code + "`."),
+        ]
     if answer.kind == "status":
-        blocks = [section(f"*{escape(answer.note)}* comes from:"), *entry_blocks(entries[0], where=answer.where)]
+        blocks = [
+            section(f"*{escape(answer.note)}* comes from:"),
+            *entry_blocks(entries[0], where=answer.where),
+        ]
         if entries[1:]:
             blocks += sections([_entry_line(e) for e in entries[1:]], f"*Also behind {escape(answer.note)}:*")
         return blocks
-    blocks = ([section(escape(answer.note))] if answer.note else []) + entry_blocks(entries[0], where=answer.where)
+    blocks = ([section(escape(answer.note))] if answer.note else []) + entry_blocks(
+        entries[0], where=answer.where
+    )
     if answer.kind == "search" and len(entries) > 1:
         blocks += sections([_entry_line(e) for e in entries[1:]], "*Or did you mean:*")
     return blocks
@@ -241,7 +272,9 @@ def answer_text(answer: Answer) -> str:
     if answer.kind in ("help", "unknown_code") or entry is None:
         return clip(answer.note or "Dyno Doctor", MAX_FALLBACK_TEXT)
     if answer.kind == "compare":
-        return clip(" vs ".join(f"{m.entry.code} ({m.entry.title})" for m in answer.matches), MAX_FALLBACK_TEXT)
+        return clip(
+            " vs ".join(f"{m.entry.code} ({m.entry.title})" for m in answer.matches), MAX_FALLBACK_TEXT
+        )
     if answer.kind == "family":
         return clip(f"{answer.note}: {', '.join(m.entry.code for m in answer.matches)}", MAX_FALLBACK_TEXT)
     return clip(f"{entry_heading(entry)}: {entry.summary}", MAX_FALLBACK_TEXT)
@@ -254,11 +287,14 @@ def render_answer(answer: Answer) -> list[SlackMessage]:
 
 # --- diagnoses ----------------------------------------------------------------------------------------
 
+
 def _finding_heading(finding) -> str:
     head = f"*`{finding.code}` {escape(finding.title)}* ×{finding.count}"
     if finding.entry:
-        head += (f" · {_severity(finding.entry)} {finding.entry.severity}"
-                 f" · {BLAME_EMOJI[finding.blame]} {escape(finding.entry.blame_words)}")
+        head += (
+            f" · {_severity(finding.entry)} {finding.entry.severity}"
+            f" · {BLAME_EMOJI[finding.blame]} {escape(finding.entry.blame_words)}"
+        )
     return head
 
 
@@ -268,7 +304,10 @@ def finding_block(finding) -> dict:
     lines += [f"_{escape(fact)}_" for fact in finding_facts(finding)]
     if finding.entry:
         lines.append(escape(finding.entry.summary))
-        lines += [f"{i}. {escape(fix)}" for i, fix in enumerate(fixes_for(finding.entry.fixes, finding_where(finding))[:2], 1)]
+        lines += [
+            f"{i}. {escape(fix)}"
+            for i, fix in enumerate(fixes_for(finding.entry.fixes, finding_where(finding))[:2], 1)
+        ]
         lines.append(link(finding.entry.docs, "Docs"))
     elif finding.api and finding.api.message:
         lines.append(escape(finding.api.message))
@@ -277,8 +316,10 @@ def finding_block(finding) -> dict:
 
 def _finding_line(finding) -> str:
     if finding.entry:
-        return (f"• `{finding.code}` {escape(finding.title)} ×{finding.count} · {_severity(finding.entry)} "
-                f"{finding.entry.severity} · {escape(finding.entry.blame_words)}")
+        return (
+            f"• `{finding.code}` {escape(finding.title)} ×{finding.count} · {_severity(finding.entry)} "
+            f"{finding.entry.severity} · {escape(finding.entry.blame_words)}"
+        )
     return f"• `{finding.code}` {escape(finding.title)} ×{finding.count}"
 
 
@@ -287,8 +328,12 @@ def _diagnosis_head(diagnosis) -> list[dict]:
     primary = diagnosis.primary
     if primary:
         blame = BLAME_WORDS[primary.blame]
-        blocks.append(section(f"*Root cause → {f'`{primary.code}`' if not primary.title else primary.title}* · {BLAME_EMOJI.get(primary.blame, '')} on {blame}\n"
-                              f"{escape(primary.why)}"))
+        blocks.append(
+            section(
+                f"*Root cause → {f'`{primary.code}`' if not primary.title else primary.title}* · {BLAME_EMOJI.get(primary.blame, '')} on {blame}\n"
+                f"{escape(primary.why)}"
+            )
+        )
     shown = primary.why if primary else None
     for corr in diagnosis.correlations:
         text = "" if corr.text == shown else f"• {escape(corr.text)}"
@@ -320,8 +365,12 @@ def render_diagnosis(diagnosis) -> list[SlackMessage]:
     full = head + ([divider()] if details else []) + details + tail
     if fits(full):
         return [SlackMessage(clip(diagnosis.summary, MAX_FALLBACK_TEXT), tuple(full))]
-    summary = head + [divider(), *sections([_finding_line(f) for f in diagnosis.findings], "*Found:*"), *tail,
-                      context(":point_down: The details for each code follow in this thread.")]
+    summary = head + [
+        divider(),
+        *sections([_finding_line(f) for f in diagnosis.findings], "*Found:*"),
+        *tail,
+        context(":point_down: The details for each code follow in this thread."),
+    ]
     return _messages(summary, details, diagnosis.summary)
 
 
@@ -330,9 +379,13 @@ def _messages(first: list[dict], rest: list[dict], text: str) -> list[SlackMessa
     if len(pages) == 1:
         return [SlackMessage(clip(text, MAX_FALLBACK_TEXT), tuple(pages[0]))]
     total = len(pages)
-    return [SlackMessage(clip(text, MAX_FALLBACK_TEXT) if i == 0 else f"Dyno Doctor, continued ({i + 1}/{total})",
-                         tuple(page))
-            for i, page in enumerate(pages)]
+    return [
+        SlackMessage(
+            clip(text, MAX_FALLBACK_TEXT) if i == 0 else f"Dyno Doctor, continued ({i + 1}/{total})",
+            tuple(page),
+        )
+        for i, page in enumerate(pages)
+    ]
 
 
 def render_reply(reply) -> list[SlackMessage]:
@@ -341,6 +394,7 @@ def render_reply(reply) -> list[SlackMessage]:
 
 
 # --- notes, status and the App Home -----------------------------------------------------------------
+
 
 def note(text: str) -> SlackMessage:
     """A short message in mrkdwn (help, a setting changed, a file that was too big)."""
@@ -376,8 +430,11 @@ def status_blocks(report: StatusReport) -> list[dict]:
     digest = report.last_digest
     if digest:
         where = f" in <#{digest.channel}>" if digest.channel else ""
-        blocks.append(section(f"*Last digest*\n{escape(digest.day)}{where} ({escape(digest.state)}, "
-                              f"{_when(digest.when)})"))
+        blocks.append(
+            section(
+                f"*Last digest*\n{escape(digest.day)}{where} ({escape(digest.state)}, {_when(digest.when)})"
+            )
+        )
     else:
         blocks.append(section("*Last digest*\nNone posted yet."))
     if report.autodiagnose_channels:
@@ -388,18 +445,26 @@ def status_blocks(report: StatusReport) -> list[dict]:
 
 def render_status(report: StatusReport) -> SlackMessage:
     names = ", ".join(a.app for a in report.apps) or "no apps"
-    return SlackMessage(clip(f"Dyno Doctor status: watching {names}.", MAX_FALLBACK_TEXT),
-                        tuple(status_blocks(report)))
+    return SlackMessage(
+        clip(f"Dyno Doctor status: watching {names}.", MAX_FALLBACK_TEXT), tuple(status_blocks(report))
+    )
 
 
 def home_view(intro: str, usage: str, report: StatusReport) -> dict:
     """The App Home tab: what the bot does, how to use it, and the status panel."""
-    blocks = [header(":stethoscope: Dyno Doctor"), section(intro), divider(), section(usage), divider(),
-              *status_blocks(report)]
+    blocks = [
+        header(":stethoscope: Dyno Doctor"),
+        section(intro),
+        divider(),
+        section(usage),
+        divider(),
+        *status_blocks(report),
+    ]
     return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}
 
 
 # --- the daily digest ---------------------------------------------------------------------------------
+
 
 def _digest_app_lines(app) -> list[str]:
     from bot.render.text import app_headline, code_line, coverage_line
@@ -424,8 +489,10 @@ def _digest_details(app) -> list[dict]:
     """Per-code details of one app, for the digest's thread."""
     out: list[dict] = [section(f"*{escape(app.app)}* ({app.platform}) — details")]
     for stat in app.codes:
-        text = [f"*{stat.code} — {escape(stat.title)}* ×{stat.count:,} ({'NEW' if stat.new else stat.change})",
-                escape(stat.meaning)]
+        text = [
+            f"*{stat.code} — {escape(stat.title)}* ×{stat.count:,} ({'NEW' if stat.new else stat.change})",
+            escape(stat.meaning),
+        ]
         if stat.paths:
             text.append("paths: " + ", ".join(f"`{escape(p)}` ({n})" for p, n in stat.paths))
         if stat.places:
@@ -441,9 +508,13 @@ def render_digest(digest, title: str = "") -> list[SlackMessage]:
     title = title or f"Dyno Doctor digest · {digest.end:%Y-%m-%d}"
     troubled = [a for a in digest.apps if not a.healthy]
     healthy = [a for a in digest.apps if a.healthy]
-    blocks: list[dict] = [header(title),
-                          context(f"last 24 h to {digest.end:%Y-%m-%d %H:%M} UTC · {len(digest.apps)} app(s) · "
-                                  f"{digest.total_errors:,} error event(s)")]
+    blocks: list[dict] = [
+        header(title),
+        context(
+            f"last 24 h to {digest.end:%Y-%m-%d %H:%M} UTC · {len(digest.apps)} app(s) · "
+            f"{digest.total_errors:,} error event(s)"
+        ),
+    ]
     if not digest.apps:
         blocks.append(section("No watched apps yet: set `DYNODOC_APPS` (see the README)."))
     tail = [context("Per-code details, paths and fixes are in the thread :thread:")] if troubled else []
@@ -465,4 +536,5 @@ def render_digest(digest, title: str = "") -> list[SlackMessage]:
     details = [block for app in troubled for block in _digest_details(app)]
     pages = paginate(details)
     return [SlackMessage(clip(text, MAX_FALLBACK_TEXT), tuple(blocks))] + [
-        SlackMessage(f"Digest details ({i + 1}/{len(pages)})", tuple(page)) for i, page in enumerate(pages)]
+        SlackMessage(f"Digest details ({i + 1}/{len(pages)})", tuple(page)) for i, page in enumerate(pages)
+    ]

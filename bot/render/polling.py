@@ -19,8 +19,11 @@ def _when(t: datetime) -> str:
 
 
 def _gap(start: datetime, end: datetime) -> str:
-    return f"gap {_when(start)} → {end:%H:%M:%S}" if start.date() == end.date() else \
-        f"gap {_when(start)} → {_when(end)}"
+    return (
+        f"gap {_when(start)} → {end:%H:%M:%S}"
+        if start.date() == end.date()
+        else f"gap {_when(start)} → {_when(end)}"
+    )
 
 
 def _n(count: int, word: str) -> str:
@@ -111,6 +114,8 @@ def render_status(rows: list[tuple[WatchedApp, PollHealth]], now: datetime, poll
         if last.note:
             out.append(f"{'':<{width}}    note: {last.note}")
         elif app.platform == "heroku" and last.outcome == "ok" and not last.lines_read:
-            out.append(f"{'':<{width}}    note: no lines at all — a quiet app, or a Fir-generation app, which keeps "
-                       "no log history (set DYNODOC_HEROKU_TAIL=1 to tail it)")
+            out.append(
+                f"{'':<{width}}    note: no lines at all — a quiet app, or a Fir-generation app, which keeps "
+                "no log history (set DYNODOC_HEROKU_TAIL=1 to tail it)"
+            )
     return "\n".join(out)

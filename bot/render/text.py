@@ -45,16 +45,19 @@ def render_entry(entry: Entry, *, fixes: int = 3, where: Where | None = None) ->
 
 
 def render_compare(entries: list[Entry]) -> str:
-    rows = [("", *(e.code for e in entries)),
-            ("title", *(e.title for e in entries)),
-            ("platform", *(e.platform_name for e in entries)),
-            ("whose side", *(e.blame for e in entries)),
-            ("severity", *(e.severity for e in entries)),
-            ("statuses", *(", ".join(map(str, e.statuses)) or "–" for e in entries))]
+    rows = [
+        ("", *(e.code for e in entries)),
+        ("title", *(e.title for e in entries)),
+        ("platform", *(e.platform_name for e in entries)),
+        ("whose side", *(e.blame for e in entries)),
+        ("severity", *(e.severity for e in entries)),
+        ("statuses", *(", ".join(map(str, e.statuses)) or "–" for e in entries)),
+    ]
     width = max(len(r[0]) for r in rows)
     col = [max(len(r[i]) for r in rows) for i in range(1, len(entries) + 1)]
-    table = ["  ".join([r[0].ljust(width), *(v.ljust(col[i]) for i, v in enumerate(r[1:]))]).rstrip()
-             for r in rows]
+    table = [
+        "  ".join([r[0].ljust(width), *(v.ljust(col[i]) for i, v in enumerate(r[1:]))]).rstrip() for r in rows
+    ]
     parts = ["Side by side:", *table, ""]
     for e in entries:
         parts += [f"{e.code} — {e.title}: {e.summary}", f"  First fix: {e.fixes[0]}", f"  Docs: {e.docs}", ""]
@@ -67,7 +70,7 @@ def render_list(entries: list[Entry]) -> str:
 
 def _first_sentence(text: str) -> str:
     cut = text.find(". ")
-    return text if cut == -1 else text[:cut + 1]
+    return text if cut == -1 else text[: cut + 1]
 
 
 def render_answer(answer: Answer) -> str:
@@ -76,8 +79,14 @@ def render_answer(answer: Answer) -> str:
     if answer.kind == "help":
         return answer.note
     if answer.kind == "unsure":
-        return answer.note + "\n" + "\n".join(
-            f"  • {m.entry.code} — {m.entry.title}: {_first_sentence(m.entry.summary)}" for m in answer.candidates)
+        return (
+            answer.note
+            + "\n"
+            + "\n".join(
+                f"  • {m.entry.code} — {m.entry.title}: {_first_sentence(m.entry.summary)}"
+                for m in answer.candidates
+            )
+        )
     if answer.kind == "unknown_code":
         near = ", ".join(f"{e.code} ({e.title})" for e in entries)
         return f"{answer.note} The nearest real ones: {near}." if near else answer.note
@@ -117,12 +126,16 @@ def answer_json(answer: Answer) -> dict:
 
 # --- diagnoses ----------------------------------------------------------------------------------------
 
+
 def _span(first, last) -> str:
     if not first:
         return ""
     if last and last != first:
-        return f"{first:%Y-%m-%d %H:%M:%S} → {last:%H:%M:%S}" if first.date() == last.date() else \
-            f"{first:%Y-%m-%d %H:%M} → {last:%Y-%m-%d %H:%M}"
+        return (
+            f"{first:%Y-%m-%d %H:%M:%S} → {last:%H:%M:%S}"
+            if first.date() == last.date()
+            else f"{first:%Y-%m-%d %H:%M} → {last:%Y-%m-%d %H:%M}"
+        )
     return f"{first:%Y-%m-%d %H:%M:%S}"
 
 
@@ -168,7 +181,9 @@ def render_diagnosis(diagnosis) -> str:
         lines += [f"  {fact}" for fact in finding_facts(f)]
         if f.entry:
             lines.append(f"  {f.entry.summary}")
-            lines += [f"  {i}. {fix}" for i, fix in enumerate(fixes_for(f.entry.fixes, finding_where(f))[:2], 1)]
+            lines += [
+                f"  {i}. {fix}" for i, fix in enumerate(fixes_for(f.entry.fixes, finding_where(f))[:2], 1)
+            ]
             lines.append(f"  Docs: {f.entry.docs}")
         elif f.api and f.api.message:
             lines.append(f"  {f.api.message}")
@@ -183,29 +198,57 @@ def render_diagnosis(diagnosis) -> str:
 
 def diagnosis_json(diagnosis) -> dict:
     """The `dynodoc diagnose --json` contract."""
+
     def when(t):
         return t.isoformat() if t else None
 
     return {
         "findings": [
             {
-                "code": f.code, "platform": f.platform, "count": f.count, "title": f.title, "blame": f.blame,
-                "severity": f.entry.severity if f.entry else None, "first": when(f.first), "last": when(f.last),
-                "where": dict(f.where), "regions": dict(f.regions), "paths": dict(f.paths),
+                "code": f.code,
+                "platform": f.platform,
+                "count": f.count,
+                "title": f.title,
+                "blame": f.blame,
+                "severity": f.entry.severity if f.entry else None,
+                "first": when(f.first),
+                "last": when(f.last),
+                "where": dict(f.where),
+                "regions": dict(f.regions),
+                "paths": dict(f.paths),
                 "statuses": {str(k): v for k, v in f.statuses},
-                "service_ms": list(f.service_ms) if f.service_ms else None, "sock": dict(f.socks),
-                "fixes": fixes_for(f.entry.fixes, finding_where(f))[:3] if f.entry else [], "docs": f.entry.docs if f.entry else None,
-                **({"api": {"api": f.api.api, "status": f.api.status, "type": f.api.type, "code": f.api.code,
-                            "message": f.api.message, "retry_after": f.api.retry_after,
-                            "disagreement": f.api.disagreement}} if f.api else {}),
+                "service_ms": list(f.service_ms) if f.service_ms else None,
+                "sock": dict(f.socks),
+                "fixes": fixes_for(f.entry.fixes, finding_where(f))[:3] if f.entry else [],
+                "docs": f.entry.docs if f.entry else None,
+                **(
+                    {
+                        "api": {
+                            "api": f.api.api,
+                            "status": f.api.status,
+                            "type": f.api.type,
+                            "code": f.api.code,
+                            "message": f.api.message,
+                            "retry_after": f.api.retry_after,
+                            "disagreement": f.api.disagreement,
+                        }
+                    }
+                    if f.api
+                    else {}
+                ),
             }
             for f in diagnosis.findings
         ],
-        "primary": ({"code": diagnosis.primary.code, "why": diagnosis.primary.why, "blame": diagnosis.primary.blame}
-                    if diagnosis.primary else None),
+        "primary": (
+            {"code": diagnosis.primary.code, "why": diagnosis.primary.why, "blame": diagnosis.primary.blame}
+            if diagnosis.primary
+            else None
+        ),
         "blame": diagnosis.blame,
-        "correlations": [{"cause": c.cause, "codes": list(c.codes), "text": c.text, "quote": list(c.quote)}
-                         for c in diagnosis.correlations],
+        "correlations": [
+            {"cause": c.cause, "codes": list(c.codes), "text": c.text, "quote": list(c.quote)}
+            for c in diagnosis.correlations
+        ],
         "observations": list(diagnosis.observations),
         "redacted": diagnosis.redacted,
         "lines": diagnosis.lines,
@@ -217,12 +260,13 @@ def diagnosis_json(diagnosis) -> dict:
 
 # --- digests -------------------------------------------------------------------------------------------
 
+
 def _rate(value: float | None) -> str:
     return "–" if value is None else f"{value:.2%}"
 
 
 def coverage_line(app) -> str | None:
-    """"polled 288 of 288 times; 2 gaps, 03:10–03:15, lines may be missing" (None when not polled)."""
+    """ "polled 288 of 288 times; 2 gaps, 03:10–03:15, lines may be missing" (None when not polled)."""
     if not app.polls_expected and not app.gaps:
         return None
     text = f"polled {app.polls_done} of {app.polls_expected} times"
@@ -240,8 +284,11 @@ def app_headline(app) -> str:
     if app.healthy:
         extra = f" · {app.requests:,} requests" if app.requests else ""
         return f"{app.app} ({app.platform}) — no errors in the last 24 h{extra}"
-    change = "=" if app.errors == app.previous_errors else (
-        f"{'▲' if app.errors > app.previous_errors else '▼'} from {app.previous_errors:,}")
+    change = (
+        "="
+        if app.errors == app.previous_errors
+        else (f"{'▲' if app.errors > app.previous_errors else '▼'} from {app.previous_errors:,}")
+    )
     parts = [f"{app.app} ({app.platform}) — {app.errors:,} errors ({change})"]
     if app.requests:
         parts.append(f"{app.requests:,} requests, error rate {_rate(app.error_rate)}")
@@ -293,10 +340,16 @@ def digest_json(digest, file_tallies=None) -> dict:
     apps = []
     for app in digest.apps:
         item = {
-            "app": app.app, "platform": app.platform,
+            "app": app.app,
+            "platform": app.platform,
             "codes": {s.code: s.count for s in app.codes},
-            "totals": {"requests": app.requests, "errors": app.errors, "previous_errors": app.previous_errors,
-                       "error_rate": app.error_rate, "p95_ms": app.p95_ms},
+            "totals": {
+                "requests": app.requests,
+                "errors": app.errors,
+                "previous_errors": app.previous_errors,
+                "error_rate": app.error_rate,
+                "p95_ms": app.p95_ms,
+            },
             "new_codes": [s.code for s in app.codes if s.new],
             "sparkline": app.sparkline,
             "poll_error": app.poll_error,
@@ -306,7 +359,10 @@ def digest_json(digest, file_tallies=None) -> dict:
             codes: dict[str, int] = {}
             for (_, code), n in tally.codes.items():
                 codes[code] = codes.get(code, 0) + n
-            item["file"] = {"codes": dict(sorted(codes.items())), "requests": sum(tally.requests.values()),
-                            "errors": sum(codes.values())}
+            item["file"] = {
+                "codes": dict(sorted(codes.items())),
+                "requests": sum(tally.requests.values()),
+                "errors": sum(codes.values()),
+            }
         apps.append(item)
     return {"start": digest.start.isoformat(), "end": digest.end.isoformat(), "apps": apps}

@@ -48,8 +48,16 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 MAX_REQUEST_BYTES = 1_000_000  # Slack's requests are a few KB; refuse anything far bigger
 # Errors meaning the token itself is wrong, as opposed to Slack being unreachable or unwell.
-REJECTIONS = ("invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
-              "not_allowed_token_type", "no_permission", "invalid_token")
+REJECTIONS = (
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "not_allowed_token_type",
+    "no_permission",
+    "invalid_token",
+)
 
 
 class TokenRejected(ConfigError):
@@ -61,6 +69,7 @@ class SlackUnreachable(ConfigError):
 
 
 # --- building -----------------------------------------------------------------------------------------
+
 
 @contextmanager
 def _sdk_quiet() -> Iterator[None]:
@@ -132,6 +141,7 @@ def build_app(settings: Settings, services: Services) -> App:
 
 # --- HTTP mode ------------------------------------------------------------------------------------------
 
+
 class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     """wsgiref's server with one thread per request."""
 
@@ -168,8 +178,9 @@ def _signed(verifier: SignatureVerifier, body: bytes, environ: dict) -> bool:
     return verifier.is_valid(body, timestamp, signature)
 
 
-def wsgi_app(app: App, signing_secret: str | None = None,
-             health: Callable[[], str | None] = lambda: None) -> Callable[[dict, Callable], Iterable[bytes]]:
+def wsgi_app(
+    app: App, signing_secret: str | None = None, health: Callable[[], str | None] = lambda: None
+) -> Callable[[dict, Callable], Iterable[bytes]]:
     """Bolt at /slack/events, a health check at /healthz, 404 elsewhere."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
@@ -178,8 +189,11 @@ def wsgi_app(app: App, signing_secret: str | None = None,
         path = environ.get("PATH_INFO", "")
         if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             problem = health()  # a bot that cannot write its database is not healthy, whatever else works
-            return _plain(start_response, "503 Service Unavailable", problem) if problem else \
-                _plain(start_response, "200 OK", "ok")
+            return (
+                _plain(start_response, "503 Service Unavailable", problem)
+                if problem
+                else _plain(start_response, "200 OK", "ok")
+            )
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -194,7 +208,9 @@ def wsgi_app(app: App, signing_secret: str | None = None,
         # The signature first, before anything looks inside the body: Bolt parses the body before it
         # checks, so unsigned junk (`[1]`, `null`, deep arrays, bad timestamps) must never reach it.
         if verifier is not None and not _signed(verifier, body, environ):
-            log.warning("refused a request from %s: missing or bad Slack signature", environ.get("REMOTE_ADDR", "?"))
+            log.warning(
+                "refused a request from %s: missing or bad Slack signature", environ.get("REMOTE_ADDR", "?")
+            )
             return _plain(start_response, "401 Unauthorized", "invalid request signature")
         environ["wsgi.input"] = io.BytesIO(body)
         try:
@@ -206,15 +222,31 @@ def wsgi_app(app: App, signing_secret: str | None = None,
     return application
 
 
-def run_http(app: App, host: str, port: int, on_ready: Callable[[], None] = lambda: None,
-             signing_secret: str | None = None, health: Callable[[], str | None] = lambda: None) -> None:
+def run_http(
+    app: App,
+    host: str,
+    port: int,
+    on_ready: Callable[[], None] = lambda: None,
+    signing_secret: str | None = None,
+    health: Callable[[], str | None] = lambda: None,
+) -> None:
     try:
-        server = make_server(host, port, wsgi_app(app, signing_secret, health), server_class=ThreadingWSGIServer,
-                             handler_class=RequestHandler)
+        server = make_server(
+            host,
+            port,
+            wsgi_app(app, signing_secret, health),
+            server_class=ThreadingWSGIServer,
+            handler_class=RequestHandler,
+        )
     except OSError as exc:
         raise ConfigError(messages.PORT_IN_USE.format(port=port, reason=exc.strerror or exc)) from None
-    log.info("listening on http://%s:%d — Slack requests at %s, health check at %s",
-             host, server.server_port, EVENTS_PATH, HEALTH_PATH)
+    log.info(
+        "listening on http://%s:%d — Slack requests at %s, health check at %s",
+        host,
+        server.server_port,
+        EVENTS_PATH,
+        HEALTH_PATH,
+    )
     try:
         on_ready()
         server.serve_forever(poll_interval=0.5)
@@ -223,6 +255,7 @@ def run_http(app: App, host: str, port: int, on_ready: Callable[[], None] = lamb
 
 
 # --- Socket Mode ----------------------------------------------------------------------------------------
+
 
 def run_socket_mode(app: App, settings: Settings, on_ready: Callable[[], None] = lambda: None) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -248,6 +281,7 @@ def run_socket_mode(app: App, settings: Settings, on_ready: Callable[[], None] =
 
 # --- the entry point ------------------------------------------------------------------------------------
 
+
 class _Stop(BaseException):
     """Raised in the main thread by SIGTERM (Heroku's way of stopping a dyno). A BaseException, like
     KeyboardInterrupt, so that the server's request loop (which catches Exception) cannot swallow it."""
@@ -271,7 +305,9 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None, ho
         services = Services(settings=settings, kb=KnowledgeBase.load(), store=store)
         with _sdk_quiet():
             app = build_app(settings, services)
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+        logging.basicConfig(
+            level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        )
         logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every file URL it fetches
         signal.signal(signal.SIGTERM, _on_sigterm)
         from bot.jobs import start_scheduler  # APScheduler: polling and the daily digest
@@ -286,8 +322,14 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None, ho
             if socket_mode:
                 run_socket_mode(app, settings, start_jobs)
             else:
-                run_http(app, host, port if port is not None else settings.port, start_jobs,
-                         settings.slack_signing_secret, store.healthy)
+                run_http(
+                    app,
+                    host,
+                    port if port is not None else settings.port,
+                    start_jobs,
+                    settings.slack_signing_secret,
+                    store.healthy,
+                )
         except (_Stop, KeyboardInterrupt):
             log.info("stopped")
         finally:

@@ -31,8 +31,9 @@ class FileText:
     def note(self) -> str:
         """What to tell the person who shared it, when there is no text."""
         if self.too_big:
-            return messages.FILE_TOO_BIG.format(name=self.name, size=human_size(self.too_big),
-                                                cap=human_size(MAX_FILE_BYTES))
+            return messages.FILE_TOO_BIG.format(
+                name=self.name, size=human_size(self.too_big), cap=human_size(MAX_FILE_BYTES)
+            )
         return messages.FILE_UNREADABLE.format(name=self.name, reason=self.problem) if self.problem else ""
 
 
@@ -41,8 +42,9 @@ def wanted(file: dict) -> bool:
     if file.get("mode") in ("tombstone", "hidden_by_limit", "external"):
         return False
     name = str(file.get("name") or file.get("title") or "").lower()
-    return (name.endswith(EXTENSIONS) or file.get("filetype") in TEXT_FILETYPES
-            or file.get("mode") == "snippet")
+    return (
+        name.endswith(EXTENSIONS) or file.get("filetype") in TEXT_FILETYPES or file.get("mode") == "snippet"
+    )
 
 
 def human_size(n: int) -> str:
@@ -57,8 +59,6 @@ def _token_allowed(url: str, api_url: str) -> bool:
     host = (urlsplit(url).hostname or "").lower()
     api_host = (urlsplit(api_url).hostname or "").lower()
     return bool(host) and (host == "slack.com" or host.endswith(".slack.com") or host == api_host)
-
-
 
 
 def fetch(file: dict, token: str, api_url: str) -> FileText:
@@ -76,14 +76,17 @@ def fetch(file: dict, token: str, api_url: str) -> FileText:
         return FileText(name, problem="its link is not on Slack's file server")
     data = bytearray()
     try:
-        with httpx.stream("GET", url, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT_S,
-                          follow_redirects=True) as response:
+        with httpx.stream(
+            "GET", url, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT_S, follow_redirects=True
+        ) as response:
             if response.status_code != 200:
                 return FileText(name, problem=f"Slack answered HTTP {response.status_code}")
             if "text/html" in response.headers.get("content-type", ""):
                 # Slack serves its sign-in page instead of the file when the token lacks files:read.
-                return FileText(name, problem="Slack sent a web page instead of the file (is the files:read "
-                                              "scope granted?)")
+                return FileText(
+                    name,
+                    problem="Slack sent a web page instead of the file (is the files:read scope granted?)",
+                )
             for chunk in response.iter_bytes():
                 data += chunk
                 if len(data) > MAX_FILE_BYTES:

@@ -111,8 +111,10 @@ def register(app: App, services: Services) -> None:
     def on_home_opened(event: dict, client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        client.views_publish(user_id=event["user"],
-                             view=home_view(messages.SLACK_INTRO, messages.SLACK_USAGE, status_report(services)))
+        client.views_publish(
+            user_id=event["user"],
+            view=home_view(messages.SLACK_INTRO, messages.SLACK_USAGE, status_report(services)),
+        )
 
     @app.error
     def on_error(error: Exception) -> None:
@@ -121,9 +123,12 @@ def register(app: App, services: Services) -> None:
 
 # --- messages ---------------------------------------------------------------------------------------
 
+
 def ignored(event: dict) -> bool:
     """Bots (this one included), edits, joins and other non-messages get no reply."""
-    from_a_bot = bool(event.get("bot_id") or event.get("bot_profile")) or event.get("subtype") == "bot_message"
+    from_a_bot = (
+        bool(event.get("bot_id") or event.get("bot_profile")) or event.get("subtype") == "bot_message"
+    )
     return from_a_bot or event.get("subtype") not in ANSWERED_SUBTYPES
 
 
@@ -155,7 +160,9 @@ def read_material(text: str, shared: list[dict], token: str, services: Services)
 
 def reply_to(material: Material, services: Services) -> list[SlackMessage]:
     """Notes about unreadable files, then the answer or diagnosis (the same rules as the console)."""
-    reply = replies.respond(material.text, services.kb) if material.text.strip() or not material.notes else None
+    reply = (
+        replies.respond(material.text, services.kb) if material.text.strip() or not material.notes else None
+    )
     return [note(n) for n in material.notes] + (render_reply(reply) if reply else [])
 
 
@@ -190,7 +197,9 @@ def thread_parent(client: WebClient, channel: str, thread_ts: str) -> dict | Non
     try:
         messages_ = client.conversations_replies(channel=channel, ts=thread_ts, limit=1).get("messages") or []
     except SlackApiError as exc:
-        log.info("could not read the start of thread %s in %s: %s", thread_ts, channel, exc.response.get("error"))
+        log.info(
+            "could not read the start of thread %s in %s: %s", thread_ts, channel, exc.response.get("error")
+        )
         return None
     first = messages_[0] if messages_ else None
     return first if first and first.get("ts") == thread_ts and not ignored_parent(first) else None
@@ -213,7 +222,9 @@ def autodiagnose_message(event: dict, client: WebClient, services: Services) -> 
     channel, ts = event["channel"], event["ts"]
     material = read_material(text, shared, client.token or "", services)
     reply = replies.respond(material.text, services.kb) if material.text.strip() else None
-    relevant = reply is not None and reply.diagnosis is not None and replies.has_platform_error(reply.diagnosis)
+    relevant = (
+        reply is not None and reply.diagnosis is not None and replies.has_platform_error(reply.diagnosis)
+    )
     if not (relevant or material.too_big) or not first_reply(services, channel, ts):
         return
     out = [note(n) for n in material.notes] + (render_reply(reply) if relevant else [])
@@ -234,8 +245,9 @@ def working(client: WebClient, channel: str, ts: str) -> Iterator[None]:
 def post(client: WebClient, channel: str, thread_ts: str, out: list[SlackMessage]) -> None:
     """Post messages, in order, into a thread."""
     for message in out:
-        client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False,
-                                **message.payload())
+        client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False, **message.payload()
+        )
 
 
 def react(client: WebClient, channel: str, ts: str, *, add: bool) -> None:
@@ -253,6 +265,7 @@ def react(client: WebClient, channel: str, ts: str, *, add: bool) -> None:
 
 
 # --- the message shortcut ---------------------------------------------------------------------------
+
 
 def diagnose_shortcut(shortcut: dict, client: WebClient, respond_url, services: Services) -> None:
     """'Diagnose with Dyno Doctor' on a message: the reply goes into that message's thread.
@@ -286,6 +299,7 @@ def diagnose_shortcut(shortcut: dict, client: WebClient, respond_url, services: 
 
 # --- the slash command ------------------------------------------------------------------------------
 
+
 def slash_command(command: dict, ack, respond_url, services: Services) -> None:
     """`/dynodoc ...`: answers go back in the acknowledgement, within Slack's three seconds."""
     text = (command.get("text") or "").strip()
@@ -303,7 +317,7 @@ def slash_command(command: dict, ack, respond_url, services: Services) -> None:
         out = digest_command(" ".join(words[:-1] if share else words), services)
         response_type = "in_channel" if share else "ephemeral"
         ack(response_type=response_type, **out[0].payload())
-        for message in out[1:MAX_RESPONSE_POSTS + 1]:
+        for message in out[1 : MAX_RESPONSE_POSTS + 1]:
             respond_url(response_type=response_type, replace_original=False, **message.payload())
     else:
         words = text.split()
@@ -313,7 +327,7 @@ def slash_command(command: dict, ack, respond_url, services: Services) -> None:
         out = render_reply(replies.respond(text, services.kb))
         response_type = "in_channel" if share else "ephemeral"
         ack(response_type=response_type, **out[0].payload())
-        for message in out[1:MAX_RESPONSE_POSTS + 1]:
+        for message in out[1 : MAX_RESPONSE_POSTS + 1]:
             respond_url(response_type=response_type, replace_original=False, **message.payload())
 
 
@@ -342,12 +356,18 @@ def digest_command(app_name: str, services: Services) -> list[SlackMessage]:
         return [note(messages.DIGEST_NO_APPS)]
     if app_name and app_name not in names:
         return [note(messages.DIGEST_UNKNOWN_APP.format(app=app_name, apps=", ".join(names)))]
-    digest = build_stored_digest(services.store, services.settings, hour_of(utcnow()) + timedelta(hours=1),
-                                 app_name or None, services.kb)
+    digest = build_stored_digest(
+        services.store,
+        services.settings,
+        hour_of(utcnow()) + timedelta(hours=1),
+        app_name or None,
+        services.kb,
+    )
     return render_digest(digest)
 
 
 # --- status -----------------------------------------------------------------------------------------
+
 
 def _time(value) -> datetime | None:
     if not value:
@@ -369,13 +389,25 @@ def status_report(services: Services) -> StatusReport:
             apps.append(AppStatus(str(app)))
             continue
         last = health.last
-        apps.append(AppStatus(
-            str(app), last.finished if last else None, last.outcome if last else "",
-            last.new_events if last else None, health.events_24h, health.gaps_24h, health.failures_in_a_row,
-            (last.error or last.note or "") if last else ""))
+        apps.append(
+            AppStatus(
+                str(app),
+                last.finished if last else None,
+                last.outcome if last else "",
+                last.new_events if last else None,
+                health.events_24h,
+                health.gaps_24h,
+                health.failures_in_a_row,
+                (last.error or last.note or "") if last else "",
+            )
+        )
     row = services.store.last_digest()
     digest = None
     if row:
-        digest = DigestStatus(str(row.get("day") or ""), str(row.get("channel") or ""), str(row.get("state") or ""),
-                              _time(row.get("posted") or row.get("created")))
+        digest = DigestStatus(
+            str(row.get("day") or ""),
+            str(row.get("channel") or ""),
+            str(row.get("state") or ""),
+            _time(row.get("posted") or row.get("created")),
+        )
     return StatusReport(tuple(apps), digest, services.settings.autodiagnose_channels)

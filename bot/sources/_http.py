@@ -59,8 +59,10 @@ def with_retries(policy: RetryPolicy, platform: str, app: str, attempt: Callable
         except Retry as exc:
             last = exc
             if exc.wait is not None and exc.wait > policy.max_wait:
-                reason = (f"{exc.reason}; asked to wait {exc.wait:.0f} s, longer than {policy.max_wait:.0f} s, "
-                          "so this app waits for the next poll")
+                reason = (
+                    f"{exc.reason}; asked to wait {exc.wait:.0f} s, longer than {policy.max_wait:.0f} s, "
+                    "so this app waits for the next poll"
+                )
                 if exc.rate_limited:
                     raise RateLimited(platform, app, reason, retry_after=exc.wait) from None
                 raise SourceUnavailable(platform, app, reason) from None
@@ -99,8 +101,9 @@ def error_detail(response: httpx.Response) -> str:
         body = None
     if isinstance(body, dict):
         ident = body.get("id") if isinstance(body.get("id"), str) else ""
-        message = next((body[k] for k in ("message", "error", "error_description")
-                        if isinstance(body.get(k), str)), "")
+        message = next(
+            (body[k] for k in ("message", "error", "error_description") if isinstance(body.get(k), str)), ""
+        )
         text = ": ".join(p for p in (ident, message.strip()) if p)
     detail = f"{response.status_code} {text}".strip() if text else f"HTTP {response.status_code}"
     return redact(" ".join(detail.split())[:240]).text
@@ -118,8 +121,12 @@ def check(response: httpx.Response, *, platform: str, app: str, name: str, setti
     if status == 401:
         raise TokenRejected(platform, app, f"{name} rejected {setting} ({detail}); check or renew it")
     if status == 403:
-        raise TokenRejected(platform, app, f"{setting} may not read the logs of {app} ({detail}); "
-                                           "use a token of an account with access to the app")
+        raise TokenRejected(
+            platform,
+            app,
+            f"{setting} may not read the logs of {app} ({detail}); "
+            "use a token of an account with access to the app",
+        )
     if status == 404:
         raise AppNotFound(platform, app, f"no {name} app named {app} ({detail}); check DYNODOC_APPS")
     if status == 429:
@@ -147,7 +154,9 @@ class PlatformClient:
     """What both platform clients share: the base URL, the retry policy, and an httpx client they close
     only if they made it. The repr never shows the token."""
 
-    def __init__(self, *, base_url: str, client: httpx.Client | None, timeout: float, policy: RetryPolicy | None):
+    def __init__(
+        self, *, base_url: str, client: httpx.Client | None, timeout: float, policy: RetryPolicy | None
+    ):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.policy = policy or RetryPolicy()

@@ -37,7 +37,7 @@ def authorization(token: str) -> str:
     token = token.strip()
     for prefix in ("FlyV1 ", "Bearer "):
         if token.startswith(prefix):
-            token = token[len(prefix):].strip()
+            token = token[len(prefix) :].strip()
     if token.startswith(("fm1r_", "fm1a_", "fm2_")):
         return f"FlyV1 {token}"
     return f"Bearer {token}"
@@ -89,7 +89,9 @@ class FlyEntry:
             instance=_str(_get(attrs, "instance")) or _str(_get(attrs, "meta", "instance")),
             region=_str(_get(attrs, "region")) or _str(_get(attrs, "meta", "region")),
             provider=_str(_get(attrs, "meta", "event", "provider")) or "app",
-            status=status if isinstance(status, int) and not isinstance(status, bool) and status > 0 else None,
+            status=status
+            if isinstance(status, int) and not isinstance(status, bool) and status > 0
+            else None,
             url=_str(_get(attrs, "meta", "url", "full")),
             id=_str(_get(item, "id")),
         )
@@ -115,8 +117,16 @@ class FlyPage:
 class FlyLogs(PlatformClient):
     """Reads an app's log entries through the Fly.io logs API, page by page from a cursor."""
 
-    def __init__(self, token: str, *, base_url: str = DEFAULT_URL, client: httpx.Client | None = None,
-                 timeout: float = 30.0, policy: RetryPolicy | None = None, max_pages: int = 50):
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = DEFAULT_URL,
+        client: httpx.Client | None = None,
+        timeout: float = 30.0,
+        policy: RetryPolicy | None = None,
+        max_pages: int = 50,
+    ):
         if not token:
             raise ValueError("FlyLogs needs a token")
         super().__init__(base_url=base_url, client=client, timeout=timeout, policy=policy)
@@ -130,7 +140,11 @@ class FlyLogs(PlatformClient):
             params["instance"] = instance
         if region:
             params["region"] = region
-        headers = {"Authorization": self._authorization, "Accept": "application/json", "User-Agent": USER_AGENT}
+        headers = {
+            "Authorization": self._authorization,
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
         url = f"{self.base_url}/api/v1/apps/{quote(app, safe='')}/logs"
 
         def attempt() -> FlyPage:

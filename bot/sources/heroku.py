@@ -76,8 +76,16 @@ class HerokuLogs(PlatformClient):
     since the same client fetches the Logplex URL.
     """
 
-    def __init__(self, api_key: str, *, base_url: str = DEFAULT_URL, client: httpx.Client | None = None,
-                 timeout: float = 30.0, policy: RetryPolicy | None = None, lines: int = HISTORY_LINES):
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_URL,
+        client: httpx.Client | None = None,
+        timeout: float = 30.0,
+        policy: RetryPolicy | None = None,
+        lines: int = HISTORY_LINES,
+    ):
         if not api_key:
             raise ValueError("HerokuLogs needs an API key")
         super().__init__(base_url=base_url, client=client, timeout=timeout, policy=policy)
@@ -88,8 +96,11 @@ class HerokuLogs(PlatformClient):
     # --- the Platform API ---
 
     def _headers(self) -> dict[str, str]:
-        return {"Accept": "application/vnd.heroku+json; version=3", "Authorization": f"Bearer {self._api_key}",
-                "User-Agent": USER_AGENT}
+        return {
+            "Accept": "application/vnd.heroku+json; version=3",
+            "Authorization": f"Bearer {self._api_key}",
+            "User-Agent": USER_AGENT,
+        }
 
     def _api(self, method: str, app: str, path: str, what: str, **kwargs) -> httpx.Response:
         """One Platform API call: waits if the rate-limit pool is nearly empty, raises named errors."""
@@ -98,8 +109,13 @@ class HerokuLogs(PlatformClient):
             self.policy.sleep(self.policy.base * (self.policy.reserve + 1 - self.remaining))
             self.remaining = None
         try:
-            response = self.client.request(method, f"{self.base_url}/apps/{quote(app, safe='')}{path}",
-                                           headers=self._headers(), timeout=self.timeout, **kwargs)
+            response = self.client.request(
+                method,
+                f"{self.base_url}/apps/{quote(app, safe='')}{path}",
+                headers=self._headers(),
+                timeout=self.timeout,
+                **kwargs,
+            )
         except httpx.TransportError as exc:
             raise Retry(transport_reason(exc, what)) from None
         raw = response.headers.get("ratelimit-remaining", "").strip()
@@ -108,8 +124,9 @@ class HerokuLogs(PlatformClient):
         check(response, platform="heroku", app=app, name="Heroku", setting="HEROKU_API_KEY")
         return response
 
-    def open_session(self, app: str, *, tail: bool = False, dyno: str | None = None,
-                     source: str | None = None) -> str:
+    def open_session(
+        self, app: str, *, tail: bool = False, dyno: str | None = None, source: str | None = None
+    ) -> str:
         """`POST /apps/{app}/log-sessions`; returns the `logplex_url` to read (one try, raises `Retry`)."""
         body: dict[str, object] = {"lines": self.lines, "tail": tail}
         if dyno:
@@ -144,8 +161,9 @@ class HerokuLogs(PlatformClient):
         headers = {"Accept": "text/event-stream, text/plain;q=0.9, */*;q=0.1", "User-Agent": USER_AGENT}
         count = 0
         try:
-            with self.client.stream("GET", url, headers=headers,
-                                    timeout=httpx.Timeout(self.timeout, read=timeout or self.timeout)) as response:
+            with self.client.stream(
+                "GET", url, headers=headers, timeout=httpx.Timeout(self.timeout, read=timeout or self.timeout)
+            ) as response:
                 if response.status_code >= 300:
                     # 403/404 from Logplex mean the session expired; a new session is the cure.
                     raise Retry(f"the log stream answered {error_detail(response)}")
@@ -175,11 +193,18 @@ class HerokuLogs(PlatformClient):
         except SourceError as exc:
             if not seen:
                 raise
-            return Fetched(tuple(seen), complete=False, problem=f"{exc.reason}; kept the {len(seen)} lines read")
+            return Fetched(
+                tuple(seen), complete=False, problem=f"{exc.reason}; kept the {len(seen)} lines read"
+            )
         return Fetched(tuple(seen))
 
-    def tail(self, app: str, on_line: Callable[[str], None], stop: threading.Event,
-             on_open: Callable[[], None] | None = None) -> None:
+    def tail(
+        self,
+        app: str,
+        on_line: Callable[[str], None],
+        stop: threading.Event,
+        on_open: Callable[[], None] | None = None,
+    ) -> None:
         """Tail mode: keep one `tail: true` session open and reopen it whenever it ends, until `stop` is
         set; `on_open` is called as each session starts (its history comes first, then new lines).
         Errors that retrying cannot cure (token, app) are raised; the rest back off and go on."""

@@ -53,22 +53,47 @@ def stamp(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond:06d}789Z"
 
 
-def entry(t: datetime, message: str, *, provider: str = "app", level: str = "info",
-          instance: str = "e2862692b79d68", region: str = "sin", status: int | None = None,
-          url: str | None = None, error_code: int | None = None) -> dict:
-    meta: dict = {"instance": instance, "region": region, "event": {"provider": provider},
-                  "http": {"request": {"id": "", "method": "", "version": ""}, "response": {"status_code": 0}},
-                  "error": {"code": 0, "message": ""}, "url": {"full": ""}}
+def entry(
+    t: datetime,
+    message: str,
+    *,
+    provider: str = "app",
+    level: str = "info",
+    instance: str = "e2862692b79d68",
+    region: str = "sin",
+    status: int | None = None,
+    url: str | None = None,
+    error_code: int | None = None,
+) -> dict:
+    meta: dict = {
+        "instance": instance,
+        "region": region,
+        "event": {"provider": provider},
+        "http": {"request": {"id": "", "method": "", "version": ""}, "response": {"status_code": 0}},
+        "error": {"code": 0, "message": ""},
+        "url": {"full": ""},
+    }
     if status:
-        meta["http"] = {"request": {"id": "01JFAKE", "method": "GET", "version": "1.1"},
-                        "response": {"status_code": status}}
+        meta["http"] = {
+            "request": {"id": "01JFAKE", "method": "GET", "version": "1.1"},
+            "response": {"status_code": status},
+        }
     if url:
         meta["url"] = {"full": url}
     if error_code:
         meta["error"] = {"code": error_code, "message": message}
-    return {"id": f"{ns(t)}-{instance}", "type": "logs",
-            "attributes": {"timestamp": stamp(t), "message": message, "level": level, "instance": instance,
-                           "region": region, "meta": meta}}
+    return {
+        "id": f"{ns(t)}-{instance}",
+        "type": "logs",
+        "attributes": {
+            "timestamp": stamp(t),
+            "message": message,
+            "level": level,
+            "instance": instance,
+            "region": region,
+            "meta": meta,
+        },
+    }
 
 
 def history(start: datetime) -> list[dict]:
@@ -87,18 +112,45 @@ def history(start: datetime) -> list[dict]:
     add(2, "Machine started in 1.012s", provider="runner", instance=a)
     add(1, "Server listening on 127.0.0.1:8080", instance=a)
     for _ in range(3):
-        add(3, "[PC01] instance refused connection. is your app listening on 0.0.0.0:8080? make sure it is not "
-               "only listening on 127.0.0.1 (hint: look at your startup logs, servers often print the address "
-               "they are listening on)", provider="proxy", level="error", instance=a, status=502,
-            url="https://shop-fly.fly.dev/api/items/42?session=abc", error_code=1)
-    add(5, "[PR04] could not find a good candidate within 21 attempts at load balancing", provider="proxy",
-        level="error", instance=b, region="ams")
+        add(
+            3,
+            "[PC01] instance refused connection. is your app listening on 0.0.0.0:8080? make sure it is not "
+            "only listening on 127.0.0.1 (hint: look at your startup logs, servers often print the address "
+            "they are listening on)",
+            provider="proxy",
+            level="error",
+            instance=a,
+            status=502,
+            url="https://shop-fly.fly.dev/api/items/42?session=abc",
+            error_code=1,
+        )
+    add(
+        5,
+        "[PR04] could not find a good candidate within 21 attempts at load balancing",
+        provider="proxy",
+        level="error",
+        instance=b,
+        region="ams",
+    )
     add(2, "GET /api/items 200 in 43ms", instance=b, region="ams")
-    add(4, "Out of memory: Killed process 512 (node) total-vm:1183320kB, anon-rss:243188kB", provider="app",
-        level="error", instance=b, region="ams")
+    add(
+        4,
+        "Out of memory: Killed process 512 (node) total-vm:1183320kB, anon-rss:243188kB",
+        provider="app",
+        level="error",
+        instance=b,
+        region="ams",
+    )
     add(1, " INFO Main child exited normally with code: 137", provider="runner", instance=b, region="ams")
-    add(2, "could not complete HTTP request to instance: connection closed before message completed",
-        provider="proxy", level="error", instance=b, region="ams", status=502)
+    add(
+        2,
+        "could not complete HTTP request to instance: connection closed before message completed",
+        provider="proxy",
+        level="error",
+        instance=b,
+        region="ams",
+        status=502,
+    )
     add(3, "GET /health 200 in 2ms", instance=a)
     return out
 
@@ -136,14 +188,24 @@ class FakeFly:
             self.apps[name].extend((_ns_of(e), e) for e in entries)
             self.apps[name].sort(key=lambda pair: pair[0])
 
-    def fail(self, app: str, status: int | None = None, *, body: dict | str | None = None,
-             headers: dict | None = None, times: int | None = 1, delay: float | None = None,
-             after: int = 0) -> None:
+    def fail(
+        self,
+        app: str,
+        status: int | None = None,
+        *,
+        body: dict | str | None = None,
+        headers: dict | None = None,
+        times: int | None = 1,
+        delay: float | None = None,
+        after: int = 0,
+    ) -> None:
         if status and body is None:
-            body = {401: {"error": "You must be authenticated to view this."},
-                    403: {"error": "You are not authorized to access this app"},
-                    404: {"error": "Could not find App"},
-                    429: {"error": "rate limit exceeded"}}.get(status, {"error": "internal server error"})
+            body = {
+                401: {"error": "You must be authenticated to view this."},
+                403: {"error": "You are not authorized to access this app"},
+                404: {"error": "Could not find App"},
+                429: {"error": "rate limit exceeded"},
+            }.get(status, {"error": "internal server error"})
         self.faults.setdefault(app, []).append(Fault(status, body, headers or {}, times, delay, after))
 
     def requests_for(self, app: str) -> list[Request]:
@@ -172,7 +234,7 @@ class FakeFly:
             chosen = [pair for pair in entries if pair[0] > after][: self.page_size]
         else:
             since = ns(datetime.now(UTC) - timedelta(hours=24))
-            chosen = [pair for pair in entries if pair[0] >= since][-self.page_size:]
+            chosen = [pair for pair in entries if pair[0] >= since][-self.page_size :]
         next_token = str(chosen[-1][0]) if chosen else token
         return {"data": [e for _, e in chosen], "meta": {"next_token": next_token}}
 

@@ -74,27 +74,44 @@ class Session:
 
 # --- realistic log text -----------------------------------------------------------------------------
 
+
 def ts(t: datetime) -> str:
     return t.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def router(t: datetime, path: str, status: int, service: int, *, dyno: str = "web.1", code: str | None = None,
-           desc: str | None = None, method: str = "GET", host: str = "shop-api.herokuapp.com") -> str:
+def router(
+    t: datetime,
+    path: str,
+    status: int,
+    service: int,
+    *,
+    dyno: str = "web.1",
+    code: str | None = None,
+    desc: str | None = None,
+    method: str = "GET",
+    host: str = "shop-api.herokuapp.com",
+) -> str:
     rid = uuid.UUID(int=random.Random(f"{t}{path}").getrandbits(128))
     if code:
-        return (f'{ts(t)} heroku[router]: at=error code={code} desc="{desc}" method={method} path="{path}" '
-                f'host={host} request_id={rid} fwd="203.0.113.7" dyno={dyno} connect=1ms service={service}ms '
-                f"status={status} bytes=0 protocol=https")
-    return (f'{ts(t)} heroku[router]: at=info method={method} path="{path}" host={host} request_id={rid} '
-            f'fwd="203.0.113.7" dyno={dyno} connect=0ms service={service}ms status={status} bytes=1548 '
-            f"protocol=https")
+        return (
+            f'{ts(t)} heroku[router]: at=error code={code} desc="{desc}" method={method} path="{path}" '
+            f'host={host} request_id={rid} fwd="203.0.113.7" dyno={dyno} connect=1ms service={service}ms '
+            f"status={status} bytes=0 protocol=https"
+        )
+    return (
+        f'{ts(t)} heroku[router]: at=info method={method} path="{path}" host={host} request_id={rid} '
+        f'fwd="203.0.113.7" dyno={dyno} connect=0ms service={service}ms status={status} bytes=1548 '
+        f"protocol=https"
+    )
 
 
 def crashed(t: datetime, path: str = "/") -> str:
     rid = uuid.UUID(int=random.Random(f"{t}{path}h10").getrandbits(128))
-    return (f'{ts(t)} heroku[router]: at=error code=H10 desc="App crashed" method=GET path="{path}" '
-            f'host=shop-api.herokuapp.com request_id={rid} fwd="203.0.113.9" dyno= connect= service= status=503 '
-            f"bytes= protocol=https")
+    return (
+        f'{ts(t)} heroku[router]: at=error code=H10 desc="App crashed" method=GET path="{path}" '
+        f'host=shop-api.herokuapp.com request_id={rid} fwd="203.0.113.9" dyno= connect= service= status=503 '
+        f"bytes= protocol=https"
+    )
 
 
 def history(start: datetime, *, minutes: int = 40) -> list[str]:
@@ -107,36 +124,63 @@ def history(start: datetime, *, minutes: int = 40) -> list[str]:
     for minute in range(minutes):
         for _ in range(3):
             t += timedelta(seconds=rnd.randint(3, 9), microseconds=rnd.randint(0, 999_999))
-            out.append(router(t, rnd.choice(paths), 200, rnd.choice([12, 35, 48, 90, 140, 230, 480]),
-                              dyno=rnd.choice(["web.1", "web.2"])))
+            out.append(
+                router(
+                    t,
+                    rnd.choice(paths),
+                    200,
+                    rnd.choice([12, 35, 48, 90, 140, 230, 480]),
+                    dyno=rnd.choice(["web.1", "web.2"]),
+                )
+            )
         if minute % 7 == 3:
             t += timedelta(seconds=2)
-            out.append(router(t, "/reports/export?token=s3cr3tvalue1234", 503, 30000, dyno="web.2", code="H12",
-                              desc="Request timeout"))
-            out.append(f"{ts(t + timedelta(milliseconds=400))} app[web.2]: E, [{ts(t)} #4] ERROR -- : "
-                       "Rack::Timeout::RequestTimeoutException: Request waited 30000ms")
+            out.append(
+                router(
+                    t,
+                    "/reports/export?token=s3cr3tvalue1234",
+                    503,
+                    30000,
+                    dyno="web.2",
+                    code="H12",
+                    desc="Request timeout",
+                )
+            )
+            out.append(
+                f"{ts(t + timedelta(milliseconds=400))} app[web.2]: E, [{ts(t)} #4] ERROR -- : "
+                "Rack::Timeout::RequestTimeoutException: Request waited 30000ms"
+            )
             t += timedelta(milliseconds=500)
         if minute == 20:
             t += timedelta(seconds=1)
             out.append(f"{ts(t)} heroku[web.1]: Process running mem=1093M(106.7%)")
-            out.append(f"{ts(t + timedelta(microseconds=5))} heroku[web.1]: Error R14 (Memory quota exceeded)")
+            out.append(
+                f"{ts(t + timedelta(microseconds=5))} heroku[web.1]: Error R14 (Memory quota exceeded)"
+            )
         if minute == 30:
             t += timedelta(seconds=1)
-            out += [f"{ts(t)} heroku[web.1]: State changed from up to crashed",
-                    f"{ts(t + timedelta(milliseconds=1))} heroku[web.1]: Process exited with status 1"]
+            out += [
+                f"{ts(t)} heroku[web.1]: State changed from up to crashed",
+                f"{ts(t + timedelta(milliseconds=1))} heroku[web.1]: Process exited with status 1",
+            ]
             for k in range(2):
                 out.append(crashed(t + timedelta(seconds=1 + k)))
             t += timedelta(seconds=3)
-            out.append(f"{ts(t)} heroku[web.1]: Starting process with command `bundle exec puma -C config/puma.rb`")
+            out.append(
+                f"{ts(t)} heroku[web.1]: Starting process with command `bundle exec puma -C config/puma.rb`"
+            )
             out.append(f"{ts(t + timedelta(seconds=4))} heroku[web.1]: State changed from starting to up")
             t += timedelta(seconds=4)
         if minute % 10 == 5:
-            out.append(f"{ts(t + timedelta(milliseconds=3))} app[web.1]: Started GET \"/api/products\" for "
-                       f"203.0.113.7 at {t:%Y-%m-%d %H:%M:%S} +0000")
+            out.append(
+                f'{ts(t + timedelta(milliseconds=3))} app[web.1]: Started GET "/api/products" for '
+                f"203.0.113.7 at {t:%Y-%m-%d %H:%M:%S} +0000"
+            )
     return out
 
 
 # --- the server ---------------------------------------------------------------------------------------
+
 
 class FakeHeroku:
     """The Heroku Platform API and Logplex, on 127.0.0.1."""
@@ -164,8 +208,9 @@ class FakeHeroku:
         self.server.shutdown()
         self.server.server_close()
 
-    def add_app(self, name: str, lines: list[str] | None = None, *, stream: str = "sse",
-                generation: str = "cedar") -> FakeApp:
+    def add_app(
+        self, name: str, lines: list[str] | None = None, *, stream: str = "sse", generation: str = "cedar"
+    ) -> FakeApp:
         app = FakeApp(name, stream, generation)
         self.apps[name] = app
         self.log(name, *(lines or []))
@@ -179,18 +224,29 @@ class FakeHeroku:
             del app.lines[:-HISTORY]
             self._cond.notify_all()
 
-    def fail(self, where: str, app: str, status: int | None = None, *, body: dict | str | None = None,
-             headers: dict | None = None, times: int | None = 1, cut_after: int | None = None,
-             delay: float | None = None) -> None:
+    def fail(
+        self,
+        where: str,
+        app: str,
+        status: int | None = None,
+        *,
+        body: dict | str | None = None,
+        headers: dict | None = None,
+        times: int | None = 1,
+        cut_after: int | None = None,
+        delay: float | None = None,
+    ) -> None:
         """Add a fault at `where` ("session", "stream" or "app") for `app`; faults queue in order."""
         if status and body is None:
-            body = {401: {"id": "unauthorized", "message": "Invalid credentials provided."},
-                    403: {"id": "forbidden", "message": "You do not have access to the app."},
-                    404: {"id": "not_found", "message": "Couldn't find that app.", "resource": "app"},
-                    429: {"id": "rate_limit", "message": "Your account reached the API rate limit"},
-                    }.get(status, {"id": "internal_server_error", "message": "Internal server error."})
+            body = {
+                401: {"id": "unauthorized", "message": "Invalid credentials provided."},
+                403: {"id": "forbidden", "message": "You do not have access to the app."},
+                404: {"id": "not_found", "message": "Couldn't find that app.", "resource": "app"},
+                429: {"id": "rate_limit", "message": "Your account reached the API rate limit"},
+            }.get(status, {"id": "internal_server_error", "message": "Internal server error."})
         self.faults.setdefault((where, app), []).append(
-            Fault(status, body, headers or {}, times, cut_after, delay))
+            Fault(status, body, headers or {}, times, cut_after, delay)
+        )
 
     def take_fault(self, where: str, app: str) -> Fault | None:
         with self._cond:
@@ -230,8 +286,9 @@ def _make_handler(fake: FakeHeroku) -> type[BaseHTTPRequestHandler]:
                 body = None
             parts = urlsplit(self.path)
             with fake._cond:
-                fake.requests.append(Request(self.command, parts.path, parts.query, dict(self.headers), body,
-                                             time.monotonic()))
+                fake.requests.append(
+                    Request(self.command, parts.path, parts.query, dict(self.headers), body, time.monotonic())
+                )
             return body
 
         def _fault(self, where: str, app: str) -> Fault | None:
@@ -254,8 +311,9 @@ def _make_handler(fake: FakeHeroku) -> type[BaseHTTPRequestHandler]:
             if fault and fault.status:
                 return
             if name not in fake.apps:
-                return self._send_json(404, {"id": "not_found", "message": "Couldn't find that app.",
-                                             "resource": "app"})
+                return self._send_json(
+                    404, {"id": "not_found", "message": "Couldn't find that app.", "resource": "app"}
+                )
             app = fake.apps[name]
             fake.rate_remaining = max(0, fake.rate_remaining - 1)
             lines = int(body.get("lines") or 100)
@@ -263,8 +321,11 @@ def _make_handler(fake: FakeHeroku) -> type[BaseHTTPRequestHandler]:
                 history = [] if app.generation == "fir" else app.lines[-lines:] if lines else []
                 sid = str(uuid.uuid4())
                 fake.sessions[sid] = Session(app, list(history), bool(body.get("tail")), fake.tail_seconds)
-            url = (f"{fake.url}/streams/{sid}?token=logplex-session-token-{sid[:8]}" if app.stream == "sse"
-                   else f"{fake.url}/sessions/{sid}?srv=1325419200")
+            url = (
+                f"{fake.url}/streams/{sid}?token=logplex-session-token-{sid[:8]}"
+                if app.stream == "sse"
+                else f"{fake.url}/sessions/{sid}?srv=1325419200"
+            )
             now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             self._send_json(201, {"id": sid, "logplex_url": url, "created_at": now, "updated_at": now})
 
@@ -289,8 +350,14 @@ def _make_handler(fake: FakeHeroku) -> type[BaseHTTPRequestHandler]:
                 app = fake.apps.get(parts[1])
                 if not app:
                     return self._send_json(404, {"id": "not_found", "message": "Couldn't find that app."})
-                return self._send_json(200, {"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, app.name)), "name": app.name,
-                                             "generation": {"id": str(uuid.uuid4()), "name": app.generation}})
+                return self._send_json(
+                    200,
+                    {
+                        "id": str(uuid.uuid5(uuid.NAMESPACE_DNS, app.name)),
+                        "name": app.name,
+                        "generation": {"id": str(uuid.uuid4()), "name": app.generation},
+                    },
+                )
             if len(parts) == 2 and parts[0] in ("streams", "sessions"):
                 return self._stream(parts[1])
             self._send_json(404, {"id": "not_found", "message": "Not found."})
@@ -317,7 +384,7 @@ def _make_handler(fake: FakeHeroku) -> type[BaseHTTPRequestHandler]:
             units = _frame(session.lines, sse)
             try:
                 if fault and fault.cut_after is not None:
-                    sent = b"".join(units[:fault.cut_after])
+                    sent = b"".join(units[: fault.cut_after])
                     if fault.cut_after < len(units):
                         sent += units[fault.cut_after][: len(units[fault.cut_after]) // 2]
                     self._chunks(sent)
@@ -349,7 +416,7 @@ def _make_handler(fake: FakeHeroku) -> type[BaseHTTPRequestHandler]:
         def _chunks(self, data: bytes, size: int = 700) -> None:
             # Chunks cut lines anywhere, as a real network does.
             for i in range(0, len(data), size):
-                part = data[i:i + size]
+                part = data[i : i + size]
                 self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
 
     return Handler

@@ -80,8 +80,9 @@ class FakeSlack:
         self._ts = 0
         self.server = _Server(("127.0.0.1", 0), _make_handler(self))
         self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     # -- addresses --
@@ -100,8 +101,9 @@ class FakeSlack:
     def add_message(self, channel: str, ts: str, text: str, user: str = "U0HUMAN", **fields) -> None:
         """A message someone else posted, for conversations.history / conversations.replies to return."""
         with self._cond:
-            self.history.setdefault(channel, []).append(({"type": "message", "user": user, "text": text, "ts": ts,
-                                                         **fields}, None))
+            self.history.setdefault(channel, []).append(
+                ({"type": "message", "user": user, "text": text, "ts": ts, **fields}, None)
+            )
 
     def add_file(self, name: str, data: bytes, content_type: str = "text/plain") -> str:
         """Serve `data` as a private file; returns its url_private."""
@@ -110,8 +112,14 @@ class FakeSlack:
 
     # -- faults --
 
-    def fail(self, method: str, status: int = 200, body: dict | str | None = None, headers: dict | None = None,
-             times: int | None = None) -> None:
+    def fail(
+        self,
+        method: str,
+        status: int = 200,
+        body: dict | str | None = None,
+        headers: dict | None = None,
+        times: int | None = None,
+    ) -> None:
         """Answer `method` with this instead (e.g. 429 with Retry-After, or ok:false invalid_auth)."""
         body = body if body is not None else {"ok": False, "error": "internal_error"}
         self.faults.setdefault(method, []).append(Fault(status, body, headers or {}, times))
@@ -136,8 +144,11 @@ class FakeSlack:
     def calls_to(self, method: str, **where) -> list[Call]:
         """Recorded calls of `method` whose params include every `where` item."""
         with self._cond:
-            return [c for c in self.calls
-                    if c.method == method and all(c.params.get(k) == v for k, v in where.items())]
+            return [
+                c
+                for c in self.calls
+                if c.method == method and all(c.params.get(k) == v for k, v in where.items())
+            ]
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 10.0, **where) -> list[Call]:
         """Block until `count` matching calls are recorded (then return them), or fail at the deadline."""
@@ -149,7 +160,9 @@ class FakeSlack:
                     return found
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    seen = [(c.method, {k: c.params.get(k) for k in ("channel", "thread_ts")}) for c in self.calls]
+                    seen = [
+                        (c.method, {k: c.params.get(k) for k in ("channel", "thread_ts")}) for c in self.calls
+                    ]
                     raise AssertionError(f"expected {count} {method} call(s) matching {where}; saw {seen}")
                 self._cond.wait(left)
 
@@ -181,12 +194,29 @@ class FakeSlack:
         if token != self.bot_token:
             return 200, {"ok": False, "error": "invalid_auth" if token else "not_authed"}, {}
         if method == "auth.test":
-            return 200, {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "dyno-doctor",
-                         "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}, {}
+            return (
+                200,
+                {
+                    "ok": True,
+                    "url": "https://acme.slack.com/",
+                    "team": "Acme",
+                    "user": "dyno-doctor",
+                    "team_id": TEAM_ID,
+                    "user_id": BOT_USER_ID,
+                    "bot_id": BOT_ID,
+                    "is_enterprise_install": False,
+                },
+                {},
+            )
         if method in ("chat.postMessage", "chat.postEphemeral"):
             ts = self.next_ts()
-            message = {"type": "message", "text": params.get("text"), "bot_id": BOT_ID, "user": BOT_USER_ID,
-                       "ts": ts}
+            message = {
+                "type": "message",
+                "text": params.get("text"),
+                "bot_id": BOT_ID,
+                "user": BOT_USER_ID,
+                "ts": ts,
+            }
             if params.get("thread_ts"):
                 message["thread_ts"] = params["thread_ts"]
             if method == "chat.postMessage":
@@ -195,24 +225,43 @@ class FakeSlack:
                     meta = json.loads(meta)
                 with self._cond:
                     self.history.setdefault(params.get("channel"), []).append((message, meta))
-            return 200, {"ok": True, "channel": params.get("channel"), "ts": ts, "message_ts": ts,
-                         "message": message}, {}
+            return (
+                200,
+                {
+                    "ok": True,
+                    "channel": params.get("channel"),
+                    "ts": ts,
+                    "message_ts": ts,
+                    "message": message,
+                },
+                {},
+            )
         if method == "conversations.replies":
             # The thread's first message, then its replies (only what `add_message` or posts put there).
             with self._cond:
-                found = [m for c in (params.get("channel"),) for m, _ in self.history.get(c, [])
-                         if m["ts"] == params.get("ts") or m.get("thread_ts") == params.get("ts")]
+                found = [
+                    m
+                    for c in (params.get("channel"),)
+                    for m, _ in self.history.get(c, [])
+                    if m["ts"] == params.get("ts") or m.get("thread_ts") == params.get("ts")
+                ]
             if not found:
                 return 200, {"ok": False, "error": "thread_not_found"}, {}
-            return 200, {"ok": True, "messages": found[: int(params.get("limit") or 1000)], "has_more": False}, {}
+            return (
+                200,
+                {"ok": True, "messages": found[: int(params.get("limit") or 1000)], "has_more": False},
+                {},
+            )
         if method == "conversations.history":
             # Newest first; top-level messages only; metadata only when asked for, as Slack does.
             oldest = float(params.get("oldest") or 0)
             with_meta = str(params.get("include_all_metadata")).lower() in ("true", "1")
             with self._cond:
-                found = [{**m, **({"metadata": meta} if with_meta and meta else {})}
-                         for m, meta in self.history.get(params.get("channel"), [])
-                         if float(m["ts"]) > oldest and "thread_ts" not in m]
+                found = [
+                    {**m, **({"metadata": meta} if with_meta and meta else {})}
+                    for m, meta in self.history.get(params.get("channel"), [])
+                    if float(m["ts"]) > oldest and "thread_ts" not in m
+                ]
             return 200, {"ok": True, "messages": found[::-1], "has_more": False}, {}
         if method == "views.publish":
             return 200, {"ok": True, "view": {"id": "V0HOME", **(params.get("view") or {})}}, {}
@@ -230,10 +279,18 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             return self.rfile.read(length) if length else b""
 
-        def _send(self, status: int, body: dict | str | bytes, headers: dict | None = None,
-                  content_type: str = "application/json; charset=utf-8") -> None:
-            raw = body if isinstance(body, bytes) else (
-                json.dumps(body).encode() if isinstance(body, dict) else str(body).encode())
+        def _send(
+            self,
+            status: int,
+            body: dict | str | bytes,
+            headers: dict | None = None,
+            content_type: str = "application/json; charset=utf-8",
+        ) -> None:
+            raw = (
+                body
+                if isinstance(body, bytes)
+                else (json.dumps(body).encode() if isinstance(body, dict) else str(body).encode())
+            )
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(raw)))
@@ -307,11 +364,21 @@ class FakeSocketMode:
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.server.socket.getsockname()[1]}/link/?ticket=fake-ticket&app_id={APP_ID}"
+        return (
+            f"ws://127.0.0.1:{self.server.socket.getsockname()[1]}/link/?ticket=fake-ticket&app_id={APP_ID}"
+        )
 
     def _handle(self, ws) -> None:
-        ws.send(json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": APP_ID},
-                            "debug_info": {"host": "fake", "approximate_connection_time": 3600}}))
+        ws.send(
+            json.dumps(
+                {
+                    "type": "hello",
+                    "num_connections": 1,
+                    "connection_info": {"app_id": APP_ID},
+                    "debug_info": {"host": "fake", "approximate_connection_time": 3600},
+                }
+            )
+        )
         with self._cond:
             self._ws = ws
             self.connections += 1
@@ -336,7 +403,8 @@ class FakeSocketMode:
     def wait_ack(self, envelope_id: str, timeout: float = 10.0) -> dict:
         with self._cond:
             found = self._cond.wait_for(
-                lambda: next((a for a in self.acks if a.get("envelope_id") == envelope_id), None), timeout)
+                lambda: next((a for a in self.acks if a.get("envelope_id") == envelope_id), None), timeout
+            )
         if not found:
             raise AssertionError(f"no ack for envelope {envelope_id}; acks: {self.acks}")
         return found
@@ -346,6 +414,7 @@ class FakeSocketMode:
 
 
 # --- payloads and signing -------------------------------------------------------------------------------
+
 
 def payload(name: str, **changes) -> dict:
     """A real-shape payload from tests/payloads, with top-level keys (and `event` keys) replaced."""
@@ -393,12 +462,22 @@ def get(port: int, path: str) -> Response:
         conn.close()
 
 
-def post_event(port: int, data: dict, *, timestamp: int | None = None, secret: str = SIGNING_SECRET,
-               headers: dict | None = None) -> Response:
+def post_event(
+    port: int,
+    data: dict,
+    *,
+    timestamp: int | None = None,
+    secret: str = SIGNING_SECRET,
+    headers: dict | None = None,
+) -> Response:
     """POST an Events API payload as JSON, signed."""
     body = json.dumps(data).encode()
-    return post(port, "/slack/events", body, {"Content-Type": "application/json",
-                                              **sign(body, timestamp, secret), **(headers or {})})
+    return post(
+        port,
+        "/slack/events",
+        body,
+        {"Content-Type": "application/json", **sign(body, timestamp, secret), **(headers or {})},
+    )
 
 
 def post_form(port: int, fields: dict, *, timestamp: int | None = None) -> Response:
@@ -406,11 +485,16 @@ def post_form(port: int, fields: dict, *, timestamp: int | None = None) -> Respo
     from urllib.parse import urlencode
 
     body = urlencode(fields).encode()
-    return post(port, "/slack/events", body, {"Content-Type": "application/x-www-form-urlencoded",
-                                              **sign(body, timestamp)})
+    return post(
+        port,
+        "/slack/events",
+        body,
+        {"Content-Type": "application/x-www-form-urlencoded", **sign(body, timestamp)},
+    )
 
 
 # --- the bot as a subprocess ----------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -425,11 +509,22 @@ def dynodoc_command() -> list[str]:
 
 def bot_env(fake: FakeSlack, db: Path, **extra: str) -> dict[str, str]:
     """The environment for the bot: ours only, no proxies, no SLACK_*/DYNODOC_* from outside."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "DYNODOC_", "HEROKU_", "FLY_")) and k.lower() not in
-           ("http_proxy", "https_proxy", "all_proxy", "port")}
-    env.update({"NO_PROXY": "127.0.0.1,localhost", "SLACK_API_URL": fake.api_url, "SLACK_BOT_TOKEN": fake.bot_token,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET, "DYNODOC_DB": str(db), "PYTHONUNBUFFERED": "1"})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "DYNODOC_", "HEROKU_", "FLY_"))
+        and k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "port")
+    }
+    env.update(
+        {
+            "NO_PROXY": "127.0.0.1,localhost",
+            "SLACK_API_URL": fake.api_url,
+            "SLACK_BOT_TOKEN": fake.bot_token,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "DYNODOC_DB": str(db),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra)
     return {k: v for k, v in env.items() if v is not None}
 
@@ -440,14 +535,18 @@ class BotProcess:
     def __init__(self, args: list[str], env: dict[str, str], cwd: Path):
         self.stderr_path = cwd / f"bot-{time.monotonic_ns()}.stderr"
         self._stderr = self.stderr_path.open("wb")
-        self.proc = subprocess.Popen([*dynodoc_command(), *args], env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                                     stderr=self._stderr)
+        self.proc = subprocess.Popen(
+            [*dynodoc_command(), *args], env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=self._stderr
+        )
 
     @classmethod
     def http(cls, fake: FakeSlack, cwd: Path, **env: str) -> tuple[BotProcess, int]:
         port = free_port()
-        bot = cls(["serve", "--http", "--port", str(port), "--host", "127.0.0.1"],
-                  bot_env(fake, cwd / "dynodoc.db", **env), cwd)
+        bot = cls(
+            ["serve", "--http", "--port", str(port), "--host", "127.0.0.1"],
+            bot_env(fake, cwd / "dynodoc.db", **env),
+            cwd,
+        )
         bot.wait_port(port)
         return bot, port
 

@@ -266,7 +266,13 @@ def _entry(raw: dict, where: str) -> Entry:
 
 
 def load_entries(directory: Path = KNOWLEDGE_DIR) -> list[Entry]:
-    """Read and validate every `*.yml` file in `directory`; raise KnowledgeError on the first problem."""
+    """Read and validate every `*.yml` file in `directory`; raise KnowledgeError on the first problem.
+    Each directory is read once per process (the entries are frozen; the list is a fresh copy)."""
+    return list(_load_entries(Path(directory).resolve()))
+
+
+@functools.cache
+def _load_entries(directory: Path) -> tuple[Entry, ...]:
     entries: list[Entry] = []
     seen: dict[str, str] = {}
     files = sorted(directory.glob("*.yml"))
@@ -304,7 +310,7 @@ def load_entries(directory: Path = KNOWLEDGE_DIR) -> list[Entry]:
                     f"{entry.code}: message phrase {phrase!r} is also listed under {phrases[phrase]}"
                 )
             phrases[phrase] = entry.code
-    return entries
+    return tuple(entries)
 
 
 # --- understanding questions ----------------------------------------------------------------------
@@ -585,7 +591,7 @@ class KnowledgeBase:
             if e.kind == "api" and re.fullmatch(r"[a-z][a-z0-9_]{2,60}", e.code)
         }
         self._lock = threading.Lock()  # guards self._db across threads
-        self._db = self._build_index()
+        self._index: Database | None = None  # built on the first free-text search (code look-ups need none)
         self._vocabulary = self._build_vocabulary()
         self._stems = frozenset(_stem(w) for w in self._vocabulary)
         self._hyphenated = tuple(e.code.lower() for e in self.entries if "-" in e.code)
@@ -662,8 +668,10 @@ class KnowledgeBase:
             return []
         query = " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
         with self._lock:
+            if self._index is None:
+                self._index = self._build_index()
             rows = list(
-                self._db.query(
+                self._index.query(
                     "select entries.code as code, bm25(entries_fts, 1.0, 6.0, 5.0, 2.0, 0.6) as rank "
                     "from entries_fts join entries on entries.rowid = entries_fts.rowid "
                     "where entries_fts match :q order by rank limit 40",

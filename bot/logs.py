@@ -152,6 +152,12 @@ def parse_line(line: str, sig: Signatures | None = None) -> LogEvent:
     return _bare(line, _time_before(body, len(body)), body, sig)
 
 
+def line_time(line: str) -> datetime | None:
+    """The time a log line starts with, without parsing the rest (for lines already stored)."""
+    m = _ISO.match(line[_DECORATION.match(line).end() :])
+    return parse_time(m.group("ts")) if m else None
+
+
 def _time_before(body: str, end: int) -> datetime | None:
     """The first ISO timestamp in the envelope's head (Logentries and log viewers put one before it)."""
     m = _ISO.search(body, 0, min(end, _HEAD))

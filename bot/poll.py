@@ -115,10 +115,11 @@ def line_hash(app: str, line: str) -> str:
     return hashlib.sha256(f"{app}\n{line}".encode("utf-8", "replace")).hexdigest()[:32]
 
 
-def to_record(app: str, event: LogEvent, fallback_time: datetime) -> LineRecord:
-    """A parsed line as the store keeps it: redacted, with its path normalised."""
+def to_record(app: str, event: LogEvent, fallback_time: datetime, key: str | None = None) -> LineRecord:
+    """A parsed line as the store keeps it: redacted, with its path normalised. `key` identifies the line
+    when the platform gives it an id (two identical Fly.io lines in the same millisecond are two events)."""
     return LineRecord(
-        line_hash=line_hash(app, event.line),
+        line_hash=line_hash(app, f"{key}\n{event.line}" if key else event.line),
         time=event.time or fallback_time,
         line=redact(event.line).text,
         code=event.code,
@@ -161,9 +162,12 @@ def poll_heroku(
     """Read the app's last 1,500 lines and keep the ones not stored yet."""
     before = store.cursor(app.name)
     fetched = source.fetch(app.name)
-    events = [logs.parse_line(line) for line in fetched.lines]
+    # Lines stored by an earlier poll are recognised by their hash before any parsing or redaction: a
+    # poll that re-reads the same 1,500 lines costs little more than the hashing.
+    known = store.known_lines(app.name, (line_hash(app.name, line) for line in fetched.lines))
+    events = [logs.parse_line(line) for line in fetched.lines if line_hash(app.name, line) not in known]
     records = [to_record(app.name, event, now) for event in events]
-    oldest = min((e.time for e in events if e.time), default=None)
+    oldest = min((t for t in map(logs.line_time, fetched.lines) if t), default=None)
     gap = None
     if before and before.newest_time and oldest and oldest > before.newest_time:
         gap = (before.newest_time, oldest)
@@ -206,7 +210,7 @@ def poll_fly(
     try:
         for page in source.pages(app.name, cursor):
             pages += 1
-            records = [to_record(app.name, fly_event(e), now) for e in page.entries]
+            records = [to_record(app.name, fly_event(e), now, key=e.id or None) for e in page.entries]
             oldest = min(r.time for r in records)
             if pages == 1 and last_read and now - last_read > FLY_HISTORY and oldest > last_read:
                 gap = (last_read, oldest)

@@ -397,6 +397,20 @@ class Store:
                 )
         return Saved(new_lines, new_events, {k: n for k, n in codes.most_common() if n})
 
+    def known_lines(self, app: str, hashes: Iterable[str]) -> set[str]:
+        """The line hashes of `app` already stored: those lines need no parsing or redaction again."""
+        hashes = list(hashes)
+        known: set[str] = set()
+        with self.lock:
+            for i in range(0, len(hashes), 500):
+                chunk = hashes[i : i + 500]
+                rows = self.db.execute(
+                    f"SELECT line_hash FROM seen_lines WHERE app = ? AND line_hash IN ({','.join('?' * len(chunk))})",
+                    [app, *chunk],
+                ).fetchall()
+                known.update(r[0] for r in rows)
+        return known
+
     def cursor(self, app: str) -> Cursor | None:
         """Where polling of `app` stands: the Fly.io next_token and the newest line stored."""
         with self.lock:

@@ -65,3 +65,29 @@ def test_sigterm_under_load_stops_the_bot_quickly(fake, tmp_path):
         process.stop()
     assert process.proc.returncode == 0 and took < 5, process.stderr
     assert "Traceback" not in process.stderr
+
+
+def test_a_rate_limited_reaction_delays_no_answer(fake, tmp_path):
+    # Slack rate-limits reactions.add (Retry-After 2 s) for every call: the 👀 is cosmetic, so the 30
+    # answers must not wait out the limit one after another in the listener threads.
+    fake.fail(
+        "reactions.add", status=429, body={"ok": False, "error": "ratelimited"}, headers={"Retry-After": "2"}
+    )
+    process, port = BotProcess.http(fake, tmp_path)
+    try:
+        events = [
+            payload(
+                "event_app_mention",
+                event_id=f"EvRATE{i:04d}",
+                event={"channel": f"C0RATE{i:04d}", "text": f"<@{BOT_USER_ID}> what is H12?"},
+            )
+            for i in range(30)
+        ]
+        started = time.monotonic()
+        with ThreadPoolExecutor(30) as pool:
+            assert set(pool.map(lambda e: post_event(port, e).status, events)) == {200}
+        fake.wait_for("chat.postMessage", count=30, timeout=30)
+        took = time.monotonic() - started
+    finally:
+        assert process.stop() == 0
+    assert took < 5, f"the last answer came after {took:.1f} s"

@@ -46,7 +46,7 @@ _RULES: tuple[tuple[str, tuple[str, ...], re.Pattern[str], int], ...] = (
     (
         "Slack token",
         ("xox", "xapp-"),
-        re.compile(r"()\b(xox[abposre]-[A-Za-z0-9-]{10,256}|xapp-[A-Za-z0-9-]{10,256})"),
+        re.compile(r"()\b(xox[abposrec]-[A-Za-z0-9-]{10,256}|xapp-[A-Za-z0-9-]{10,256})"),
         2,
     ),
     (
@@ -107,6 +107,33 @@ _RULES: tuple[tuple[str, tuple[str, ...], re.Pattern[str], int], ...] = (
     ("DigitalOcean token", ("_v1_",), re.compile(r"()\b(do[por]_v1_[a-f0-9]{64})"), 2),
     ("Hugging Face token", ("hf_",), re.compile(r"()\b(hf_[A-Za-z0-9]{30,40})\b"), 2),
     ("Databricks token", ("dapi",), re.compile(r"()\b(dapi[a-f0-9]{32})\b"), 2),
+    ("Mailchimp key", ("-us",), re.compile(r"()\b([0-9a-f]{32}-us\d{1,2})\b"), 2),
+    (
+        "Square token",
+        ("sq0", "eaaa"),
+        re.compile(r"()\b(sq0(?:atp|csp)-[0-9A-Za-z_-]{22,60}|EAAA[0-9A-Za-z_-]{60})"),
+        2,
+    ),
+    ("Atlassian token", ("atatt",), re.compile(r"()\b(ATATT[0-9A-Za-z_=-]{40,400})"), 2),
+    (
+        "Linear or Postman key",
+        ("lin_api_", "pmak-"),
+        re.compile(r"()\b(lin_api_[0-9A-Za-z]{40}|PMAK-[0-9a-f]{24}-[0-9a-f]{34})"),
+        2,
+    ),
+    (
+        "Notion token",
+        ("secret_", "ntn_"),
+        re.compile(r"()\b(secret_[0-9A-Za-z]{43}|ntn_[0-9A-Za-z]{40,50})"),
+        2,
+    ),
+    (
+        "Vault or age key",
+        ("hvs.", "age-secret-key-"),
+        re.compile(r"()\b(hvs\.[0-9A-Za-z_-]{24,200}|AGE-SECRET-KEY-1[0-9A-Z]{58})"),
+        2,
+    ),
+    ("Sentry DSN key", ("sentry",), re.compile(r"(://)([0-9a-f]{32})(?=@[a-z0-9.-]{0,100}sentry)"), 2),
     ("Telegram bot token", ("bot",), re.compile(r"(\bbot)(\d{8,10}:[A-Za-z0-9_-]{35})"), 2),
     (
         "JSON web token",

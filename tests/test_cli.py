@@ -146,3 +146,13 @@ def test_a_port_out_of_range_is_one_line(capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "is not a port (1-65535)" in err and "Traceback" not in err
+
+
+def test_ask_json_never_echoes_a_key_in_the_question():
+    import json
+
+    from bot.knowledge import KnowledgeBase
+    from bot.render.text import answer_json
+
+    data = answer_json(KnowledgeBase.load().lookup("my key sk-proj-AbCdEfGhIjKlMnOpQrStUvWx gets 401"))
+    assert "AbCdEfGhIjKlMnOp" not in json.dumps(data)

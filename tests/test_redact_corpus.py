@@ -47,6 +47,14 @@ SECRETS = [
     ("jwt", "eyJ" + _s(AN, 20) + ".eyJ" + _s(AN, 40) + "." + _s(AN, 30)),
     ("digitalocean", "dop_v1_" + _s(HEX, 64)),
     ("hugging face", "hf_" + _s(AN, 34)),
+    ("mailchimp", _s(HEX, 32) + "-us14"),
+    ("square", "sq0atp-" + _s(AN, 22)),
+    ("atlassian", "ATATT3x" + _s(AN, 60)),
+    ("linear", "lin_api_" + _s(AN, 40)),
+    ("notion", "secret_" + _s(AN, 43)),
+    ("vault", "hvs." + _s(AN, 90)),
+    ("sentry dsn", f"https://{_s(HEX, 32)}@o4504.ingest.sentry.io/450"),
+    ("slack client", "xoxc-" + _s(string.digits, 12) + "-" + _s(AN, 30)),
 ]
 # Secrets that are only secret by their context: (text around it, secret).
 FRAMED = [
@@ -69,7 +77,7 @@ PEM = (
     + "\n-----END RSA PRIVATE KEY-----"
 )
 
-CASES = [(k, v, v) for k, v in SECRETS] + [
+CASES = [(k, v, v.split("//")[1].split("@")[0] if k == "sentry dsn" else v) for k, v in SECRETS] + [
     (f"framed {i}", frame.format(v), v) for i, (frame, v) in enumerate(FRAMED)
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.context import Where, fixes_for, where_in
+from bot.redact import redact
 from bot.knowledge import BLAME_WORDS, Answer, Entry
 
 SEVERITY_MARK = {"low": "·", "medium": "!", "high": "!!", "critical": "!!!"}
@@ -113,7 +114,7 @@ def render_answer(answer: Answer) -> str:
 def answer_json(answer: Answer) -> dict:
     """The `dynodoc ask --json` contract: query, matches (best first) and the rendered answer."""
     return {
-        "query": answer.query,
+        "query": redact(answer.query).text,  # a question can carry a pasted key: never echo it
         "kind": answer.kind,
         "matches": [
             {"code": m.entry.code, "platform": m.entry.platform, "title": m.entry.title, "score": m.score}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.context import Where, fixes_for, where_in
-from bot.redact import redact
 from bot.knowledge import BLAME_WORDS, Answer, Entry
+from bot.redact import redact
 
 SEVERITY_MARK = {"low": "·", "medium": "!", "high": "!!", "critical": "!!!"}
 

@@ -93,7 +93,18 @@ class Failure:
 # Literal words without which a pattern cannot match: checked first, because a case-insensitive regex
 # with many alternatives is slow over a 40 kB paste of healthy router lines.
 _TRIGGERS = {
-    "oom": ("memory", "oom", "137", "killed process"),
+    "oom": (
+        "out of memory",
+        "oom",
+        "killed process",
+        "memoryerror",
+        "allocate memory",
+        "code 137",
+        "code: 137",
+        "status 137",
+        "status: 137",
+        "status=137",
+    ),
     "not-listening": ("listening",),
     "crash": (
         "crash",

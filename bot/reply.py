@@ -15,7 +15,10 @@ from bot.knowledge import Answer, KnowledgeBase, clean_question
 _PASTE_SIGNS = re.compile(
     r"```|\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d|\b(?:heroku|app|proxy|runner)\[[^\]\s]{1,64}\]|\bat=(?:error|info|warning)\b"
     r"|^\s*\{\s*\"|^\s*\{\s*$|\bHTTP/[0-9.]{1,3} [1-5]\d\d\b|\"(?:type|error)\"\s*:|\bError [HRL]\d\d \(|\bProcess exited\b"
-    r"|\bState changed from\b|Traceback \(most recent call last\)|\[P[A-Z]\d\d\] \w",
+    r"|\bState changed from\b|Traceback \(most recent call last\)|\[P[A-Z]\d\d\] \w"
+    # SDK exception lines and CLI errors, the way API errors are most often pasted
+    r"|'(?:type|error|code)'\s*:|\b[a-z_]+(?:\.[a-z_]+)*\.[A-Z]\w{2,40}Error: |\bError code: [1-5]\d\d\b|Error ID: \w"
+    r"|Excon::Error|\b(?:heroku|app)/[\w.-]{1,40}:\s",
     re.M,
 )
 

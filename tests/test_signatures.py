@@ -162,3 +162,20 @@ def test_a_fly_proxy_code_that_only_reports_an_unreachable_machine_yields_to_the
     )
     d = diagnose(text, kb)
     assert {f.code for f in d.findings} == {"PM05"} and d.root == "crash"
+
+
+@pytest.mark.parametrize(
+    "text, paste",
+    [
+        ("openai.RateLimitError: Error code: 429 - {'error': {'type': 'insufficient_quota'}}", True),
+        (" »   Error ID: verification_required", True),
+        ("Mar 14 02:11:09 shop-prod heroku/web.2:  Error R14 (Memory quota exceeded)", True),
+        ("Excon::Error::TooManyRequests (Expected([200]) <=> Actual(429 Unknown))", True),
+        ("openai 429 error", False),
+        ("what does backlog too deep mean", False),
+    ],
+)
+def test_sdk_errors_and_syslog_lines_are_diagnosed_as_pastes(text, paste):
+    from bot.reply import looks_like_paste
+
+    assert looks_like_paste(text) is paste

@@ -1,12 +1,10 @@
-"""Answers (and, later, diagnoses and digests) as plain text for the terminal and JSON output."""
+"""Answers, diagnoses and digests as plain text for the terminal, and the `--json` contracts."""
 
 from __future__ import annotations
 
 from bot.context import Where, fixes_for, where_in
 from bot.knowledge import BLAME_WORDS, Answer, Entry
 from bot.redact import redact
-
-SEVERITY_MARK = {"low": "·", "medium": "!", "high": "!!", "critical": "!!!"}
 
 
 def entry_heading(entry: Entry) -> str:

@@ -19,6 +19,7 @@ def main() -> None:
     kb = KnowledgeBase.load()
     cases = realcorpus.load_cases(TESTS / "data" / "heldout" / "pastes")
     questions = realquestions.load_questions(TESTS / "data" / "heldout" / "questions.yml")
+    second = realquestions.load_questions(TESTS / "data" / "heldout" / "questions-2.yml")
     pastes = realcorpus.score(cases, realcorpus.engine(kb))
     asked = realquestions.score(questions, realquestions.engine(kb))
     print(f"held-out pastes ({len(cases)}):")
@@ -27,6 +28,12 @@ def main() -> None:
     print(f"held-out questions ({len(questions)}):")
     print(f"  dyno doctor: {asked.line()}")
     print(f"  code regex : {realquestions.score(questions, realquestions.code_regex_baseline(kb)).line()}")
+    print(
+        f"second held-out questions ({len(second)}; the odd half was read to find general gaps, the even half never):"
+    )
+    for name, part in (("read half", second[0::2]), ("blind half", second[1::2])):
+        print(f"  {name:<10} : {realquestions.score(part, realquestions.engine(kb)).line()}")
+    print(f"  code regex : {realquestions.score(second, realquestions.code_regex_baseline(kb)).line()}")
     if "-v" in sys.argv:
         print("\n".join(["", *pastes.misses, *asked.misses]))
 

@@ -319,7 +319,12 @@ def _load_entries(directory: Path) -> tuple[Entry, ...]:
 # Bounded quantifiers only: this runs on whatever people paste.
 _HEROKU_CODE = re.compile(r"(?<![a-z0-9])([hrl])[ _-]?(\d{2,3})(?:s|'s)?(?![a-z0-9])")
 _FLY_CODE = re.compile(r"(?<![a-z0-9])p([a-z])[ _-]?(\d{1,2})(?:s|'s)?(?![a-z0-9])")
-_STATUS = re.compile(r"(?<![\d.:/-])([1-5]\d\d)(?!\d)(?![.:]\d)")
+# An HTTP status: three digits that are not part of a longer number, a time or a version, and not a count
+# ("500 max connections", "300 ms").
+_STATUS = re.compile(
+    r"(?<![\d.:/-])([1-5]\d\d)(?!\d)(?![.:]\d)"
+    r"(?!\s{0,2}(?:max\b|connections?\b|users?\b|rows?\b|items?\b|lines?\b|[mgk]b\b|ms\b|s\b|seconds?\b|minutes?\b|%|\+))"
+)
 _WORD = re.compile(r"[a-z0-9_]+")
 
 _COMPARE_WORDS = {"vs", "versus", "difference", "differences", "compare", "comparison", "between", "or"}
@@ -572,7 +577,41 @@ def clean_question(text: str) -> str:
     text = re.sub(r"<@[A-Z0-9]{1,32}(?:\|[^>]{0,80})?>", " ", text)
     text = re.sub(r"<(https?://[^|>\s]{1,500})\|([^>]{0,500})>", r"\2", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return " ".join(text.lower().split())
+    text = text.lower()
+    for word, english in _TRANSLATIONS.items():  # the few words that carry most non-English questions
+        if word in text:
+            text = text.replace(word, f" {english} ")
+    return " ".join(text.split())
+
+
+# Words on-call engineers write in their own language next to an English code or product name.
+_TRANSLATIONS = {
+    "メモリ": "memory",
+    "内存": "memory",
+    "記憶體": "memory",
+    "memoria": "memory",
+    "speicher": "memory",
+    "タイムアウト": "timeout",
+    "超时": "timeout",
+    "超時": "timeout",
+    "tiempo de espera": "timeout",
+    "クラッシュ": "crash",
+    "崩溃": "crash",
+    "落ちる": "crash",
+    "se cae": "crash",
+    "abstürz": "crash",
+    "起動": "boot",
+    "启动": "boot",
+    "bootear": "boot",
+    "arrancar": "boot",
+    "接続": "connection",
+    "连接": "connection",
+    "conexión": "connection",
+    "verbindung": "connection",
+    "上限": "limit",
+    "限制": "limit",
+    "límite": "limit",
+}
 
 
 class KnowledgeBase:

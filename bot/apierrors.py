@@ -263,7 +263,9 @@ _SDK_CLASS_NAMES = (
 )
 _STATUS_IN_TEXT = re.compile(
     r"(?:Error code:|status(?: code)?:?|HTTP/[\d.]{1,3}|API Error:|Error:|Status Code:|Actual\()\s{0,3}(?P<a>[1-5]\d\d)\b"
-    r"|\b(?P<b>[45]\d\d) (?:Client|Server) Error\b|^<-- (?P<c>[45]\d\d)\b",
+    r"|\b(?P<b>[45]\d\d) (?:Client|Server) Error\b|^<-- (?P<c>[45]\d\d)\b"
+    r"|\b(?P<d>[45]\d\d) (?:Too Many Requests|Unauthorized|Forbidden|Not Found|Bad Request|Internal Server Error"
+    r"|Bad Gateway|Service Unavailable|Payment Required)\b",
     re.I | re.M,
 )
 _EXCON = re.compile(

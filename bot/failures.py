@@ -48,8 +48,10 @@ _PATTERNS = {
         + r"|Process exited with status "
         + _NOT_CLEAN
         + r"|Worker failed to boot|Segmentation fault|\bsegfault"
-        r"|\bcrash(?:es|ed|ing)? (?:on|at|after|with|when|every|right)\b",
-        re.I,
+        r"|\bcrash(?:es|ed|ing)? (?:on|at|after|with|when|every|right)\b"
+        # a process that cannot start: its command or a module it needs is missing, or it panics
+        r"|: command not found|Cannot find module|ModuleNotFoundError|\bpanicked at\b|^\s*panic: ",
+        re.I | re.M,
     ),
     "health-check": re.compile(
         r"unhealthy allocations|health ?checks?\b.{0,60}\b(?:fail|failing|failed|critical|timed? ?out|timeout)"
@@ -116,6 +118,10 @@ _TRIGGERS = {
         "worker failed",
         "segmentation",
         "segfault",
+        "command not found",
+        "cannot find module",
+        "modulenotfounderror",
+        "panic",
     ),
     "health-check": ("health", "critical", "wait timeout", "wait-timeout"),
 }

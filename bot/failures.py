@@ -28,7 +28,7 @@ _PATTERNS = {
     "oom": re.compile(
         r"out of memory: kill|oom[ _-]?kill|appears to have been oom|javascript heap out of memory|ran out of memory"
         r"|out of memory error|fails? with out of memory|\bMemoryError\b|PumaWorkerKiller: Out of memory"
-        r"|Killed process \d{1,9} \(|Cannot allocate memory|(?:exit(?:ed)?(?: with)? (?:code|status)|status)\W{0,3}137\b",
+        r"|Killed process \d{1,9} \(|Cannot allocate memory",
         re.I,
     ),
     "not-listening": re.compile(
@@ -50,7 +50,10 @@ _PATTERNS = {
         + r"|Worker failed to boot|Segmentation fault|\bsegfault"
         r"|\bcrash(?:es|ed|ing)? (?:on|at|after|with|when|every|right)\b"
         # a process that cannot start: its command or a module it needs is missing, or it panics
-        r"|: command not found|Cannot find module|ModuleNotFoundError|\bpanicked at\b|^\s*panic: ",
+        r"|: command not found|Cannot find module|ModuleNotFoundError|\bpanicked at\b|^\s*panic: "
+        r"|\bkeeps? (?:exiting|crashing|restarting)\b|\bout of restarts\b|\bcrash ?loop"
+        # a server that cannot bind its port exits at start
+        r"|listen EACCES|listen EADDRINUSE|syscall: 'listen'|address already in use",
         re.I | re.M,
     ),
     "health-check": re.compile(
@@ -95,18 +98,7 @@ class Failure:
 # Literal words without which a pattern cannot match: checked first, because a case-insensitive regex
 # with many alternatives is slow over a 40 kB paste of healthy router lines.
 _TRIGGERS = {
-    "oom": (
-        "out of memory",
-        "oom",
-        "killed process",
-        "memoryerror",
-        "allocate memory",
-        "code 137",
-        "code: 137",
-        "status 137",
-        "status: 137",
-        "status=137",
-    ),
+    "oom": ("out of memory", "oom", "killed process", "memoryerror", "allocate memory"),
     "not-listening": ("listening",),
     "crash": (
         "crash",
@@ -122,6 +114,8 @@ _TRIGGERS = {
         "cannot find module",
         "modulenotfounderror",
         "panic",
+        "listen",
+        "address already in use",
     ),
     "health-check": ("health", "critical", "wait timeout", "wait-timeout"),
 }

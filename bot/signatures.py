@@ -223,6 +223,11 @@ API_WORDINGS = (
     _wording(r"you do not have access to the app", "forbidden", "heroku-platform"),
     _wording(r"invalid credentials provided", "unauthorized", "heroku-platform"),
     _wording(r"[›▸»]\s{1,8}not logged in", "unauthorized", "heroku-platform"),
+    _wording(
+        r"apps for unverified accounts|verify your account by adding",
+        "verification_required",
+        "heroku-platform",
+    ),
 )
 # `Error ID: verification_required` as the Heroku CLI prints it (behind ›, ▸ or »).
 HEROKU_ERROR_ID = re.compile(r"Error ID:\s{0,4}(?P<id>[a-z][a-z_]{2,40})\b")

@@ -474,7 +474,7 @@ _VAGUE_WORDS = frozenset(
     something everything getting got gets anyone someone know why does doing done able possible what
     reason reasons keep keeps still suddenly working properly correctly online offline live up unreachable
     reachable respond responding response responds info support more url send sending request requests
-    startup""".split()
+    startup restart restarted restarting instance""".split()
 )
 # "My app crashes" fits a dozen entries; "app crash on Heroku" is H10 or a crash loop.
 _CRASH_WORDS = frozenset({"crash", "crashes", "crashed", "crashing"})
@@ -611,6 +611,9 @@ _TRANSLATIONS = {
     "上限": "limit",
     "限制": "limit",
     "límite": "limit",
+    "超出": "exceeded",
+    "超过": "exceeded",
+    "最大": "maximum",
 }
 
 
@@ -813,15 +816,18 @@ class KnowledgeBase:
                 candidates=near,
             )
 
+        # An exact error wording is stronger evidence than a status number beside it ("500 errors with
+        # FATAL: remaining connection slots are reserved").
+        said = self._said(text, question)
+        if said:
+            return Answer(question, "search", (Match(said, 1.0),))
+
         status = self._status(text, platform)
         if status:
             return status
 
         if words and words <= _HELP_WORDS | _STOPWORDS:
             return Answer(question, "help", note=HELP_TEXT)
-        said = self._said(text, question)
-        if said:
-            return Answer(question, "search", (Match(said, 1.0),))
         matches = self.search(text, platform=platform)
         if not matches:
             return Answer(question, "help", note="I don't know that one.\n\n" + HELP_TEXT)
@@ -990,9 +996,9 @@ class KnowledgeBase:
             if platform in ("heroku", "fly"):
                 pool = [e for e in pool if e.platform == platform]
                 if not pool:
-                    # Fly's proxy codes carry no fixed status; fall back to what its entries say about it.
-                    found = tuple(self.search(text, platform=platform))
-                    return Answer(text, "search", found) if found else None
+                    # Fly's proxy codes carry no fixed status: the rest of the question decides (and
+                    # may leave the bot unsure).
+                    return None
             severity = {s: i for i, s in enumerate(SEVERITIES)}
             # The status page entry first: it lists the codes behind the status.
             pool.sort(key=lambda e: (e.kind != "page", e.retired, -severity[e.severity], e.code))
@@ -1005,9 +1011,12 @@ class KnowledgeBase:
 def _platform_hint(text: str) -> str | None:
     from bot.signatures import providers_in  # the signature table imports this module
 
-    ai = [p for p in providers_in(text) if p in _AI_PLATFORMS]
+    evidence = providers_in(text)
+    ai = [p for p in evidence if p in _AI_PLATFORMS]
     if ai:
         return ai[0]
+    if "heroku-platform" in evidence:
+        return "heroku"
     words = f" {' '.join(_WORD.findall(text.replace('.', '')))} "
     for platform, hints in _PLATFORM_HINTS.items():
         if any(f" {' '.join(_WORD.findall(h.replace('.', '')))} " in words for h in hints):

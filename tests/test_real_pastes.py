@@ -81,11 +81,16 @@ def test_the_held_out_sets_are_real_and_apart_from_the_tuning_sets():
     from realquestions import load_questions
 
     heldout = Path(__file__).parent / "data" / "heldout"
-    pastes = load_cases(heldout / "pastes")
-    questions = load_questions(heldout / "questions.yml")
-    assert len(pastes) >= 40 and len(questions) >= 60
-    assert all(c.url.startswith("https://") for c in pastes) and all(
-        q.url.startswith("https://") for q in questions
-    )
-    assert not {c.url for c in pastes} & {c.url for c in CASES}
-    assert not {q.q for q in questions} & {q.q for q in load_questions()}
+    paste_sets = [load_cases(d) for d in sorted(heldout.glob("pastes*")) if d.is_dir()]
+    question_sets = [load_questions(f) for f in sorted(heldout.glob("questions*.yml"))]
+    assert len(paste_sets) >= 2 and len(question_sets) >= 2
+    seen_urls = {c.url for c in CASES}
+    seen_questions = {q.q for q in load_questions()}
+    for cases in paste_sets:
+        assert len(cases) >= 40 and all(c.url.startswith("https://") for c in cases)
+        assert not {c.url for c in cases} & seen_urls  # each set is apart from the tuning set and the others
+        seen_urls |= {c.url for c in cases}
+    for questions in question_sets:
+        assert len(questions) >= 50 and all(q.url.startswith("https://") for q in questions)
+        assert not {q.q for q in questions} & seen_questions
+        seen_questions |= {q.q for q in questions}

@@ -53,7 +53,8 @@ _PATTERNS = {
         r"|: command not found|Cannot find module|ModuleNotFoundError|\bpanicked at\b|^\s*panic: "
         r"|\bkeeps? (?:exiting|crashing|restarting)\b|\bout of restarts\b|\bcrash ?loop"
         # a server that cannot bind its port exits at start
-        r"|listen EACCES|listen EADDRINUSE|syscall: 'listen'|address already in use",
+        r"|listen EACCES|listen EADDRINUSE|syscall: 'listen'|address already in use"
+        r"|exec format error|Kernel panic",
         re.I | re.M,
     ),
     "health-check": re.compile(
@@ -116,6 +117,8 @@ _TRIGGERS = {
         "panic",
         "listen",
         "address already in use",
+        "exec format error",
+        "kernel panic",
     ),
     "health-check": ("health", "critical", "wait timeout", "wait-timeout"),
 }
@@ -130,7 +133,25 @@ def find_failures(text: str) -> tuple[Failure, ...]:
         quote = _first_match(text, low, cause)
         if quote is not None:
             found.append(Failure(cause, quote))
+    causes = [f.cause for f in found]
+    if "health-check" in causes and "crash" not in causes:
+        # Checks that fail while the app prints an error at start fail because the app does not start.
+        m = _START_ERROR.search(text)
+        if m:
+            start = text.rfind("\n", 0, m.start()) + 1
+            end = text.find("\n", m.end())
+            found.insert(
+                causes.index("health-check"),
+                Failure("crash", text[start : end if end != -1 else len(text)].strip()[:300]),
+            )
     return tuple(found)
+
+
+# An error printed by the app itself (an `app[...]` or `[info]` log line), not by flyctl about the deploy.
+_START_ERROR = re.compile(
+    r"(?:\bapp\[[^\]\s]{1,64}\][^\n]{0,40}?|\[info\]\s{0,3})(?:Error|Exception|Traceback|panic)\b|\berror while loading\b",
+    re.I,
+)
 
 
 def _first_match(text: str, low: str, cause: str, per_trigger: int = 200) -> str | None:

@@ -179,3 +179,30 @@ def test_sdk_errors_and_syslog_lines_are_diagnosed_as_pastes(text, paste):
     from bot.reply import looks_like_paste
 
     assert looks_like_paste(text) is paste
+
+
+@pytest.mark.parametrize(
+    "text, cause",
+    [
+        ("2013-04-29T02:33:01+00:00 app[web.1]: bash: node: command not found", "crash"),
+        ("thread 'main' panicked at src/main.rs:12:5:", "crash"),
+        ("Error: listen EADDRINUSE: address already in use :::3000", "crash"),
+        ("standard_init_linux.go:228: exec user process caused: exec format error", "crash"),
+        ("it keeps exiting/crashing and then runs out of restarts after a while", "crash"),
+        (
+            "--> v2 failed - Failed due to unhealthy allocations\n"
+            "2022-02-10T03:39:24Z app[f483df71] maa [info] Error: UnhandledIoError(Os { code: 13 })",
+            "crash",
+        ),
+        (
+            "Error: timeout reached waiting for healthchecks to pass for machine 1781",
+            "health-check",
+        ),
+    ],
+)
+def test_what_a_process_that_cannot_start_looks_like(text, cause):
+    assert find_failures(text)[0].cause == cause
+
+
+def test_exit_137_alone_is_a_kill_not_an_oom():
+    assert [f.cause for f in find_failures("heroku[web.1]: Process exited with status 137")] == ["crash"]

@@ -381,7 +381,8 @@ def _fallbacks(text: str, evidence: tuple[str, ...], add) -> None:
     if (
         ("excon" in low or "expected(" in low)
         and _EXCON.search(text)
-        and ("heroku-platform" in evidence or "heroku" in low)
+        # Excon is the Ruby client of Heroku's platform-api gem: Heroku's unless another API is named.
+        and not {"openai", "anthropic", "heroku-ai"} & set(evidence)
     ):
         m = re.search(r"Actual\((\d{3})", text)
         code = int(m.group(1)) if m else 429 if "TooManyRequests" in text else None

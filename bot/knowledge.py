@@ -577,7 +577,7 @@ def clean_question(text: str) -> str:
     text = re.sub(r"<@[A-Z0-9]{1,32}(?:\|[^>]{0,80})?>", " ", text)
     text = re.sub(r"<(https?://[^|>\s]{1,500})\|([^>]{0,500})>", r"\2", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    text = text.lower()
+    text = re.sub(r"\blog(?:ging)? ?in(?:to)?\b", "login", text.lower())  # "failing to log into heroku"
     for word, english in _TRANSLATIONS.items():  # the few words that carry most non-English questions
         if word in text:
             text = text.replace(word, f" {english} ")

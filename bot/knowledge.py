@@ -834,8 +834,13 @@ class KnowledgeBase:
         vague = _VAGUE_WORDS - _CRASH_WORDS if platform in ("heroku", "fly") else _VAGUE_WORDS
         specific = {_stem(w) for w in words - _STOPWORDS - vague - _PLATFORM_WORDS if len(w) >= 3}
         best = matches[0].entry
-        phrased = any(
-            " " in k and k in text and set(_WORD.findall(k)) - _VAGUE_WORDS - _PLATFORM_WORDS - _STOPWORDS
+        # The entry's own title, or a keyword phrase with a specific word in it, said in full (typos
+        # corrected): "App crashed" is H10 however vague its words are one by one.
+        said_as = (text, " ".join(self._correct(w) for w in _WORD.findall(text)))
+        phrased = any(best.title.lower() in t for t in said_as) or any(
+            " " in k
+            and any(k in t for t in said_as)
+            and set(_WORD.findall(k)) - _VAGUE_WORDS - _PLATFORM_WORDS - _STOPWORDS
             for k in best.keywords
         )
         if not phrased and not specific & self._names[best.code]:

@@ -221,6 +221,7 @@ API_WORDINGS = (
     _wording(r"\b529\b\W{0,3}(?:\{[^}]{0,40})?overloaded|overloaded_error", "overloaded_error", "anthropic"),
     _wording(r"couldn't find that app", "not_found", "heroku-platform"),
     _wording(r"[!›▸»]\s{1,8}app not found", "not_found", "heroku-platform"),
+    _wording(r"[!›▸»]\s{1,8}name (?:\S{1,64} )?is already taken", "invalid_params", "heroku-platform"),
     _wording(r"you do not have access to the app", "forbidden", "heroku-platform"),
     _wording(r"invalid credentials provided", "unauthorized", "heroku-platform"),
     _wording(r"[›▸»]\s{1,8}not logged in", "unauthorized", "heroku-platform"),

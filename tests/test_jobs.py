@@ -160,43 +160,49 @@ def test_posted_exactly_once_across_a_restart(fake, client, store):
     assert thread and "H12" in str(thread[0].params["blocks"])
 
 
-def today() -> tuple[datetime, str]:
-    """Now, and the key of the digest due most recently (these tests run on the real clock)."""
+def today() -> tuple[datetime, str, Settings]:
+    """Now, the key of the digest due most recently, and settings whose digest time is six hours ago.
+
+    These tests run on the real clock (the fake Slack stamps messages with it), and step up to 30 minutes
+    ahead: with the digest due at 09:00 they failed whenever the suite ran between 08:30 and 09:00 UTC,
+    when the step crossed the due time into the next day's digest."""
     now = datetime.now(UTC)
-    return now, last_due(settings(), now).date().isoformat()
+    due_at = (now - timedelta(hours=6)).time().replace(second=0, microsecond=0)
+    real = settings(digest_time=due_at)
+    return now, last_due(real, now).date().isoformat(), real
 
 
 def test_a_crash_between_posting_and_recording_does_not_post_twice(fake, client, store):
-    now, day = today()
+    now, day, real = today()
     # The first process recorded its intent and posted, then died before marking it posted.
     assert store.claim_digest(CHANNEL, day)
     first = client.chat_postMessage(
         channel=CHANNEL, text="digest", metadata={"event_type": DIGEST_EVENT, "event_payload": {"day": day}}
     )
-    outcome = post_daily_digest(client, store, settings(), now + timedelta(seconds=5))
+    outcome = post_daily_digest(client, store, real, now + timedelta(seconds=5))
     assert outcome == f"found the {day} digest already posted (ts {first['ts']}); recorded it"
     assert len(digest_posts(fake)) == 1
     assert store.digest_record(CHANNEL, day)["ts"] == first["ts"]
-    assert post_daily_digest(client, store, settings(), now + timedelta(minutes=5)).startswith(
+    assert post_daily_digest(client, store, real, now + timedelta(minutes=5)).startswith(
         "already posted"
     )
     assert len(digest_posts(fake)) == 1
 
 
 def test_a_crash_before_posting_posts_on_restart(fake, client, store):
-    now, day = today()
+    now, day, real = today()
     assert store.claim_digest(CHANNEL, day)
     # The intent is older than a process would take to post, and nothing is in the channel: it died first.
     store.db.execute("UPDATE digests SET created = ?", [iso(now - timedelta(minutes=10))])
-    outcome = post_daily_digest(client, store, settings(), now)
+    outcome = post_daily_digest(client, store, real, now)
     assert outcome == f"posted the {day} digest to {CHANNEL}"
     assert len(digest_posts(fake)) == 1
 
 
 def test_a_fresh_intent_of_another_process_is_left_alone(fake, client, store):
-    now, day = today()
+    now, day, real = today()
     assert store.claim_digest(CHANNEL, day)
-    outcome = post_daily_digest(client, store, settings(), now)
+    outcome = post_daily_digest(client, store, real, now)
     assert outcome == f"another process is posting the digest for {day}"
     assert digest_posts(fake) == []
 
@@ -326,28 +332,28 @@ def test_tail_mode_in_serve_keeps_heroku_tailed_and_stops_with_the_scheduler(cli
 
 
 def test_a_refused_post_says_why_and_leaves_the_day_open_for_a_retry(fake, client, store):
-    now, day = today()
+    now, day, real = today()
     fake.fail("chat.postMessage", body={"ok": False, "error": "not_in_channel"}, times=1)
-    outcome = post_daily_digest(client, store, settings(), now)
+    outcome = post_daily_digest(client, store, real, now)
     assert (
         outcome
         == f"could not post the {day} digest to {CHANNEL} (not_in_channel) — invite the bot to the channel"
     )
     assert store.digest_record(CHANNEL, day) is None
     # Once the bot is invited, the next run posts it: two attempts, one message in the channel.
-    assert post_daily_digest(client, store, settings(), now).startswith("posted")
+    assert post_daily_digest(client, store, real, now).startswith("posted")
     assert len(digest_posts(fake)) == 2
     assert len([m for m, _ in fake.history[CHANNEL] if "thread_ts" not in m]) == 1
 
 
 def test_a_lost_database_does_not_post_the_day_twice(fake, client, tmp_path):
     # A Heroku dyno's disk is wiped on restart: the second process starts with an empty database.
-    now, day = today()
+    now, day, real = today()
     first = Store(tmp_path / "before-restart.db")
-    assert post_daily_digest(client, first, settings(), now).startswith("posted")
+    assert post_daily_digest(client, first, real, now).startswith("posted")
     first.close()
     fresh = Store(tmp_path / "after-restart.db")
-    outcome = post_daily_digest(client, fresh, settings(), now + timedelta(minutes=30))
+    outcome = post_daily_digest(client, fresh, real, now + timedelta(minutes=30))
     assert outcome.startswith(f"found the {day} digest already posted")
     assert len(digest_posts(fake)) == 1
     assert fresh.digest_record(CHANNEL, day)["state"] == "posted"

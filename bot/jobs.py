@@ -8,8 +8,11 @@ day, so a crash between posting and recording, or a database wiped with the dyno
 
 from __future__ import annotations
 
+import http.client
 import logging
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,6 +29,8 @@ log = logging.getLogger(__name__)
 
 DIGEST_EVENT = "dynodoc_digest"  # Slack message metadata event_type of a posted digest
 HISTORY_DAYS = 8  # the digest compares with the previous day and the 7 days before that
+RETRY_LATER = "; will try again"
+_PASSING = ("ratelimited", "fatal_error", "internal_error", "service_unavailable", "request_timeout")
 IN_PROGRESS = timedelta(minutes=2)  # an intent younger than this belongs to a process still posting
 
 
@@ -132,9 +137,15 @@ def post_daily_digest(
     except SlackApiError as exc:
         # Slack said no, so nothing was posted: drop the intent so a later run (or restart) can try again.
         store.forget_digest_claim(channel, day)
-        error = exc.response.get("error", "")
+        error = exc.response.get("error", "") or f"HTTP {exc.response.status_code}"
         hint = " — invite the bot to the channel" if error in ("not_in_channel", "channel_not_found") else ""
-        return f"could not post the {day} digest to {channel} ({error}){hint}"
+        again = RETRY_LATER if exc.response.status_code >= 500 or error in _PASSING else ""
+        return f"could not post the {day} digest to {channel} ({error}){hint}{again}"
+    except (OSError, http.client.HTTPException) as exc:  # URLError, resets and timeouts are OSErrors
+        # The request may or may not have reached Slack. Drop the intent: the retry reads the channel's
+        # history first, so a post that did land is found and recorded, never posted twice.
+        store.forget_digest_claim(channel, day)
+        return f"could not reach Slack to post the {day} digest ({type(exc).__name__}){RETRY_LATER}"
     store.mark_digest_posted(channel, day, resp["ts"])
     for message in messages[1:]:
         client.chat_postMessage(
@@ -174,16 +185,36 @@ def run_poll(settings: Settings, store: Store, *, wait: bool = False) -> None:
         _polling.release()
 
 
+# Waits between tries when Slack cannot be reached or answers 5xx at digest time: about 2 hours in all.
+RETRY_DELAYS = (30, 60, 120, 300, 600, 900, 1800, 1800, 1800)
+
+
 def run_digest(
-    client, settings: Settings, store: Store, kb: KnowledgeBase | None = None, poll_first: bool = False
-) -> None:
+    client,
+    settings: Settings,
+    store: Store,
+    kb: KnowledgeBase | None = None,
+    poll_first: bool = False,
+    delays: tuple[float, ...] = RETRY_DELAYS,
+    sleep: Callable[[float], object] = time.sleep,
+) -> str | None:
+    """Post the day's digest, retrying with backoff while Slack is unreachable or failing (5xx). Returns
+    the last outcome. The job does not overlap itself, so a retry waits in its own thread only."""
     if poll_first:
         run_poll(settings, store, wait=True)
-    try:
-        outcome = post_daily_digest(client, store, settings, kb=kb)
-        (log.warning if outcome.startswith("could not") else log.info)("digest: %s", outcome)
-    except Exception:
-        log.exception("digest failed")
+    outcome = None
+    for wait in (*delays, None):
+        try:
+            outcome = post_daily_digest(client, store, settings, kb=kb)
+        except Exception:
+            log.exception("digest failed")
+            return None
+        if not outcome.endswith(RETRY_LATER) or wait is None:
+            break
+        log.warning("digest: %s (in %gs)", outcome, wait)
+        sleep(wait)
+    (log.warning if outcome.startswith("could not") else log.info)("digest: %s", outcome)
+    return outcome
 
 
 def start_scheduler(

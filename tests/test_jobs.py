@@ -183,9 +183,7 @@ def test_a_crash_between_posting_and_recording_does_not_post_twice(fake, client,
     assert outcome == f"found the {day} digest already posted (ts {first['ts']}); recorded it"
     assert len(digest_posts(fake)) == 1
     assert store.digest_record(CHANNEL, day)["ts"] == first["ts"]
-    assert post_daily_digest(client, store, real, now + timedelta(minutes=5)).startswith(
-        "already posted"
-    )
+    assert post_daily_digest(client, store, real, now + timedelta(minutes=5)).startswith("already posted")
     assert len(digest_posts(fake)) == 1
 
 
@@ -358,3 +356,38 @@ def test_a_lost_database_does_not_post_the_day_twice(fake, client, tmp_path):
     assert len(digest_posts(fake)) == 1
     assert fresh.digest_record(CHANNEL, day)["state"] == "posted"
     fresh.close()
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 500, "body": {"ok": False, "error": "internal_error"}},
+        {"status": 503, "body": "<html>upstream unavailable</html>"},
+        {"status": 0, "body": ""},  # the connection dropped with no answer at all
+    ],
+    ids=["slack-500", "slack-503-html", "dropped-connection"],
+)
+def test_a_transient_fault_at_digest_time_is_retried_until_posted_once(fake, client, store, fault):
+    from bot.jobs import run_digest
+
+    # Two failed tries (slack_sdk itself retries a dropped connection once, so four drops are two tries).
+    fake.fail("chat.postMessage", **fault, times=4 if fault["status"] == 0 else 2)
+    waits: list[float] = []
+    outcome = run_digest(client, settings(), store, delays=(1, 2, 4), sleep=waits.append)
+    assert outcome is not None and outcome.startswith("posted"), outcome
+    assert len(waits) == 2
+    if fault["status"]:  # the two refused tries reached Slack too; only the third was accepted
+        assert len(digest_posts(fake)) == 3
+    day = last_due(settings(), datetime.now(UTC)).date().isoformat()
+    assert store.digest_record(CHANNEL, day)["state"] == "posted"
+    # And the day is never posted again.
+    assert run_digest(client, settings(), store, delays=(), sleep=waits.append).startswith("already posted")
+
+
+def test_a_refusal_is_not_retried(fake, client, store):
+    from bot.jobs import run_digest
+
+    fake.fail("chat.postMessage", body={"ok": False, "error": "not_in_channel"})
+    waits: list[float] = []
+    outcome = run_digest(client, settings(), store, delays=(1, 2), sleep=waits.append)
+    assert "invite the bot" in outcome and waits == []

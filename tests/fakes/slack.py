@@ -279,6 +279,11 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             return self.rfile.read(length) if length else b""
 
+        def _hang_up(self) -> None:
+            """A dropped connection (status 0 in a fault): no answer at all, as a network failure."""
+            self.close_connection = True
+            self.connection.shutdown(2)
+
         def _send(
             self,
             status: int,
@@ -345,6 +350,9 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             method = path.removeprefix("/api/")
             fake.record(Call(method, auth, params, path))
             status, body, headers = fake.answer(method, auth, params)
+            if status == 0:
+                self._hang_up()
+                return
             self._send(status, body, headers)
 
     return Handler

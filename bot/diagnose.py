@@ -369,7 +369,9 @@ def _correlations(events: list[LogEvent], findings: tuple[Finding, ...]) -> tupl
     # Fly: refused connections. Compare where the app says it listens with the port the proxy tried.
     refused = [c for c in ("PC01", "PC02") if c in found]
     if refused:
-        out.append(_bind(events, tuple(refused)))
+        bind = _bind(events, tuple(refused))
+        if bind:
+            out.append(bind)
 
     # Crash context: the app lines just before a crash are usually the exception that caused it.
     crash = _crash_context(events)
@@ -496,8 +498,11 @@ _LISTEN = re.compile(
 _PROXY_PORT = re.compile(r"listening on (?:0\.0\.0\.0|\[::\]):(\d{2,5})")
 
 
-def _bind(events: list[LogEvent], codes: tuple[str, ...]) -> Correlation:
-    """PC01/PC02: the app listens on localhost (app), on another port than fly.toml says (config), or not yet."""
+def _bind(events: list[LogEvent], codes: tuple[str, ...]) -> Correlation | None:
+    """PC01/PC02: the app listens on localhost (app), on another port than fly.toml says (config), or not
+    yet. None when the app is seen listening where the proxy connects: then binding is not the problem
+    (the refusals come while it restarts, after a crash or an OOM kill)."""
+    listens_right = False
     wanted = next(
         (m.group(1) for e in events if e.code in codes for m in [_PROXY_PORT.search(e.message)] if m), None
     )
@@ -527,6 +532,10 @@ def _bind(events: list[LogEvent], codes: tuple[str, ...]) -> Correlation:
                 (e.line,),
                 blame="config",
             )
+        if host in ("0.0.0.0", "[::]", "::") and (not wanted or port == wanted):
+            listens_right = True
+    if listens_right:
+        return None
     return Correlation(
         "bind",
         codes,

@@ -200,7 +200,11 @@ def wsgi_app(
             length = -1
         if not 0 <= length <= MAX_REQUEST_BYTES:
             return _plain(start_response, "413 Content Too Large", "request too large")
-        body = environ["wsgi.input"].read(length) if length else b""
+        try:
+            body = environ["wsgi.input"].read(length) if length else b""
+        except OSError as exc:  # a client that stalls mid-body (timeout) or hangs up: one line, no traceback
+            log.warning("request from %s abandoned: %s", environ.get("REMOTE_ADDR", "?"), type(exc).__name__)
+            return _plain(start_response, "408 Request Timeout", "request body not received")
         if len(body) != length:
             return _plain(start_response, "400 Bad Request", "incomplete body")
         if path != EVENTS_PATH:

@@ -740,6 +740,8 @@ class KnowledgeBase:
                 score *= 1.5
             elif platform in _AI_PLATFORMS and entry.platform in _AI_PLATFORMS:
                 score *= 0.5  # another API's error: the provider was named
+            elif platform in ("heroku", "fly") and entry.platform in ("heroku", "fly"):
+                score *= 0.5  # the other hosting platform's code: "Heroku app wakes up" is not a Fly machine
             score *= _COMMON.get(entry.code, 1.0)
             # The status pages summarise codes; a symptom should land on the code itself.
             if entry.kind == "page":

@@ -541,6 +541,10 @@ HELP_TEXT = (
 _EXIT_STATUS = re.compile(
     r"\b(?:exit(?:ed|s)?|process)\b[^.\n]{0,20}?\b(?:status|code)\b:?\s{0,3}(\d{1,3})\b(?!\s{0,2}(?:ms|s\b|%))"
 )
+# An exit status we have an entry for, named as an error or exit code ("Error 137", "exit 143").
+_NAMED_EXIT = re.compile(
+    r"\b(?:exit|exited|error|code|status|signal)\b\W{0,3}(1|134|137|139|143)\b(?!\s{0,2}(?:ms|s\b|%|\.\d))"
+)
 AMBIGUOUS_CLAUDE = (
     "Claude runs on Anthropic's own API and on Heroku AI, and both use these error types; this is "
     'Heroku AI\'s answer. Say "anthropic" (or paste the error body) if you call Anthropic directly.'
@@ -806,6 +810,9 @@ class KnowledgeBase:
         if family:
             return family
 
+        named = _NAMED_EXIT.search(text)
+        if named:  # "Error 137", "(exit 143)": the exit status is the question, whatever else it says
+            return Answer(question, "search", (Match(self.get(f"exit-{named.group(1)}"), 1.0),))
         m = _EXIT_STATUS.search(text)
         if m and not self.get(f"exit-{int(m.group(1))}"):
             # An exit status we have no entry for: guessing a neighbour would mislead.

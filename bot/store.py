@@ -240,11 +240,24 @@ class Store:
             self.db = Database(conn)
             self.lock = threading.RLock()
             if self.path != ":memory:":
-                self.db.execute("PRAGMA journal_mode=WAL")
+                self._retry_locked(lambda: self.db.execute("PRAGMA journal_mode=WAL"))
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.migrate()
+            self._retry_locked(self.migrate)
         except (sqlite3.Error, OSError) as exc:
             raise explain(exc, self.path) from None
+
+    @staticmethod
+    def _retry_locked(step, tries: int = 100) -> None:
+        """Run a start-up step, waiting out SQLite's immediate "database is locked": switching to WAL and
+        the first migration need the whole file, and several processes may start on it at once."""
+        for attempt in range(tries):
+            try:
+                step()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == tries - 1:
+                    raise
+                time_.sleep(0.05)
 
     def healthy(self, every: float = 5.0) -> str | None:
         """None when the database can be written, else one line saying why. Probes at most every `every`

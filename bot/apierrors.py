@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot import signatures
@@ -337,15 +338,21 @@ def find_api_signals(
     platform. Returns one ApiError per label, most specific first."""
     text = text[:MAX_SCAN]
     low = text.lower()
-    evidence = providers_in(text) if evidence is None else evidence
     found: dict[str, ApiError] = {}
+    # The provider evidence is read only when something needs it: most pastes are plain logs.
+    memo: list[tuple[str, ...]] = [] if evidence is None else [evidence]
+
+    def proof() -> tuple[str, ...]:
+        if not memo:
+            memo.append(providers_in(text))
+        return memo[0]
 
     def add(label: str, provider: str | None, message: str = "", status: int | None = None) -> None:
         if label in found or label in known:
             return
         if provider is None:
             platform = labels.get(label)
-            provider = evidence[0] if evidence else ("ambiguous" if platform == "heroku-ai" else platform)
+            provider = proof()[0] if proof() else ("ambiguous" if platform == "heroku-ai" else platform)
         found[label] = ApiError(api=provider or "ambiguous", status=status, code=label, message=message[:300])
 
     for wording in signatures.API_WORDINGS:
@@ -368,13 +375,13 @@ def find_api_signals(
             continue  # the same object's `code` is the more specific label
         add(value, None, _line_of(text, pos))
     if not found and not known:
-        _fallbacks(text, evidence, add)
+        _fallbacks(text, proof, add)
     if any(label not in _GENERIC for label in found):
         found = {k: v for k, v in found.items() if k not in _GENERIC}
     return [e for e in found.values() if e.code in labels]
 
 
-def _fallbacks(text: str, evidence: tuple[str, ...], add) -> None:
+def _fallbacks(text: str, proof: Callable[[], tuple[str, ...]], add) -> None:
     """No label in the paste: an SDK's exception class, or a status against a known API, still says what
     kind of failure it was."""
     low = text.lower()
@@ -382,7 +389,7 @@ def _fallbacks(text: str, evidence: tuple[str, ...], add) -> None:
         ("excon" in low or "expected(" in low)
         and _EXCON.search(text)
         # Excon is the Ruby client of Heroku's platform-api gem: Heroku's unless another API is named.
-        and not {"openai", "anthropic", "heroku-ai"} & set(evidence)
+        and not {"openai", "anthropic", "heroku-ai"} & set(proof())
     ):
         m = re.search(r"Actual\((\d{3})", text)
         code = int(m.group(1)) if m else 429 if "TooManyRequests" in text else None
@@ -394,7 +401,7 @@ def _fallbacks(text: str, evidence: tuple[str, ...], add) -> None:
     provider = (
         m.group("module")
         if m and m.group("module")
-        else next((p for p in evidence if p in ("openai", "anthropic", "heroku-platform")), None)
+        else next((p for p in proof() if p in ("openai", "anthropic", "heroku-platform")), None)
     )
     if provider is None:
         return

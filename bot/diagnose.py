@@ -268,7 +268,7 @@ def _with_prose_codes(events: list[LogEvent]) -> list[LogEvent]:
 def _api_errors(text: str, kb: KnowledgeBase) -> list[ApiError]:
     """Error bodies parsed as JSON, then errors in every other notation; one per label, specific first."""
     bodies = find_api_errors(text) if ("{" in text or "HTTP/" in text) else []
-    evidence = providers_in(text[:200_000])
+    evidence = providers_in(text[:200_000]) if bodies else None
     if evidence:  # a body's shape guesses the provider; the paste's own evidence knows better
         bodies = [
             e

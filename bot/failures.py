@@ -149,7 +149,8 @@ def find_failures(text: str) -> tuple[Failure, ...]:
 
 # An error printed by the app itself (an `app[...]` or `[info]` log line), not by flyctl about the deploy.
 _START_ERROR = re.compile(
-    r"(?:\bapp\[[^\]\s]{1,64}\][^\n]{0,40}?|\[info\]\s{0,3})(?:Error|Exception|Traceback|panic)\b|\berror while loading\b",
+    r"(?:\bapp\[[^\]\s]{1,64}\][^\n]{0,40}?|\[info\]\s{0,3})(?:Error|Exception|Traceback|panic)\b|\berror while loading\b"
+    r"|\b[a-z_]{2,30}(?:\.[a-z_]{1,30})+\.[A-Z]\w{2,60}(?:Error|Exception):",  # sqlalchemy.exc.NoSuchModuleError:
     re.I,
 )
 

@@ -357,6 +357,17 @@ def _bare(line: str, ts: datetime | None, msg: str, sig: Signatures) -> LogEvent
         return LogEvent(line=line, time=ts, kind="memory", oom=True, message=msg)
     if _RESTARTS.search(head):
         return LogEvent(line=line, platform="fly", time=ts, kind="state", state_to="stopped", message=msg)
+    for pattern, heroku_code in signatures.HEROKU_PHRASES:
+        if pattern.search(msg, 0, _HEAD):
+            return LogEvent(
+                line=line,
+                platform="heroku",
+                source="prose",
+                time=ts,
+                kind="runtime",
+                code=heroku_code,
+                message=msg,
+            )
     code = sig.prose_code(msg)
     if code:
         kind = {"H": "router", "R": "runtime", "L": "logging"}.get(code[0], "proxy")

@@ -52,6 +52,11 @@ ROUTER_ERROR_BYTES = re.compile(
 
 # Old Fly.io proxy wordings that the knowledge base does not carry as `messages` because no single
 # entry owns them exactly; each maps to the code whose documented meaning it states.
+# Heroku runtime messages whose wording alone names the code (pasted without the "Error R10" part).
+HEROKU_PHRASES = (
+    (re.compile(r"failed to bind to \$PORT within \d{1,3} seconds", re.I), "R10"),
+    (re.compile(r"failed to exit within \d{1,3} seconds of SIGTERM", re.I), "R12"),
+)
 _EXTRA_FLY_PHRASES = (
     ("could not find an instance to route to", "PR01"),  # 2023 wording of "no healthy machines"
     ("no known healthy instances found", "PR01"),
@@ -214,12 +219,21 @@ API_WORDINGS = (
     _wording(r"incorrect api key provided", "invalid_api_key", "openai"),
     _wording(r"rate limit reached for", "rate_limit_exceeded", "openai"),
     _wording(r"the server had an error (?:while )?processing your request", "server_error", "openai"),
-    _wording(r"the model `?[\w.:/-]{1,80}`? does not exist", "model_not_found", "openai"),
+    _wording(
+        r"the model:? [`'\"]?[\w.:/-]{1,80}[`'\"]? does not exist|that model does not exist",
+        "model_not_found",
+        "openai",
+    ),
+    _wording(r"you didn't provide an api key", "invalid_api_key", "openai"),
     _wording(r"invalid x-api-key", "authentication_error", "anthropic"),
     _wording(r"your credit balance is too low", "billing_error", "anthropic"),
     _wording(r"would exceed (?:the|your) (?:organization's )?rate limit", "rate_limit_error", "anthropic"),
     _wording(r"\b529\b\W{0,3}(?:\{[^}]{0,40})?overloaded|overloaded_error", "overloaded_error", "anthropic"),
-    _wording(r"couldn't find that app", "not_found", "heroku-platform"),
+    _wording(
+        r"couldn't find that (?:app|process type|add-?on|pipeline|team|space|domain)",
+        "not_found",
+        "heroku-platform",
+    ),
     _wording(r"[!›▸»]\s{1,8}app not found", "not_found", "heroku-platform"),
     _wording(r"[!›▸»]\s{1,8}name (?:\S{1,64} )?is already taken", "invalid_params", "heroku-platform"),
     _wording(r"you do not have access to the app", "forbidden", "heroku-platform"),

@@ -227,7 +227,7 @@ def find_api_errors(text: str) -> list[ApiError]:
                 headers=headers,
             )
         )
-    if not errors and line_status and line_status >= 400:
+    if not errors and line and line_status and line_status >= 400:
         errors.append(
             ApiError(
                 api="unknown",
@@ -274,7 +274,7 @@ _EXCON = re.compile(
     r"|Expected\([^)]{0,80}\) <=> Actual\(\d{3}"
 )
 # What an exception class or a bare status means when nothing more specific is in the paste.
-_FALLBACK = {
+_FALLBACK: dict[str, dict[str | int, str]] = {
     "openai": {
         "RateLimitError": "rate_limit_exceeded",
         "AuthenticationError": "invalid_api_key",
@@ -394,8 +394,9 @@ def _fallbacks(text: str, proof: Callable[[], tuple[str, ...]], add) -> None:
         m = re.search(r"Actual\((\d{3})", text)
         code = int(m.group(1)) if m else 429 if "TooManyRequests" in text else None
         label = _FALLBACK["heroku-platform"].get(code or 0)
-        if label:
-            add(label, "heroku-platform", _line_of(text, _EXCON.search(text).start()), code)
+        excon = _EXCON.search(text)
+        if label and excon:
+            add(label, "heroku-platform", _line_of(text, excon.start()), code)
             return
     m = _SDK_CLASS.search(text) if any(name in text for name in _SDK_CLASS_NAMES) else None
     provider = (
@@ -409,7 +410,7 @@ def _fallbacks(text: str, proof: Callable[[], tuple[str, ...]], add) -> None:
     status = int(next(g for g in status_match.groups() if g)) if status_match else None
     if m and m.group("cls") in _FALLBACK[provider]:
         add(_FALLBACK[provider][m.group("cls")], provider, _line_of(text, m.start()), status)
-    elif status in _FALLBACK[provider]:
+    elif status_match and status in _FALLBACK[provider]:
         add(_FALLBACK[provider][status], provider, _line_of(text, status_match.start()), status)
 
 

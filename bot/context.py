@@ -68,10 +68,11 @@ def fill(fix: str, where: Where) -> str:
     dyno = where.dyno or (f"{where.process}.1" if where.process else None)
     if dyno:
         fix = _TEMPLATE_DYNO.sub(dyno, fix)
-    if where.process:
-        fix = _TEMPLATE_TYPE.sub(lambda m: m.group(1) + where.process, fix)
-    if where.app:
-        fix = _TEMPLATE_APP.sub(lambda m: m.group(1) + where.app, fix)
+    process, app = where.process, where.app
+    if process:
+        fix = _TEMPLATE_TYPE.sub(lambda m: m.group(1) + process, fix)
+    if app:
+        fix = _TEMPLATE_APP.sub(lambda m: m.group(1) + app, fix)
     if where.machine:
         fix = _TEMPLATE_MACHINE.sub(where.machine, fix)
     return fix

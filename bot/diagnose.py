@@ -293,10 +293,11 @@ _IDENTIFIER = re.compile(r"[A-Za-z][\w.-]{1,60}")
 def _api_entry(error: ApiError, kb: KnowledgeBase) -> tuple[Entry | None, str]:
     """The knowledge entry for an error body: its string code, then its type, then its status."""
     for candidate in (error.code, error.type):
-        if candidate and kb.get(candidate):
-            return kb.get(candidate), kb.get(candidate).code
-    if error.status and error.api in ("heroku-ai", "unknown") and kb.get(f"AI-{error.status}"):
-        entry = kb.get(f"AI-{error.status}")
+        entry = kb.get(candidate) if candidate else None
+        if entry:
+            return entry, entry.code
+    entry = kb.get(f"AI-{error.status}") if error.status and error.api in ("heroku-ai", "unknown") else None
+    if entry:
         return entry, entry.code
     label = next((x for x in (error.code, error.type) if x and _IDENTIFIER.match(x)), None) or (
         f"HTTP {error.status}" if error.status else "API error"
@@ -608,7 +609,7 @@ def _observations(events: list[LogEvent]) -> tuple[str, ...]:
         notes.append(f"The app logged {len(exceptions)} error line(s), e.g.: {telling[:200]}")
     mem = [e for e in events if e.mem_pct]
     if mem:
-        peak = max(mem, key=lambda e: e.mem_pct)
+        peak = max(mem, key=lambda e: e.mem_pct or 0.0)
         notes.append(
             f"Memory peaked at {peak.mem_pct:g}% of quota ({peak.mem_mb:g} MB) on {peak.where or 'a dyno'}."
         )

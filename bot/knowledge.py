@@ -13,7 +13,7 @@ import functools
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -125,7 +125,7 @@ class Entry:
             return self
         return replace(
             self,
-            platform=provider,
+            platform=provider or self.platform,
             summary=variant.summary,
             fixes=variant.fixes,
             docs=variant.docs,
@@ -671,7 +671,7 @@ class KnowledgeBase:
         # Shared by the Slack bot's listener threads (SQLite is built serialized; self._lock keeps one
         # query's cursor from interleaving with another's).
         db = Database(sqlite3.connect(":memory:", check_same_thread=False))
-        db["entries"].insert_all(
+        db.table("entries").insert_all(
             (
                 {
                     "code": e.code,
@@ -685,7 +685,7 @@ class KnowledgeBase:
             pk="code",
         )
         # Porter stemming lets "timeouts", "timing out" and "dropped" find "timeout" and "drop".
-        db["entries"].enable_fts(["code", "title", "keywords", "summary", "body"], tokenize="porter")
+        db.table("entries").enable_fts(["code", "title", "keywords", "summary", "body"], tokenize="porter")
         return db
 
     def _build_vocabulary(self) -> tuple[str, ...]:
@@ -787,11 +787,8 @@ class KnowledgeBase:
 
         codes, unknown = self._codes_in(text)
         if platform == "openai":
-            codes = list(
-                dict.fromkeys(
-                    self.get(_OPENAI_NAMES[e.code]) if e.code in _OPENAI_NAMES else e for e in codes
-                )
-            )
+            renamed = (self.get(_OPENAI_NAMES[e.code]) if e.code in _OPENAI_NAMES else e for e in codes)
+            codes = list(dict.fromkeys(e for e in renamed if e is not None))
         if codes:
             matches = tuple(Match(e, 1.0) for e in codes)
             kind = "compare" if len(codes) > 1 else "code"
@@ -811,8 +808,9 @@ class KnowledgeBase:
             return family
 
         named = _NAMED_EXIT.search(text)
-        if named:  # "Error 137", "(exit 143)": the exit status is the question, whatever else it says
-            return Answer(question, "search", (Match(self.get(f"exit-{named.group(1)}"), 1.0),))
+        exit_entry = self.get(f"exit-{named.group(1)}") if named else None
+        if exit_entry:  # "Error 137", "(exit 143)": the exit status is the question, whatever else it says
+            return Answer(question, "search", (Match(exit_entry, 1.0),))
         m = _EXIT_STATUS.search(text)
         if m and not self.get(f"exit-{int(m.group(1))}"):
             # An exit status we have no entry for: guessing a neighbour would mislead.
@@ -837,12 +835,12 @@ class KnowledgeBase:
 
         if words and words <= _HELP_WORDS | _STOPWORDS:
             return Answer(question, "help", note=HELP_TEXT)
-        matches = self.search(text, platform=platform)
-        if not matches:
+        hits = self.search(text, platform=platform)
+        if not hits:
             return Answer(question, "help", note="I don't know that one.\n\n" + HELP_TEXT)
         vague = _VAGUE_WORDS - _CRASH_WORDS if platform in ("heroku", "fly") else _VAGUE_WORDS
         specific = {_stem(w) for w in words - _STOPWORDS - vague - _PLATFORM_WORDS if len(w) >= 3}
-        best = matches[0].entry
+        best = hits[0].entry
         # The entry's own title, or a keyword phrase with a specific word in it, said in full (typos
         # corrected): "App crashed" is H10 however vague its words are one by one.
         said_as = (text, " ".join(self._correct(w) for w in _WORD.findall(text)))
@@ -854,12 +852,12 @@ class KnowledgeBase:
         )
         if not phrased and not specific & self._names[best.code]:
             # With nothing specific said, search hits are noise: offer what people on that platform hit most.
-            found = matches if specific else []
+            found: Sequence[Match] = hits if specific else []
             return Answer(question, "unsure", note=UNSURE_TEXT, candidates=self._candidates(found, platform))
-        top = matches[0].score
-        return Answer(question, "search", tuple(m for m in matches if m.score >= top * 0.45)[:5])
+        top = hits[0].score
+        return Answer(question, "search", tuple(m for m in hits if m.score >= top * 0.45)[:5])
 
-    def _candidates(self, matches: list[Match], platform: str | None) -> tuple[Match, ...]:
+    def _candidates(self, matches: Sequence[Match], platform: str | None) -> tuple[Match, ...]:
         """Two or three entries to offer when unsure: the best matches, topped up with the codes people
         hit most on that platform."""
         picked = list(matches[:3])
@@ -881,8 +879,9 @@ class KnowledgeBase:
         from bot.apierrors import find_api_signals  # the signature table imports this module
 
         signals = find_api_signals(question[:2000], self.api_labels)
-        if signals and self.get(signals[0].code):
-            return self.get(signals[0].code)
+        said = self.get(signals[0].code or "") if signals else None
+        if said:
+            return said
         return next(
             (
                 entry
@@ -904,9 +903,9 @@ class KnowledgeBase:
             if "_" in word and word.upper() in self.by_code:
                 candidates.append((text.find(word), word.upper()))
         for code in self._hyphenated:  # "HTTP-503", "AI-429", "exit-137" written as they are
-            m = re.search(rf"(?<![\w-]){re.escape(code)}(?![\w-])", text) if code in text else None
-            if m:
-                candidates.append((m.start(), code.upper()))
+            written = re.search(rf"(?<![\w-]){re.escape(code)}(?![\w-])", text) if code in text else None
+            if written:
+                candidates.append((written.start(), code.upper()))
         for label in self.api_labels:  # an API error's name written out: "rate limit error"
             spaced = label.replace("_", " ")
             if label.count("_") >= 2 and re.search(rf"\b{spaced}\b", text):

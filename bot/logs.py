@@ -10,6 +10,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from bot import signatures
 from bot.signatures import Signatures
@@ -140,7 +141,7 @@ def parse_line(line: str, sig: Signatures | None = None) -> LogEvent:
     """Parse one line of Heroku or Fly.io log text, in any envelope (or none), into a LogEvent."""
     sig = sig or signatures.default()
     line = line[:MAX_LINE].rstrip("\r\n")
-    body = line[_DECORATION.match(line).end() :]
+    body = _undecorated(line)
     for pattern, build in ((_HEROKU, _heroku), (_SYSLOG, _heroku), (_SLASHED, _heroku), (_FLY, _fly)):
         m = pattern.search(body, 0, _HEAD)
         if m:
@@ -152,9 +153,15 @@ def parse_line(line: str, sig: Signatures | None = None) -> LogEvent:
     return _bare(line, _time_before(body, len(body)), body, sig)
 
 
+def _undecorated(line: str) -> str:
+    """The line without the indentation, quote marks and bullets people put in front of it."""
+    m = _DECORATION.match(line)
+    return line[m.end() :] if m else line
+
+
 def line_time(line: str) -> datetime | None:
     """The time a log line starts with, without parsing the rest (for lines already stored)."""
-    m = _ISO.match(line[_DECORATION.match(line).end() :])
+    m = _ISO.match(_undecorated(line))
     return parse_time(m.group("ts")) if m else None
 
 
@@ -172,11 +179,18 @@ def _heroku(line: str, body: str, m: re.Match, sig: Signatures) -> LogEvent:
         body[m.end() :],
     )
     ts = parse_time(m.groupdict().get("ts")) or _time_before(body, m.start())
-    base = {"line": line, "platform": "heroku", "source": src, "process": proc, "time": ts, "message": msg}
+    base: dict[str, Any] = {
+        "line": line,
+        "platform": "heroku",
+        "source": src,
+        "process": proc,
+        "time": ts,
+        "message": msg,
+    }
     if src == "heroku" and proc == "router":
         return _router(base, msg, sig)
     if src == "heroku" or proc in ("log-shuttle", "logplex"):
-        return _runtime(base, msg, proc, sig)
+        return _runtime(base, msg, proc or "", sig)
     return LogEvent(**base, kind="app", dyno=proc)
 
 
@@ -295,6 +309,10 @@ def _fly_event(base: dict, sig: Signatures) -> LogEvent:
     return LogEvent(**base, kind="proxy" if code else ("app" if src == "app" else "other"), code=code)
 
 
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _json_line(line: str, body: str, sig: Signatures) -> LogEvent | None:
     """Fly's NATS / log-shipper JSON lines: {"message": ..., "fly": {...}, "log": {"level": ...}}."""
     try:
@@ -303,10 +321,10 @@ def _json_line(line: str, body: str, sig: Signatures) -> LogEvent | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("message"), str):
         return None
-    fly = data.get("fly") if isinstance(data.get("fly"), dict) else {}
-    app = fly.get("app") if isinstance(fly.get("app"), dict) else {}
-    event = data.get("event") if isinstance(data.get("event"), dict) else {}
-    log = data.get("log") if isinstance(data.get("log"), dict) else {}
+    fly = _mapping(data.get("fly"))
+    app = _mapping(fly.get("app"))
+    event = _mapping(data.get("event"))
+    log = _mapping(data.get("log"))
     if not fly and not event:
         return None  # some other JSON (an API error body, an app's structured log): read as text
     return _fly_event(

@@ -760,8 +760,9 @@ class KnowledgeBase:
 
     def lookup(self, question: str) -> Answer:
         """Answer a question typed by a person; never raises for any input."""
-        answer = self._lookup(question)
-        provider = _platform_hint(clean_question(question)[:2000])
+        text = clean_question(question)[:2000]
+        provider = _platform_hint(text)
+        answer = self._lookup(question, text, provider)
         if provider in ("anthropic", "openai") and any(m.entry.elsewhere for m in answer.matches):
             # Anthropic and OpenAI share type names with Heroku AI: explain the one that was named.
             answer = replace(
@@ -779,11 +780,10 @@ class KnowledgeBase:
         where = where_in(question)
         return replace(answer, where=where) if where.known else answer
 
-    def _lookup(self, question: str) -> Answer:
-        text = clean_question(question)[:2000]
+    def _lookup(self, question: str, text: str, platform: str | None) -> Answer:
+        """The answer before the provider's own wording and the place are applied (`lookup`)."""
         if not _WORD.search(text):
             return Answer(question, "help", note=HELP_TEXT)
-        platform = _platform_hint(text)
 
         codes, unknown = self._codes_in(text)
         if platform == "openai":

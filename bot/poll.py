@@ -164,8 +164,9 @@ def poll_heroku(
     fetched = source.fetch(app.name)
     # Lines stored by an earlier poll are recognised by their hash before any parsing or redaction: a
     # poll that re-reads the same 1,500 lines costs little more than the hashing.
-    known = store.known_lines(app.name, (line_hash(app.name, line) for line in fetched.lines))
-    events = [logs.parse_line(line) for line in fetched.lines if line_hash(app.name, line) not in known]
+    hashes = [line_hash(app.name, line) for line in fetched.lines]
+    known = store.known_lines(app.name, hashes)
+    events = [logs.parse_line(line) for line, h in zip(fetched.lines, hashes, strict=True) if h not in known]
     records = [to_record(app.name, event, now) for event in events]
     oldest = min((t for t in map(logs.line_time, fetched.lines) if t), default=None)
     gap = None

@@ -474,10 +474,21 @@ _VAGUE_WORDS = frozenset(
     something everything getting got gets anyone someone know why does doing done able possible what
     reason reasons keep keeps still suddenly working properly correctly online offline live up unreachable
     reachable respond responding response responds info support more url send sending request requests
-    startup restart restarted restarting instance""".split()
+    startup restart restarted restarting instance log logs logging tail show shows visible recent stdout""".split()
 )
 # "My app crashes" fits a dozen entries; "app crash on Heroku" is H10 or a crash loop.
+# What comes with a status number without saying anything more: "HTTP 503", "status code 503", the reason
+# phrase ("Service Unavailable", "Too Many Requests").
+_STATUS_WORDS = frozenset(
+    "http https err status code internal server service unavailable bad gateway too many "
+    "requests forbidden unauthorized not found".split()
+)
 _CRASH_WORDS = frozenset({"crash", "crashes", "crashed", "crashing"})
+# What a crash on each platform is, first: the entries the word "crash" means there.
+_CAUSE_WORDS = frozenset(
+    {"memory", "oom", "ram", "heap", "boot", "port", "timeout", "timeouts", "r14", "r15"}
+)
+_CRASH_ENTRIES = {"heroku": ("H10", "crash-loop"), "fly": ("crash-loop", "fly-max-restarts")}
 # What OpenAI calls the failures that other APIs name with the shared types.
 _OPENAI_NAMES = {"rate_limit_error": "rate_limit_exceeded", "authentication_error": "invalid_api_key"}
 # What to offer first when a question about a platform says nothing specific ("our fly deploy is broken").
@@ -590,6 +601,11 @@ def clean_question(text: str) -> str:
 
 # Words on-call engineers write in their own language next to an English code or product name.
 _TRANSLATIONS = {
+    "信用卡": "credit card",
+    "クレジットカード": "credit card",
+    "tarjeta de crédito": "credit card",
+    "验证": "verify",
+    "認証": "verify",
     "メモリ": "memory",
     "内存": "memory",
     "記憶體": "memory",
@@ -727,12 +743,17 @@ class KnowledgeBase:
         from rapidfuzz import fuzz
 
         phrase = " ".join(words)
+        # The question with its typos corrected, stop words kept: "client request interrumped" says H27's title.
+        corrected = " ".join(self._correct(w) for w in _WORD.findall(text.lower()))
+        # A crash with its cause named ("memory error, worker crashes") is about the cause.
+        crashed = bool(_CRASH_WORDS & set(words)) and not _CAUSE_WORDS & set(words)
         scored: list[Match] = []
         for row in rows:
             entry = self.by_code[row["code"].upper()]
             score = -row["rank"]
             # A title or keyword phrase said in full beats scattered word hits.
-            if entry.title.lower() in text or any(len(k) > 3 and k in text for k in entry.keywords):
+            title = entry.title.lower()
+            if title in text or title in corrected or self._says_keyword(entry, text):
                 score *= 1.6
             score += fuzz.token_set_ratio(phrase, entry.title.lower()) / 25
             if phrase == " ".join(w for w in _WORD.findall(entry.title.lower()) if w not in _STOPWORDS):
@@ -747,6 +768,8 @@ class KnowledgeBase:
             elif platform in ("heroku", "fly") and entry.platform in ("heroku", "fly"):
                 score *= 0.5  # the other hosting platform's code: "Heroku app wakes up" is not a Fly machine
             score *= _COMMON.get(entry.code, 1.0)
+            if crashed and entry.code in _CRASH_ENTRIES.get(platform or "", ()):
+                score *= 1.3  # "app crashed on heroku" is H10 / a crash loop before any rarer cause
             # The status pages summarise codes; a symptom should land on the code itself.
             if entry.kind == "page":
                 score *= 0.85
@@ -831,6 +854,14 @@ class KnowledgeBase:
 
         status = self._status(text, platform)
         if status:
+            if platform is None and not self._specific_words(words, status_of=status):
+                # "503 errors": a status alone, on no named platform, is a dozen different failures.
+                return Answer(
+                    question,
+                    "unsure",
+                    note=f"{status.note} alone has many causes. {UNSURE_TEXT}",
+                    candidates=status.matches[:3],
+                )
             return status
 
         if words and words <= _HELP_WORDS | _STOPWORDS:
@@ -839,14 +870,16 @@ class KnowledgeBase:
         if not hits:
             return Answer(question, "help", note="I don't know that one.\n\n" + HELP_TEXT)
         vague = _VAGUE_WORDS - _CRASH_WORDS if platform in ("heroku", "fly") else _VAGUE_WORDS
-        specific = {_stem(w) for w in words - _STOPWORDS - vague - _PLATFORM_WORDS if len(w) >= 3}
+        specific = {
+            _stem(w) for w in words - _STOPWORDS - vague - _PLATFORM_WORDS - _STATUS_WORDS if len(w) >= 3
+        }
         best = hits[0].entry
         # The entry's own title, or a keyword phrase with a specific word in it, said in full (typos
         # corrected): "App crashed" is H10 however vague its words are one by one.
         said_as = (text, " ".join(self._correct(w) for w in _WORD.findall(text)))
         phrased = any(best.title.lower() in t for t in said_as) or any(
             " " in k
-            and any(k in t for t in said_as)
+            and any(_said_in(k, t) for t in said_as)
             and set(_WORD.findall(k)) - _VAGUE_WORDS - _PLATFORM_WORDS - _STOPWORDS
             for k in best.keywords
         )
@@ -856,6 +889,21 @@ class KnowledgeBase:
             return Answer(question, "unsure", note=UNSURE_TEXT, candidates=self._candidates(found, platform))
         top = hits[0].score
         return Answer(question, "search", tuple(m for m in hits if m.score >= top * 0.45)[:5])
+
+    @staticmethod
+    def _says_keyword(entry: Entry, text: str) -> bool:
+        """One of the entry's keywords (longer than 3 characters) is in the text as whole words: "abort" is
+        not in "aborting deployment", nor "node" in "nodegoat"."""
+        return any(len(k) > 3 and _said_in(k, text) for k in entry.keywords)
+
+    @staticmethod
+    def _specific_words(words: set[str], status_of: Answer | None = None) -> set[str]:
+        """The words of a question that narrow it down: not vague, not a platform, not a status number
+        or its usual company ("http", "status code", "err", the status's own reason phrase)."""
+        said = words - _STOPWORDS - _VAGUE_WORDS - _PLATFORM_WORDS - _STATUS_WORDS
+        if status_of is not None:
+            said = {w for w in said if not w.isdigit()}
+        return {w for w in said if len(w) >= 3}
 
     def _candidates(self, matches: Sequence[Match], platform: str | None) -> tuple[Match, ...]:
         """Two or three entries to offer when unsure: the best matches, topped up with the codes people
@@ -1013,8 +1061,20 @@ class KnowledgeBase:
                     # may leave the bot unsure).
                     return None
             severity = {s: i for i, s in enumerate(SEVERITIES)}
-            # The status page entry first: it lists the codes behind the status.
-            pool.sort(key=lambda e: (e.kind != "page", e.retired, -severity[e.severity], e.code))
+            from bot.signatures import providers_in  # the signature table imports this module
+
+            # A Platform API client's failure ("PlatformAPI::Addon#info (404)") is the API's error id; else
+            # the status page entry first: it lists the codes behind the status.
+            api = "heroku-platform" in providers_in(text)
+            pool.sort(
+                key=lambda e: (
+                    api and e.kind != "api",
+                    e.kind != "page",
+                    e.retired,
+                    -severity[e.severity],
+                    e.code,
+                )
+            )
             ranked = [Match(e, 1.0 if i == 0 else 0.8) for i, e in enumerate(pool)]
         if not ranked:
             return None
@@ -1035,6 +1095,22 @@ def _platform_hint(text: str) -> str | None:
         if any(f" {' '.join(_WORD.findall(h.replace('.', '')))} " in words for h in hints):
             return platform
     return None
+
+
+# What may follow a word and keep it the same word: "rate limits", "crashed", "timing out".
+_INFLECTION = re.compile(r"(?:s|es|d|ed|ing)?(?![a-z0-9])")
+
+
+def _said_in(phrase: str, text: str) -> bool:
+    """`phrase` is in `text` as whole words, inflections allowed (a substring test would find "ram" in
+    "program")."""
+    start = text.find(phrase)
+    while start != -1:
+        before = text[start - 1] if start else " "
+        if not before.isalnum() and _INFLECTION.match(text, start + len(phrase)):
+            return True
+        start = text.find(phrase, start + 1)
+    return False
 
 
 def _stem(word: str) -> str:

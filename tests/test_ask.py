@@ -252,3 +252,43 @@ def test_the_common_code_wins_a_tie(kb):
 def test_claude_alone_names_no_provider_and_the_answer_says_so(kb):
     answer = kb.lookup("claude rate limit error")
     assert answer.best.code == "rate_limit_error" and "Anthropic's own API and on Heroku AI" in answer.note
+
+
+# Real question titles (held-out sets, read after their blind figure was recorded); each pins one general cause.
+@pytest.mark.parametrize(
+    "question, first",
+    [
+        # https://github.com/erming/shout-website/pull/4 : idle apps sleeping is the Eco topic, not H28's idle client
+        ("Added note about heroku killing idle apps", "eco-sleeping"),
+        # https://github.com/breatheco-de/breatheco-de/issues/9997 : a typo inside a title still names it
+        ('Revisar que son estos "client request interrumped" y repararlos', "H27"),
+        # https://github.com/heroku/platform-api/issues/91 : a Platform API client's 404 is the API's not_found
+        ("Failure (404) PlatformAPI::Addon#info_by_app()", "not_found"),
+    ],
+)
+def test_real_titles_land_on_their_entry(kb, question, first):
+    assert kb.lookup(question).matches[0].entry.code == first
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "503 errors",  # https://github.com/thechangelog/changelog.com/issues/509 : a status alone
+        "Fix 500 internal error on fly",  # https://github.com/jarlah/JourniPlan/issues/20
+        '"heroku logs" doesn\'t show recent logs',  # https://github.com/heroku/cli/issues/1358
+    ],
+)
+def test_a_status_or_logs_alone_is_not_sure(kb, question):
+    answer = kb.lookup(question)
+    assert answer.kind == "unsure" and not answer.matches and answer.candidates
+
+
+def test_a_keyword_inside_another_word_is_not_said(kb):
+    # https://github.com/StewShack/PersonalWebsite/issues/91 : "node" is not H13, "Node" is not a symptom
+    assert [m.entry.code for m in kb.lookup("Deployed Node App does not work on Heroku").matches][:1] != [
+        "H13"
+    ]
+    # "nodegoat.herokuapp.com" (heldout questions-6) says nothing about a missing app
+    assert "no-such-app" not in [
+        m.entry.code for m in kb.lookup("nodegoat.herokuapp.com not working").matches
+    ]

@@ -446,7 +446,7 @@ _STOPWORDS = {
 # table diagnosis uses; these words name the two hosting platforms.
 _PLATFORM_HINTS = {
     "fly": ("fly", "flyio", "fly.io", "machine", "machines", "flyctl"),
-    "heroku": ("heroku", "dyno", "dynos", "router"),
+    "heroku": ("heroku", "dyno", "dynos", "router", "herokuapp", "buildpack", "buildpacks", "procfile"),
 }
 _AI_PLATFORMS = ("heroku-ai", "openai", "anthropic")
 # Error types that Anthropic's API (and OpenAI-compatible ones) share with Heroku AI's entries.
@@ -557,8 +557,8 @@ _NAMED_EXIT = re.compile(
     r"\b(?:exit|exited|error|code|status|signal)\b\W{0,3}(1|134|137|139|143)\b(?!\s{0,2}(?:ms|s\b|%|\.\d))"
 )
 AMBIGUOUS_CLAUDE = (
-    "Claude runs on Anthropic's own API and on Heroku AI, and both use these error types; this is "
-    'Heroku AI\'s answer. Say "anthropic" (or paste the error body) if you call Anthropic directly.'
+    "Claude runs on Anthropic's own API and on Heroku AI, with the same error types; this is Anthropic's "
+    'answer. Say "heroku ai" (or paste the error body) if you call Claude through Heroku.'
 )
 UNSURE_TEXT = (
     "I'm not sure which of these you mean. Paste a log line or the error body and I'll diagnose it; "
@@ -785,20 +785,17 @@ class KnowledgeBase:
         """Answer a question typed by a person; never raises for any input."""
         text = clean_question(question)[:2000]
         provider = _platform_hint(text)
+        # Most people who name Claude call Anthropic's API (or Claude Code); Heroku AI is said by name.
+        bare_claude = provider is None and re.search(r"\bclaude\b", text) is not None
+        if bare_claude:
+            provider = "anthropic"
         answer = self._lookup(question, text, provider)
         if provider in ("anthropic", "openai") and any(m.entry.elsewhere for m in answer.matches):
             # Anthropic and OpenAI share type names with Heroku AI: explain the one that was named.
             answer = replace(
                 answer, matches=tuple(Match(m.entry.for_provider(provider), m.score) for m in answer.matches)
             )
-        elif (
-            provider is None
-            and answer.kind in ("search", "code")
-            and not answer.note
-            and answer.best
-            and answer.best.platform == "heroku-ai"
-            and re.search(r"\bclaude\b", question, re.I)
-        ):
+        if bare_claude and answer.best and answer.best.platform in _AI_PLATFORMS and not answer.note:
             answer = replace(answer, note=AMBIGUOUS_CLAUDE)
         where = where_in(question)
         return replace(answer, where=where) if where.known else answer
@@ -849,6 +846,8 @@ class KnowledgeBase:
         # An exact error wording is stronger evidence than a status number beside it ("500 errors with
         # FATAL: remaining connection slots are reserved").
         said = self._said(text, question)
+        if said and platform in ("heroku", "fly") and said.platform in _AI_PLATFORMS:
+            said = None  # '"service unavailable" on Heroku' is the router's page, not an AI API's status
         if said:
             return Answer(question, "search", (Match(said, 1.0),))
 
@@ -862,6 +861,18 @@ class KnowledgeBase:
                     note=f"{status.note} alone has many causes. {UNSURE_TEXT}",
                     candidates=status.matches[:3],
                 )
+            # "long running requests ... responds with 503": the symptom said in full names the code
+            # behind the status better than the status page does.
+            hits = self.search(text, platform=platform)
+            page = status.matches[0].entry
+            if (
+                hits
+                and hits[0].entry.platform == platform
+                and self._phrased(hits[0].entry, text)
+                and not self._phrased(page, text)
+            ):
+                rest = tuple(m for m in status.matches if m.entry is not hits[0].entry)
+                return Answer(question, "search", (hits[0], *rest[:2]))
             return status
 
         if words and words <= _HELP_WORDS | _STOPWORDS:
@@ -874,21 +885,25 @@ class KnowledgeBase:
             _stem(w) for w in words - _STOPWORDS - vague - _PLATFORM_WORDS - _STATUS_WORDS if len(w) >= 3
         }
         best = hits[0].entry
-        # The entry's own title, or a keyword phrase with a specific word in it, said in full (typos
-        # corrected): "App crashed" is H10 however vague its words are one by one.
-        said_as = (text, " ".join(self._correct(w) for w in _WORD.findall(text)))
-        phrased = any(best.title.lower() in t for t in said_as) or any(
-            " " in k
-            and any(_said_in(k, t) for t in said_as)
-            and set(_WORD.findall(k)) - _VAGUE_WORDS - _PLATFORM_WORDS - _STOPWORDS
-            for k in best.keywords
-        )
+        phrased = self._phrased(best, text)
         if not phrased and not specific & self._names[best.code]:
             # With nothing specific said, search hits are noise: offer what people on that platform hit most.
             found: Sequence[Match] = hits if specific else []
             return Answer(question, "unsure", note=UNSURE_TEXT, candidates=self._candidates(found, platform))
         top = hits[0].score
         return Answer(question, "search", tuple(m for m in hits if m.score >= top * 0.45)[:5])
+
+    def _phrased(self, entry: Entry, text: str) -> bool:
+        """The entry's own title, or a keyword phrase with a specific word in it, said in full (typos
+        corrected): "App crashed" is H10 however vague its words are one by one."""
+        said_as = (text, " ".join(self._correct(w) for w in _WORD.findall(text)))
+        return any(entry.title.lower() in t for t in said_as) or any(
+            " " in k
+            and any(_said_in(k, t) for t in said_as)
+            and set(_WORD.findall(k)) - _VAGUE_WORDS - _PLATFORM_WORDS - _STOPWORDS - _STATUS_WORDS
+            and not _STATUS.search(k)
+            for k in entry.keywords
+        )
 
     @staticmethod
     def _says_keyword(entry: Entry, text: str) -> bool:

@@ -249,9 +249,16 @@ def test_the_common_code_wins_a_tie(kb):
     assert kb.lookup("memory quota exceeded on heroku").best.code == "R14"
 
 
-def test_claude_alone_names_no_provider_and_the_answer_says_so(kb):
+def test_claude_alone_is_anthropics_and_the_answer_says_heroku_ai_serves_it_too(kb):
     answer = kb.lookup("claude rate limit error")
-    assert answer.best.code == "rate_limit_error" and "Anthropic's own API and on Heroku AI" in answer.note
+    assert answer.best.code == "rate_limit_error" and answer.best.platform == "anthropic"
+    assert "Anthropic's own API and on Heroku AI" in answer.note
+    # https://github.com/anthropics/claude-code/issues/47459 : a status beside Claude is Anthropic's, not a Heroku page
+    assert (
+        kb.lookup("[BUG] API Error: 500 on running prompt - Claude Max completely unusable").best.code
+        == "api_error"
+    )
+    assert kb.lookup("claude on heroku ai: 429").best.platform == "heroku-ai"
 
 
 # Real question titles (held-out sets, read after their blind figure was recorded); each pins one general cause.
@@ -264,6 +271,12 @@ def test_claude_alone_names_no_provider_and_the_answer_says_so(kb):
         ('Revisar que son estos "client request interrumped" y repararlos', "H27"),
         # https://github.com/heroku/platform-api/issues/91 : a Platform API client's 404 is the API's not_found
         ("Failure (404) PlatformAPI::Addon#info_by_app()", "not_found"),
+        # https://github.com/christiangenco/dbinbox/issues/40 : on a named host, the words are the router page's
+        ('"service unavailable" in Heroku instance', "HTTP-503"),
+        # https://github.com/waffleio/waffle.io/issues/2405 : the symptom said in full beats the status page
+        ("Intercept long running requests before heroku responds with 503", "H12"),
+        # https://github.com/HeyPuter/puter/issues/1977 : OpenAI's quota sentence, however it is conjugated
+        ("429 You exceed your current quota", "insufficient_quota"),
     ],
 )
 def test_real_titles_land_on_their_entry(kb, question, first):

@@ -765,8 +765,10 @@ class KnowledgeBase:
                 score *= 1.5
             elif platform in _AI_PLATFORMS and entry.platform in _AI_PLATFORMS:
                 score *= 0.5  # another API's error: the provider was named
-            elif platform in ("heroku", "fly") and entry.platform in ("heroku", "fly"):
-                score *= 0.5  # the other hosting platform's code: "Heroku app wakes up" is not a Fly machine
+            elif platform in ("heroku", "fly") and entry.platform in ("heroku", "fly", *_AI_PLATFORMS):
+                # The other hosting platform's code ("Heroku app wakes up" is not a Fly machine), or an AI
+                # API's error when only a hosting platform was named.
+                score *= 0.5
             score *= _COMMON.get(entry.code, 1.0)
             if crashed and entry.code in _CRASH_ENTRIES.get(platform or "", ()):
                 score *= 1.3  # "app crashed on heroku" is H10 / a crash loop before any rarer cause

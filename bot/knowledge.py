@@ -326,6 +326,16 @@ _STATUS = re.compile(
     r"(?!\s{0,2}(?:max\b|connections?\b|users?\b|rows?\b|items?\b|lines?\b|[mgk]b\b|ms\b|s\b|seconds?\b|minutes?\b|%|\+))"
 )
 _WORD = re.compile(r"[a-z0-9_]+")
+# A status said by its reason phrase ("service unavailable" is a 503). Only phrases that mean nothing else:
+# "not found" and "forbidden" are as often a module or a file.
+_REASONS = {
+    "internal server error": 500,
+    "bad gateway": 502,
+    "service unavailable": 503,
+    "gateway timeout": 504,
+    "too many requests": 429,
+}
+_REASON = re.compile("|".join(_REASONS))
 
 _COMPARE_WORDS = {"vs", "versus", "difference", "differences", "compare", "comparison", "between", "or"}
 _FAMILY_WORDS = {"all", "list", "every", "family", "families"}
@@ -1043,9 +1053,11 @@ class KnowledgeBase:
 
     def _status(self, text: str, platform: str | None) -> Answer | None:
         m = _STATUS.search(text)
-        if not m:
+        # A reason phrase only on a named platform: "Too Many Requests" alone is any API's.
+        reason = None if m or platform is None else _REASON.search(text)
+        if not m and not reason:
             return None
-        status = int(m.group(1))
+        status = int(m.group(1)) if m else _REASONS[reason.group(0)]  # type: ignore[union-attr]
         if status < 400:
             return None
         ranked: list[Match] = []

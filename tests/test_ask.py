@@ -271,8 +271,6 @@ def test_claude_alone_is_anthropics_and_the_answer_says_heroku_ai_serves_it_too(
         ('Revisar que son estos "client request interrumped" y repararlos', "H27"),
         # https://github.com/heroku/platform-api/issues/91 : a Platform API client's 404 is the API's not_found
         ("Failure (404) PlatformAPI::Addon#info_by_app()", "not_found"),
-        # https://github.com/christiangenco/dbinbox/issues/40 : on a named host, the words are the router page's
-        ('"service unavailable" in Heroku instance', "HTTP-503"),
         # https://github.com/waffleio/waffle.io/issues/2405 : the symptom said in full beats the status page
         ("Intercept long running requests before heroku responds with 503", "H12"),
         # https://github.com/HeyPuter/puter/issues/1977 : OpenAI's quota sentence, however it is conjugated
@@ -294,6 +292,13 @@ def test_real_titles_land_on_their_entry(kb, question, first):
 def test_a_status_or_logs_alone_is_not_sure(kb, question):
     answer = kb.lookup(question)
     assert answer.kind == "unsure" and not answer.matches and answer.candidates
+
+
+def test_a_named_hosting_platform_keeps_ai_statuses_out(kb):
+    # https://github.com/christiangenco/dbinbox/issues/40 : on Heroku, "service unavailable" is the router's page
+    answer = kb.lookup('"service unavailable" in Heroku instance')
+    offered = [m.entry for m in answer.matches or answer.candidates]
+    assert offered[0].code == "HTTP-503" and all(e.platform == "heroku" for e in offered[:2])
 
 
 def test_a_keyword_inside_another_word_is_not_said(kb):

@@ -231,6 +231,22 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_drain_url(args: argparse.Namespace) -> int:
+    """Print the `heroku drains:add` command that sends an app's logs to this bot."""
+    from bot.drain import drain_command
+
+    settings = load_settings()
+    app = args.app.lower()
+    if not any(a.platform == "heroku" and a.name == app for a in settings.apps):
+        raise ConfigError(f"{app} is not a Heroku app in DYNODOC_APPS; add heroku:{app} there first")
+    if not settings.drain_token:
+        raise ConfigError(messages.NO_DRAIN_TOKEN)
+    if not settings.public_url:
+        raise ConfigError(messages.NO_PUBLIC_URL)
+    print(drain_command(app, settings.public_url))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dynodoc", description=messages.CLI_DESCRIPTION)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -281,6 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="each watched app's last poll and health")
     status.set_defaults(func=cmd_status)
+
+    drain = sub.add_parser("drain-url", help="print the `heroku drains:add` command for a watched Heroku app")
+    drain.add_argument("app", help="the Heroku app's name, as in DYNODOC_APPS")
+    drain.set_defaults(func=cmd_drain_url)
 
     run = sub.add_parser("run", help="serve Slack if tokens are set, otherwise the offline console")
     run.set_defaults(func=cmd_run)

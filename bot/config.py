@@ -49,6 +49,11 @@ class Settings:
     digest_channel: str = ""
     autodiagnose_channels: tuple[str, ...] = ()
     port: int = 3000
+    # Log drains and alerts
+    drain_token: str = field(default="", repr=False)  # DYNODOC_DRAIN_TOKEN: the drain URL's password
+    public_url: str = ""  # DYNODOC_PUBLIC_URL: where Heroku reaches this bot (for `dynodoc drain-url`)
+    alert_channel: str = ""  # DYNODOC_ALERT_CHANNEL; the digest channel when unset
+    alert_mention: str = ""  # DYNODOC_ALERT_MENTION: <!subteam^ID> or <@U…>, on new incidents only
 
     @property
     def has_slack(self) -> bool:
@@ -115,6 +120,29 @@ def _token(env: Mapping[str, str], name: str, prefix: tuple[str, ...] = ()) -> s
 
 
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{6,20}")
+
+
+_MENTION = re.compile(r"<!subteam\^[A-Z0-9]{6,20}(?:\|[^>]{0,80})?>|<@[UW][A-Z0-9]{6,20}>|<!here>|<!channel>")
+
+
+def _mention(value: str) -> str:
+    if value and not _MENTION.fullmatch(value):
+        raise ConfigError(
+            f"DYNODOC_ALERT_MENTION: {value!r} is not a Slack mention; use <!subteam^S0123ABCD> for a user "
+            "group or <@U0123ABCD> for a person"
+        )
+    return value
+
+
+def _drain_token(env: Mapping[str, str]) -> str:
+    value = _token(env, "DYNODOC_DRAIN_TOKEN")
+    if value and (len(value) < 16 or not re.fullmatch(r"[A-Za-z0-9._~-]+", value)):
+        # It travels in the drain URL's userinfo: short ones are guessable, and `:@/?#` would break the URL.
+        raise ConfigError(
+            "DYNODOC_DRAIN_TOKEN must be at least 16 characters of letters, digits and . _ ~ - "
+            "(try: python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; value not shown)"
+        )
+    return value
 
 
 def _channel(name: str, value: str) -> str:
@@ -203,6 +231,12 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         ),
         autodiagnose_channels=channels,
         port=check(lambda: _int(env, "PORT", 3000, 1, 65535), 3000),
+        drain_token=check(lambda: _drain_token(env), ""),
+        public_url=env.get("DYNODOC_PUBLIC_URL", "").strip().rstrip("/"),
+        alert_channel=check(
+            lambda: _channel("DYNODOC_ALERT_CHANNEL", env.get("DYNODOC_ALERT_CHANNEL", "").strip()), ""
+        ),
+        alert_mention=check(lambda: _mention(env.get("DYNODOC_ALERT_MENTION", "").strip()), ""),
     )
     problems.raise_any()
     return settings

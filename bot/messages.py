@@ -88,3 +88,11 @@ NOT_IN_CHANNEL = (
     "add me with `/invite @Dyno Doctor`."
 )
 REPLY_FAILED = "Sorry — I couldn't finish that reply ({error})."
+NO_DRAIN_TOKEN = (
+    "DYNODOC_DRAIN_TOKEN is not set: choose a long random password for the drain URL, e.g. "
+    "python3 -c 'import secrets; print(secrets.token_urlsafe(24))', and set it where the bot runs."
+)
+NO_PUBLIC_URL = (
+    "DYNODOC_PUBLIC_URL is not set: the bot's public https address, e.g. https://my-dynodoc.herokuapp.com, "
+    "which Heroku will post the logs to."
+)

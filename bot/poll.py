@@ -43,6 +43,10 @@ logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 FLY_HISTORY = timedelta(days=7)  # what the Fly.io logs API keeps
 SEEN_MARGIN = timedelta(hours=1)  # line hashes are kept this long before the oldest line a fetch returned
+# A drain's runs carry this note; while one delivered lately, polling leaves the app to it (a poll reads
+# at most 1,500 lines, a drain sees them all).
+DRAIN_NOTE = "fed by its log drain"
+DRAIN_FRESH = timedelta(minutes=15)
 FIR_NOTE = (
     "Fir-generation app: Heroku keeps no log history for it, so a poll sees nothing; "
     "set DYNODOC_HEROKU_TAIL=1 to keep a tail session open instead"
@@ -249,6 +253,14 @@ def poll_fly(
     )
 
 
+def fed_by_drain(store: Store, app: str, now: datetime) -> bool:
+    """Did a log drain deliver the app's lines lately? Then polling its history adds nothing."""
+    return any(
+        run.note is not None and run.note.startswith(DRAIN_NOTE) and now - run.finished <= DRAIN_FRESH
+        for run in store.poll_runs(app, limit=5)
+    )
+
+
 def poll_app(
     app: WatchedApp,
     source: HerokuLogs | FlyLogs,
@@ -260,6 +272,8 @@ def poll_app(
     """Poll one app and record the run. Never raises for a platform fault: it becomes the run's error."""
     now = now or utcnow()
     keep_after = now - timedelta(days=retention_days)
+    if isinstance(source, HerokuLogs) and fed_by_drain(store, app.name, now):
+        return PollResult(app, now, now, outcome="skipped", note=DRAIN_NOTE)  # the drain records its own runs
     try:
         if isinstance(source, HerokuLogs):
             result = poll_heroku(app, source, store, keep_after=keep_after, now=now)

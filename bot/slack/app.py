@@ -37,6 +37,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot import messages
 from bot.config import ConfigError, Settings
+from bot.drain import DRAIN_PREFIX, MAX_DRAIN_BYTES, DrainIngest
 from bot.knowledge import KnowledgeBase
 from bot.slack.dedupe import drop_retried_events
 from bot.slack.listeners import Services, register
@@ -168,6 +169,11 @@ def _plain(start_response: Callable, status: str, text: str) -> list[bytes]:
     return [text.encode() + b"\n"]
 
 
+def _empty(start_response: Callable, status: str) -> list[bytes]:
+    start_response(status, [("Content-Length", "0")])
+    return []
+
+
 def _signed(verifier: SignatureVerifier, body: bytes, environ: dict) -> bool:
     """Is the request signed by Slack, within its five minutes? A timestamp that is not a plain number of
     at most 12 digits ("abc", 400 digits) is simply unsigned."""
@@ -179,9 +185,13 @@ def _signed(verifier: SignatureVerifier, body: bytes, environ: dict) -> bool:
 
 
 def wsgi_app(
-    app: App, signing_secret: str | None = None, health: Callable[[], str | None] = lambda: None
+    app: App,
+    signing_secret: str | None = None,
+    health: Callable[[], str | None] = lambda: None,
+    drain: Callable[[str, dict, bytes], tuple[str, str]] | None = None,
 ) -> Callable[[dict, Callable], Iterable[bytes]]:
-    """Bolt at /slack/events, a health check at /healthz, 404 elsewhere."""
+    """Bolt at /slack/events, a health check at /healthz, Heroku log drains at /drains/heroku/<app>
+    (`drain(path, environ, body)` answers them), 404 elsewhere."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
@@ -198,7 +208,8 @@ def wsgi_app(
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = -1
-        if not 0 <= length <= MAX_REQUEST_BYTES:
+        is_drain = drain is not None and path.startswith(DRAIN_PREFIX)
+        if not 0 <= length <= (MAX_DRAIN_BYTES if is_drain else MAX_REQUEST_BYTES):
             return _plain(start_response, "413 Content Too Large", "request too large")
         try:
             body = environ["wsgi.input"].read(length) if length else b""
@@ -207,6 +218,9 @@ def wsgi_app(
             return _plain(start_response, "408 Request Timeout", "request body not received")
         if len(body) != length:
             return _plain(start_response, "400 Bad Request", "incomplete body")
+        if is_drain and drain is not None:
+            status, text = drain(path, environ, body)
+            return _plain(start_response, status, text) if text else _empty(start_response, status)
         if path != EVENTS_PATH:
             return _plain(start_response, "404 Not Found", "not found")
         # The signature first, before anything looks inside the body: Bolt parses the body before it
@@ -233,12 +247,13 @@ def run_http(
     on_ready: Callable[[], None] = lambda: None,
     signing_secret: str | None = None,
     health: Callable[[], str | None] = lambda: None,
+    drain: Callable[[str, dict, bytes], tuple[str, str]] | None = None,
 ) -> None:
     try:
         server = make_server(
             host,
             port,
-            wsgi_app(app, signing_secret, health),
+            wsgi_app(app, signing_secret, health, drain),
             server_class=ThreadingWSGIServer,
             handler_class=RequestHandler,
         )
@@ -318,9 +333,14 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None, ho
 
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every job run at INFO
         jobs = []
+        drain = DrainIngest(settings, store) if settings.drain_token and not socket_mode else None
+        if settings.drain_token and socket_mode:
+            log.warning("DYNODOC_DRAIN_TOKEN is set but log drains need HTTP mode (dynodoc serve --http)")
 
         def start_jobs() -> None:  # once Slack has accepted the tokens and the bot is reachable
             jobs.append(start_scheduler(app.client, settings, store, services.kb))
+            if drain is not None:
+                drain.start_reports()
 
         try:
             if socket_mode:
@@ -333,6 +353,7 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None, ho
                     start_jobs,
                     settings.slack_signing_secret,
                     store.healthy,
+                    drain.handle if drain is not None else None,
                 )
         except (_Stop, KeyboardInterrupt):
             log.info("stopped")

@@ -455,7 +455,7 @@ _STOPWORDS = {
 # Which platform a question is about. The AI APIs are named from `signatures.PROVIDER_EVIDENCE`, the same
 # table diagnosis uses; these words name the two hosting platforms.
 _PLATFORM_HINTS = {
-    "fly": ("fly", "flyio", "fly.io", "machine", "machines", "flyctl"),
+    "fly": ("fly", "flyio", "fly.io", "machine", "machines", "flyctl", "smoke checks", "fly.toml"),
     "heroku": ("heroku", "dyno", "dynos", "router", "herokuapp", "buildpack", "buildpacks", "procfile"),
 }
 _AI_PLATFORMS = ("heroku-ai", "openai", "anthropic")

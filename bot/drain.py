@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from bot import logs
 from bot.config import Settings, WatchedApp
+from bot.logs import LogEvent
 from bot.poll import DRAIN_NOTE, PollResult, line_hash, to_record
 from bot.store import Saved, Store, utcnow
 
@@ -96,14 +97,14 @@ def drain_password(environ: dict) -> str | None:
 
 class DrainIngest:
     """Stores what drains deliver, one request per transaction, and reports it every minute as a run of
-    the app (`dynodoc status` shows the drain as the app's source). `on_saved(app, saved)` is called after
-    each store with what was new, for alerts; it must not block."""
+    the app (`dynodoc status` shows the drain as the app's source). `on_saved(app, saved, events)` is called
+    after each store with what was new and the new lines parsed, for alerts; it must not block."""
 
     def __init__(
         self,
         settings: Settings,
         store: Store,
-        on_saved: Callable[[WatchedApp, Saved], None] | None = None,
+        on_saved: Callable[[WatchedApp, Saved, list[LogEvent]], None] | None = None,
     ):
         self.token = settings.drain_token
         self.retention_days = settings.retention_days
@@ -151,11 +152,10 @@ class DrainIngest:
         now = utcnow()
         hashes = [line_hash(app.name, line) for line in frames.lines]
         known = self.store.known_lines(app.name, hashes)
-        records = [
-            to_record(app.name, logs.parse_line(line), now)
-            for line, h in zip(frames.lines, hashes, strict=True)
-            if h not in known
+        events = [
+            logs.parse_line(line) for line, h in zip(frames.lines, hashes, strict=True) if h not in known
         ]
+        records = [to_record(app.name, event, now) for event in events]
         saved = (
             self.store.save_lines(
                 app.name, "heroku", records, keep_after=now - timedelta(days=self.retention_days)
@@ -171,7 +171,7 @@ class DrainIngest:
             totals[2] += saved.new_events
             self._codes.setdefault(app.name, Counter()).update(saved.codes)
         if self.on_saved is not None and saved.new_lines:
-            self.on_saved(app, saved)
+            self.on_saved(app, saved, events)
         return saved
 
     def report(self) -> list[PollResult]:

@@ -117,7 +117,28 @@ def _v2(db: Database) -> None:
     db.execute("CREATE INDEX idx_seen_lines_app_time ON seen_lines (app, time)")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2]
+def _v3(db: Database) -> None:
+    """Alerts: one incident per app and code while it lasts (who acked it, until when it is snoozed), codes
+    muted per app, and the outbox of Slack messages still to send, delivered in order and once."""
+    db.execute(
+        "CREATE TABLE incidents (id INTEGER PRIMARY KEY, app TEXT NOT NULL, code TEXT NOT NULL, "
+        "reason TEXT NOT NULL, opened TEXT NOT NULL, last_seen TEXT NOT NULL, count INTEGER NOT NULL, "
+        "state TEXT NOT NULL, channel TEXT NOT NULL, ts TEXT, acked_by TEXT, acked_at TEXT, "
+        "snoozed_until TEXT, release TEXT)"
+    )
+    db.execute("CREATE INDEX idx_incidents_app_code_state ON incidents (app, code, state)")
+    db.execute(
+        "CREATE TABLE alert_mutes (app TEXT NOT NULL, code TEXT NOT NULL, muted_by TEXT, muted_at TEXT, "
+        "PRIMARY KEY (app, code))"
+    )
+    db.execute(
+        "CREATE TABLE alert_outbox (id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL, action TEXT NOT NULL, "
+        "state TEXT NOT NULL, created TEXT NOT NULL, sent TEXT, error TEXT, tries INTEGER NOT NULL DEFAULT 0)"
+    )
+    db.execute("CREATE INDEX idx_alert_outbox_state ON alert_outbox (state, id)")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3]
 
 
 # --- polling records (bot/poll.py writes them; digests and `dynodoc status` read them) -----------------
@@ -525,6 +546,14 @@ class Store:
             ):
                 deleted[table] = self.db.execute(f"DELETE FROM {table} WHERE {column} < ?", [value]).rowcount
         return deleted
+
+    def count_events(self, app: str, code: str, since: datetime, until: datetime) -> int:
+        """How many `code` events `app` had in [since, until): alerts compare a window with its baseline."""
+        with self.lock:
+            return self.db.execute(
+                "SELECT COUNT(*) FROM events WHERE app = ? AND time >= ? AND time < ? AND code = ?",
+                [app, iso(since), iso(until), code],
+            ).fetchone()[0]
 
     # --- Slack: seen events (retries) and per-channel settings ---
 

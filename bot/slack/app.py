@@ -301,6 +301,39 @@ def run_socket_mode(app: App, settings: Settings, on_ready: Callable[[], None] =
 # --- the entry point ------------------------------------------------------------------------------------
 
 
+class Alerts:
+    """The alert engine and its Slack sender, wired to the Bolt app's client and buttons."""
+
+    def __init__(self, app: App, settings: Settings, store: Store, kb: KnowledgeBase):
+        from bot.alerting import AlertEngine, AlertSender
+        from bot.incidents import IncidentBook
+        from bot.slack.alert_actions import register_alert_actions
+
+        self.book = IncidentBook(store)
+        self.sender = AlertSender(app.client, self.book, kb, mention=settings.alert_mention)
+        self.engine = AlertEngine(settings, store, kb, self.book, self.sender.wake)
+        register_alert_actions(app, self.book, self.sender.wake)
+
+    def on_saved(self, app, saved, events) -> None:
+        from bot.alerting import batch_of
+
+        self.engine.observe(batch_of(app, saved.codes, events, utcnow()))
+
+    def start(self) -> None:
+        self.engine.start()
+        self.sender.start()
+
+    def stop(self) -> None:
+        self.sender.stop()
+
+
+def start_alerts(app: App, settings: Settings, store: Store, kb: KnowledgeBase) -> Alerts | None:
+    """Alerts when there is a channel for them (DYNODOC_ALERT_CHANNEL, else the digest channel)."""
+    if not (settings.alert_channel or settings.digest_channel):
+        return None
+    return Alerts(app, settings, store, kb)
+
+
 class _Stop(BaseException):
     """Raised in the main thread by SIGTERM (Heroku's way of stopping a dyno). A BaseException, like
     KeyboardInterrupt, so that the server's request loop (which catches Exception) cannot swallow it."""
@@ -333,7 +366,12 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None, ho
 
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every job run at INFO
         jobs = []
-        drain = DrainIngest(settings, store) if settings.drain_token and not socket_mode else None
+        alerts = start_alerts(app, settings, store, services.kb)
+        drain = (
+            DrainIngest(settings, store, on_saved=alerts.on_saved if alerts else None)
+            if settings.drain_token and not socket_mode
+            else None
+        )
         if settings.drain_token and socket_mode:
             log.warning("DYNODOC_DRAIN_TOKEN is set but log drains need HTTP mode (dynodoc serve --http)")
 
@@ -341,6 +379,8 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None, ho
             jobs.append(start_scheduler(app.client, settings, store, services.kb))
             if drain is not None:
                 drain.start_reports()
+            if alerts is not None:
+                alerts.start()
 
         try:
             if socket_mode:
@@ -360,6 +400,8 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None, ho
         finally:
             for scheduler in jobs:
                 scheduler.shutdown(wait=False)
+            if alerts is not None:
+                alerts.stop()
     finally:
         store.close()
     return 0

@@ -1,0 +1,251 @@
+"""Incidents and the alert outbox, kept in the bot's database.
+
+One incident per app and code while it lasts: the first firing opens it and queues its Slack post; later
+firings raise its count and queue one update of that post plus one thread reply (pending ones are merged,
+so an hour of Slack trouble sends one update, not hundreds). Ack, snooze and mute are stored here too.
+The outbox is read in order by `bot.alerting.AlertSender`; a row is `pending` until Slack took it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.store import Store, iso
+
+RECOVERED_AFTER = timedelta(minutes=30)  # quiet this long and an incident is over
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: int
+    app: str
+    code: str
+    reason: str  # new | spike | crash-loop | memory | platform
+    opened: datetime
+    last_seen: datetime
+    count: int
+    state: str  # open | recovered
+    channel: str
+    ts: str | None = None
+    acked_by: str | None = None
+    acked_at: datetime | None = None
+    snoozed_until: datetime | None = None
+    release: str | None = None  # "v142 by ada@example.com, 3 min before", when one was found
+
+    def snoozed(self, now: datetime) -> bool:
+        return self.snoozed_until is not None and now < self.snoozed_until
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    incident_id: int
+    action: str  # post | update | reply | recovered
+    tries: int
+
+
+_COLUMNS = "id, app, code, reason, opened, last_seen, count, state, channel, ts, acked_by, acked_at, snoozed_until, release"
+
+
+def _t(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _incident(row) -> Incident:
+    return Incident(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        datetime.fromisoformat(row[4]),
+        datetime.fromisoformat(row[5]),
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+        _t(row[11]),
+        _t(row[12]),
+        row[13],
+    )
+
+
+class IncidentBook:
+    """Reads and writes incidents, mutes and the outbox through the store's connection."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def _one(self, sql: str, params: list) -> Incident | None:
+        with self.store.lock:
+            row = self.store.db.execute(f"SELECT {_COLUMNS} FROM incidents WHERE {sql}", params).fetchone()
+        return _incident(row) if row else None
+
+    def get(self, incident_id: int) -> Incident | None:
+        return self._one("id = ?", [incident_id])
+
+    def current(self, app: str, code: str) -> Incident | None:
+        """The app's open incident for `code`, if any."""
+        return self._one("app = ? AND code = ? AND state = 'open' ORDER BY id DESC LIMIT 1", [app, code])
+
+    def muted(self, app: str, code: str) -> bool:
+        with self.store.lock:
+            return (
+                self.store.db.execute(
+                    "SELECT 1 FROM alert_mutes WHERE app = ? AND code = ?", [app, code]
+                ).fetchone()
+                is not None
+            )
+
+    def fire(
+        self,
+        app: str,
+        code: str,
+        reason: str,
+        count: int,
+        now: datetime,
+        channel: str,
+        release: str | None = None,
+    ) -> Incident | None:
+        """Record a firing: open an incident (queueing its post) or add to the open one (queueing an update
+        and a reply, unless it is snoozed). Nothing for a muted code. Returns the incident."""
+        if self.muted(app, code):
+            return None
+        db = self.store.db
+        with self.store.lock, db.conn:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM incidents WHERE app = ? AND code = ? AND state = 'open' "
+                "ORDER BY id DESC LIMIT 1",
+                [app, code],
+            ).fetchone()
+            if row is None:
+                incident_id = db.execute(
+                    "INSERT INTO incidents (app, code, reason, opened, last_seen, count, state, channel, release) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+                    [app, code, reason, iso(now), iso(now), count, channel, release],
+                ).lastrowid
+                self._queue(incident_id, "post", now)
+            else:
+                incident = _incident(row)
+                incident_id = incident.id
+                db.execute(
+                    "UPDATE incidents SET count = count + ?, last_seen = ? WHERE id = ?",
+                    [count, iso(now), incident_id],
+                )
+                self._queue(incident_id, "update", now)  # the count on the post, even while snoozed
+                if not incident.snoozed(now):
+                    self._queue(incident_id, "reply", now)
+        return self.get(incident_id)
+
+    def _queue(self, incident_id: int, action: str, now: datetime) -> None:
+        """Add an outbox row unless the same action for the incident is already waiting (merged: the
+        message is rendered from the incident when it is sent, so one send covers every firing)."""
+        db = self.store.db
+        waiting = db.execute(
+            "SELECT 1 FROM alert_outbox WHERE incident_id = ? AND action = ? AND state = 'pending'",
+            [incident_id, action],
+        ).fetchone()
+        if waiting is None or action in ("post", "recovered"):
+            db.execute(
+                "INSERT INTO alert_outbox (incident_id, action, state, created) VALUES (?, ?, 'pending', ?)",
+                [incident_id, action, iso(now)],
+            )
+
+    def recover_quiet(self, now: datetime) -> list[Incident]:
+        """Close the incidents quiet for RECOVERED_AFTER, queueing a "recovered" note on each."""
+        db = self.store.db
+        with self.store.lock, db.conn:
+            db.execute("BEGIN IMMEDIATE")
+            ids = [
+                r[0]
+                for r in db.execute(
+                    "SELECT id FROM incidents WHERE state = 'open' AND last_seen < ?",
+                    [iso(now - RECOVERED_AFTER)],
+                ).fetchall()
+            ]
+            for incident_id in ids:
+                db.execute("UPDATE incidents SET state = 'recovered' WHERE id = ?", [incident_id])
+                self._queue(incident_id, "recovered", now)
+        return [i for i in map(self.get, ids) if i is not None]
+
+    # --- what people do with the buttons ---
+
+    def ack(self, incident_id: int, user: str, now: datetime) -> Incident | None:
+        return self._set(incident_id, "acked_by = ?, acked_at = ?", [user, iso(now)], now)
+
+    def snooze(self, incident_id: int, until: datetime, now: datetime) -> Incident | None:
+        return self._set(incident_id, "snoozed_until = ?", [iso(until)], now)
+
+    def mute(self, incident_id: int, user: str, now: datetime) -> Incident | None:
+        incident = self.get(incident_id)
+        if incident is None:
+            return None
+        with self.store.lock:
+            self.store.db.execute(
+                "INSERT INTO alert_mutes (app, code, muted_by, muted_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (app, code) DO UPDATE SET muted_by = excluded.muted_by, muted_at = excluded.muted_at",
+                [incident.app, incident.code, user, iso(now)],
+            )
+        return self._set(incident_id, "state = state", [], now)
+
+    def unmute(self, app: str, code: str) -> None:
+        with self.store.lock:
+            self.store.db.execute("DELETE FROM alert_mutes WHERE app = ? AND code = ?", [app, code])
+
+    def _set(self, incident_id: int, assignments: str, params: list, now: datetime) -> Incident | None:
+        db = self.store.db
+        with self.store.lock, db.conn:
+            db.execute("BEGIN IMMEDIATE")
+            if db.execute(
+                f"UPDATE incidents SET {assignments} WHERE id = ?", [*params, incident_id]
+            ).rowcount:
+                self._queue(incident_id, "update", now)  # the message shows who acked, or the snooze
+        return self.get(incident_id)
+
+    # --- the outbox, for the sender ---
+
+    def pending(self, limit: int = 50) -> list[OutboxRow]:
+        with self.store.lock:
+            rows = self.store.db.execute(
+                "SELECT id, incident_id, action, tries FROM alert_outbox WHERE state = 'pending' ORDER BY id LIMIT ?",
+                [limit],
+            ).fetchall()
+        return [OutboxRow(*r) for r in rows]
+
+    def sent(self, row: OutboxRow, now: datetime, ts: str | None = None) -> None:
+        """Slack took the row's message; a post's ts is kept on the incident, for updates and replies."""
+        db = self.store.db
+        with self.store.lock, db.conn:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(
+                "UPDATE alert_outbox SET state = 'sent', sent = ?, error = NULL WHERE id = ?",
+                [iso(now), row.id],
+            )
+            if ts is not None and row.action == "post":
+                db.execute("UPDATE incidents SET ts = ? WHERE id = ?", [ts, row.incident_id])
+
+    def retry_later(self, row: OutboxRow, error: str) -> None:
+        with self.store.lock:
+            self.store.db.execute(
+                "UPDATE alert_outbox SET tries = tries + 1, error = ? WHERE id = ?", [error[:300], row.id]
+            )
+
+    def give_up(self, row: OutboxRow, error: str, now: datetime) -> None:
+        """Slack refused the row for good (a deleted channel, a revoked token): kept, with the reason."""
+        with self.store.lock:
+            self.store.db.execute(
+                "UPDATE alert_outbox SET state = 'failed', error = ?, sent = ? WHERE id = ?",
+                [error[:300], iso(now), row.id],
+            )
+
+    def counts(self, since: datetime) -> dict[str, int]:
+        """Incidents opened since `since`: all, acked, still open — for the digest and `dynodoc status`."""
+        with self.store.lock:
+            row = self.store.db.execute(
+                "SELECT COUNT(*), COUNT(acked_by), SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END) "
+                "FROM incidents WHERE opened >= ?",
+                [iso(since)],
+            ).fetchone()
+        return {"opened": row[0] or 0, "acked": row[1] or 0, "open": row[2] or 0}

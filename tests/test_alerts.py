@@ -1,0 +1,303 @@
+"""Alerts: the rules against a real store, the sender against the fake Slack (real HTTP, real slack_sdk),
+and the whole path on the real `dynodoc serve --http` fed by Logplex-framed drain requests."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta
+
+import pytest
+from fakes import logplex
+from fakes.heroku import router
+from fakes.slack import BotProcess, FakeSlack, payload, post_form
+from slack_sdk import WebClient
+
+from bot.alerting import CRASH, AlertEngine, AlertSender, Batch, History, firings
+from bot.config import Settings, WatchedApp
+from bot.incidents import IncidentBook
+from bot.knowledge import KnowledgeBase
+from bot.poll import line_hash
+from bot.render.alerts import ALERT_EVENT
+from bot.slack.alert_actions import apply_button
+from bot.store import LineRecord, Store, utcnow
+
+APP = WatchedApp("heroku", "acme-api")
+CHANNEL = "C0ALERTS"
+TOKEN = "drain-token-0123456789abcdef"
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "alerts.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return KnowledgeBase.load()
+
+
+def h12(t: datetime, i: int) -> LineRecord:
+    line = router(t, f"/export/{i}", 503, 30000, code="H12", desc="Request timeout")
+    return LineRecord(line_hash(APP.name, line), t, line, code="H12", kind="router", request=True)
+
+
+def store_h12(store: Store, times: list[datetime]) -> dict[str, int]:
+    return store.save_lines(APP.name, "heroku", [h12(t, i) for i, t in enumerate(times)]).codes
+
+
+def reasons(batch: Batch, store: Store, kb) -> dict[str, str]:
+    return {f.code: f.reason for f in firings(batch, History(store), kb)}
+
+
+def test_a_code_new_in_seven_days_fires_even_twice_only(store, kb):
+    now = utcnow()
+    codes = store_h12(store, [now - timedelta(seconds=2), now - timedelta(seconds=1)])
+    assert reasons(Batch(APP, codes, since=now - timedelta(seconds=2), now=now), store, kb) == {"H12": "new"}
+
+
+def test_a_few_more_of_a_known_code_is_quiet(store, kb):
+    now = utcnow()
+    store_h12(store, [now - timedelta(days=2)])
+    codes = store_h12(store, [now - timedelta(seconds=s) for s in range(1, 11)])
+    assert reasons(Batch(APP, codes, since=now - timedelta(seconds=10), now=now), store, kb) == {}
+
+
+def test_a_spike_is_far_above_the_weeks_average_and_above_the_floor(store, kb):
+    now = utcnow()
+    store_h12(store, [now - timedelta(hours=h) for h in range(1, 24 * 7, 2)])  # one every 2 h for a week
+    codes = store_h12(store, [now - timedelta(seconds=s) for s in range(1, 26)])  # 25 in the last minute
+    assert reasons(Batch(APP, codes, since=now - timedelta(seconds=25), now=now), store, kb) == {
+        "H12": "spike"
+    }
+    # The same 25 against a week that had that many every 10 minutes is no spike.
+    busy = Store(store.path + "-busy")
+    store_h12(
+        busy, [now - timedelta(minutes=m, seconds=s) for m in range(10, 60 * 24 * 7, 10) for s in range(3)]
+    )
+    codes = store_h12(busy, [now - timedelta(seconds=s) for s in range(1, 26)])
+    assert reasons(Batch(APP, codes, since=now - timedelta(seconds=25), now=now), busy, kb) == {}
+
+
+def test_platform_codes_memory_kills_and_crash_loops_name_their_reason(store, kb):
+    now = utcnow()
+    batch = Batch(APP, {"H99": 1, "R15": 2}, since=now, now=now, oom_kills=1)
+    assert reasons(batch, store, kb) == {"H99": "platform", "R15": "memory", "oom": "memory"}
+    history = History(store)
+    two = Batch(APP, {}, since=now, now=now, crashes=2)
+    assert firings(two, history, kb) == []  # two crashes: not yet a loop
+    [loop] = firings(Batch(APP, {}, since=now, now=now + timedelta(minutes=3), crashes=1), history, kb)
+    assert (loop.code, loop.reason) == (CRASH, "crash-loop")
+    later = Batch(APP, {}, since=now, now=now + timedelta(minutes=30), crashes=1)
+    assert firings(later, history, kb) == []  # the first two are out of the 10-minute window
+
+
+def engine_for(store: Store, kb, woken: list) -> tuple[AlertEngine, IncidentBook]:
+    book = IncidentBook(store)
+    settings = Settings(apps=(APP,), alert_channel=CHANNEL)
+    return AlertEngine(settings, store, kb, book, lambda: woken.append(1)), book
+
+
+def test_one_incident_per_code_later_firings_update_it_and_mute_silences(store, kb):
+    engine, book = engine_for(store, kb, woken := [])
+    now = utcnow()
+    first = store_h12(store, [now - timedelta(seconds=1)])
+    [incident] = engine.process(Batch(APP, first, since=now - timedelta(seconds=1), now=now))
+    assert (incident.code, incident.reason, incident.count) == ("H12", "new", 1)
+    more = store_h12(store, [now + timedelta(seconds=s) for s in range(1, 4)])
+    engine.process(Batch(APP, more, since=now, now=now + timedelta(seconds=4)))
+    engine.process(Batch(APP, more, since=now, now=now + timedelta(seconds=5)))
+    assert book.current(APP.name, "H12").count == 7
+    assert [r.action for r in book.pending()] == ["post", "update", "reply"]  # merged, in order
+    book.mute(incident.id, "U0ALICE", now)
+    assert engine.process(Batch(APP, {"H12": 1}, since=now, now=now + timedelta(seconds=6))) == []
+    assert len(woken) == 3  # once per batch that fired, not for the muted one
+
+
+def sender_for(fake: FakeSlack, book: IncidentBook, kb, waits: list) -> AlertSender:
+    client = WebClient(token=fake.bot_token, base_url=fake.api_url)
+    return AlertSender(client, book, kb, sleep=waits.append)
+
+
+def test_the_sender_posts_in_order_waits_on_429_and_backs_off_on_errors(store, kb):
+    fake = FakeSlack()
+    try:
+        engine, book = engine_for(store, kb, [])
+        now = utcnow()
+        engine.process(Batch(APP, store_h12(store, [now]), since=now, now=now))
+        sender = sender_for(fake, book, kb, waits := [])
+        fake.fail(
+            "chat.postMessage",
+            status=429,
+            body={"ok": False, "error": "ratelimited"},
+            headers={"Retry-After": "7"},
+            times=1,
+        )
+        assert sender.run_once() == 0 and waits == [7.0]
+        fake.fail("chat.postMessage", status=503, body="upstream down", times=2)
+        assert sender.run_once() == 0 and sender.run_once() == 0 and waits == [7.0, 1.0, 2.0]
+        assert sender.run_once() == 1
+        [post] = fake.calls_to("chat.postMessage", channel=CHANNEL)[-1:]
+        assert "H12" in post.params["text"] and metadata(post)["event_type"] == ALERT_EVENT
+        incident = book.current(APP.name, "H12")
+        assert incident.ts is not None and book.pending() == []
+        # The attempts that failed before Slack took it could not have posted (Slack said no); one post.
+        assert len(fake.calls_to("chat.postMessage", channel=CHANNEL)) == 4
+    finally:
+        fake.close()
+
+
+def test_a_post_that_reached_slack_before_a_crash_is_not_sent_again(store, kb):
+    fake = FakeSlack()
+    try:
+        engine, book = engine_for(store, kb, [])
+        now = utcnow()
+        engine.process(Batch(APP, store_h12(store, [now]), since=now, now=now))
+        [row] = book.pending()
+        book.retry_later(row, "sending")  # the bot died here last time, after Slack took the post
+        incident = book.current(APP.name, "H12")
+        client = WebClient(token=fake.bot_token, base_url=fake.api_url)
+        client.chat_postMessage(
+            channel=CHANNEL,
+            text="earlier",
+            metadata={"event_type": ALERT_EVENT, "event_payload": {"incident": incident.id}},
+        )
+        sender = sender_for(fake, book, kb, [])
+        assert sender.run_once() == 1
+        assert len(fake.calls_to("chat.postMessage", channel=CHANNEL)) == 1  # only the earlier one
+        assert book.current(APP.name, "H12").ts is not None
+    finally:
+        fake.close()
+
+
+def test_a_refused_channel_is_given_up_with_its_reason_and_the_next_row_goes(store, kb):
+    fake = FakeSlack()
+    try:
+        engine, book = engine_for(store, kb, [])
+        now = utcnow()
+        engine.process(Batch(APP, store_h12(store, [now]), since=now, now=now))
+        engine.process(Batch(APP, {"H99": 1}, since=now, now=now))
+        fake.fail("chat.postMessage", body={"ok": False, "error": "not_in_channel"}, times=1)
+        sender = sender_for(fake, book, kb, [])
+        assert sender.run_once() == 2
+        with store.lock:
+            states = store.db.execute("SELECT state, error FROM alert_outbox ORDER BY id").fetchall()
+        assert states == [("failed", "not_in_channel"), ("sent", None)]
+    finally:
+        fake.close()
+
+
+def test_buttons_ack_snooze_and_mute(store, kb):
+    engine, book = engine_for(store, kb, [])
+    now = utcnow()
+    [incident] = engine.process(Batch(APP, store_h12(store, [now]), since=now, now=now))
+    assert apply_button(book, "dynodoc_alert_ack", str(incident.id), "U0ALICE")
+    assert book.get(incident.id).acked_by == "U0ALICE"
+    assert apply_button(book, "dynodoc_alert_snooze_1h", str(incident.id), "U0ALICE")
+    assert book.get(incident.id).snoozed(utcnow() + timedelta(minutes=59))
+    assert not book.get(incident.id).snoozed(utcnow() + timedelta(minutes=61))
+    assert not apply_button(book, "dynodoc_alert_ack", "999", "U0ALICE")
+    assert not apply_button(book, "dynodoc_alert_explode", str(incident.id), "U0ALICE")
+    assert apply_button(book, "dynodoc_alert_mute", str(incident.id), "U0ALICE") and book.muted(
+        APP.name, "H12"
+    )
+
+
+def top_level_alerts(fake: FakeSlack) -> list:
+    return [c for c in fake.calls_to("chat.postMessage", channel=CHANNEL) if not c.params.get("thread_ts")]
+
+
+def test_drained_h12s_alert_within_a_minute_then_update_and_snooze(tmp_path):
+    fake = FakeSlack()
+    try:
+        bot, port = BotProcess.http(
+            fake,
+            tmp_path,
+            DYNODOC_APPS="heroku:acme-api",
+            DYNODOC_DRAIN_TOKEN=TOKEN,
+            DYNODOC_ALERT_CHANNEL=CHANNEL,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}/drains/heroku/acme-api"
+            now = utcnow()
+            burst = [
+                router(now, f"/export/{i}", 503, 30000, code="H12", desc="Request timeout") for i in range(40)
+            ]
+            started = time.monotonic()
+            assert logplex.post(url, burst, password=TOKEN, frame_id="B1").status_code == 204
+            [alert] = fake.wait_for("chat.postMessage", channel=CHANNEL, timeout=60)
+            assert time.monotonic() - started < 60
+            assert "H12" in alert.params["text"] and "acme-api" in alert.params["text"]
+            assert logplex.post(url, burst, password=TOKEN, frame_id="B1").status_code == 204  # a retry
+            second = [
+                router(
+                    now + timedelta(seconds=5), f"/more/{i}", 503, 30000, code="H12", desc="Request timeout"
+                )
+                for i in range(10)
+            ]
+            assert logplex.post(url, second, password=TOKEN, frame_id="B2").status_code == 204
+            [update] = fake.wait_for("chat.update", channel=CHANNEL, timeout=30)
+            assert "*50*" in json.dumps(update.params["blocks"])  # 40 + 10: the retried 40 counted once
+            assert len(top_level_alerts(fake)) == 1
+            ts = alert_ts(fake)
+            click = payload(
+                "block_actions_button",
+                actions=[
+                    {
+                        "action_id": "dynodoc_alert_snooze_1h",
+                        "block_id": "alert_1",
+                        "value": "1",
+                        "type": "button",
+                        "action_ts": "1.0",
+                    }
+                ],
+                container={"type": "message", "message_ts": ts, "channel_id": CHANNEL, "is_ephemeral": False},
+            )
+            assert post_form(port, {"payload": json.dumps(click)}).status == 200
+            update_showing(fake, "Snoozed until")  # the message says it sleeps (updates may merge)
+            third = [
+                router(
+                    now + timedelta(seconds=9), f"/late/{i}", 503, 30000, code="H12", desc="Request timeout"
+                )
+                for i in range(10)
+            ]
+            assert logplex.post(url, third, password=TOKEN, frame_id="B3").status_code == 204
+            last = update_showing(fake, "*60*")
+            assert "Snoozed until" in json.dumps(last.params["blocks"])
+            assert len(top_level_alerts(fake)) == 1  # snoozed: nothing new at top level
+            assert logplex.post(url, third, password="wrong-password-00000", frame_id="B4").status_code == 401
+        finally:
+            bot.stop()
+    finally:
+        fake.close()
+
+
+def update_showing(fake: FakeSlack, needle: str, timeout: float = 30.0):
+    """The first chat.update of the alert whose blocks contain `needle`, waiting for it to be recorded."""
+    deadline = time.monotonic() + timeout
+    seen = 0
+    while True:
+        calls = fake.calls_to("chat.update", channel=CHANNEL)
+        for call in calls:
+            if needle in json.dumps(call.params.get("blocks")):
+                return call
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no alert update showing {needle!r} in {len(calls)} update(s)")
+        seen = len(calls)
+        fake.wait_for(
+            "chat.update", count=seen + 1, channel=CHANNEL, timeout=max(0.1, deadline - time.monotonic())
+        )
+
+
+def metadata(call) -> dict:
+    meta = call.params["metadata"]
+    return json.loads(meta) if isinstance(meta, str) else meta
+
+
+def alert_ts(fake: FakeSlack) -> str:
+    for message, meta in fake.history.get(CHANNEL, []):
+        if meta and meta.get("event_type") == ALERT_EVENT:
+            return message["ts"]
+    raise AssertionError("no alert in the channel")

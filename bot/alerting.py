@@ -182,9 +182,11 @@ class AlertEngine:
         kb: KnowledgeBase,
         book: IncidentBook,
         wake: Callable[[], None],
+        release: Callable[[str, datetime], str | None] | None = None,
     ):
         self.channel = settings.alert_channel or settings.digest_channel
         self.kb, self.book, self.wake = kb, book, wake
+        self.release = release  # the deploy just before a new incident, as a sentence (Heroku apps)
         self.history = History(store)
         self._queue: queue.Queue[Batch | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -202,8 +204,15 @@ class AlertEngine:
                 fired[code] = Firing(code, "ongoing", n)
         opened = []
         for firing in fired.values():
+            release = None
+            if (
+                self.release
+                and batch.app.platform == "heroku"
+                and not self.book.current(batch.app.name, firing.code)
+            ):
+                release = self.release(batch.app.name, batch.now)
             incident = self.book.fire(
-                batch.app.name, firing.code, firing.reason, firing.count, batch.now, self.channel
+                batch.app.name, firing.code, firing.reason, firing.count, batch.now, self.channel, release
             )
             if incident is not None:
                 opened.append(incident)

@@ -301,3 +301,57 @@ def alert_ts(fake: FakeSlack) -> str:
         if meta and meta.get("event_type") == ALERT_EVENT:
             return message["ts"]
     raise AssertionError("no alert in the channel")
+
+
+def test_an_alert_names_the_release_just_before_it_and_the_rollback(tmp_path):
+    from fakes.heroku import API_KEY, FakeHeroku
+
+    fake, heroku = FakeSlack(), FakeHeroku()
+    try:
+        heroku.add_app("acme-api")
+        now = utcnow()
+        heroku.release("acme-api", now - timedelta(hours=5), "bob@example.com")
+        heroku.release("acme-api", now - timedelta(minutes=3), "ada@example.com")
+        bot, port = BotProcess.http(
+            fake,
+            tmp_path,
+            DYNODOC_APPS="heroku:acme-api",
+            DYNODOC_DRAIN_TOKEN=TOKEN,
+            DYNODOC_ALERT_CHANNEL=CHANNEL,
+            HEROKU_API_KEY=API_KEY,
+            HEROKU_API_URL=heroku.url,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}/drains/heroku/acme-api"
+            burst = [
+                router(now, f"/pay/{i}", 503, 30000, code="H12", desc="Request timeout") for i in range(3)
+            ]
+            assert logplex.post(url, burst, password=TOKEN).status_code == 204
+            [alert] = fake.wait_for("chat.postMessage", channel=CHANNEL, timeout=60)
+            said = json.dumps(alert.params["blocks"])
+            assert "Started 3 min after v2 (deployed by ada@example.com)" in said
+            assert "heroku rollback v1 -a acme-api" in said
+            [asked] = heroku.requests_to("GET", "/apps/acme-api/releases")
+            assert asked.headers.get("Range") == "version ..; order=desc, max=5"
+        finally:
+            bot.stop()
+    finally:
+        fake.close()
+        heroku.close()
+
+
+def test_without_a_release_lookup_the_alert_still_goes():
+    from bot.releases import ReleaseLookup, suspect
+
+    def broken(app: str) -> list[dict]:
+        raise OSError("network down")
+
+    assert ReleaseLookup(broken)("acme-api", utcnow()) is None
+    old = {
+        "version": 7,
+        "created_at": "2020-01-01T00:00:00Z",
+        "status": "succeeded",
+        "user": {"email": "a@b"},
+    }
+    failed = {"version": 8, "created_at": utcnow().isoformat(), "status": "failed", "user": {"email": "a@b"}}
+    assert suspect([old, failed], utcnow()) is None  # too old, and a failed release started nothing

@@ -311,7 +311,7 @@ class Alerts:
 
         self.book = IncidentBook(store)
         self.sender = AlertSender(app.client, self.book, kb, mention=settings.alert_mention)
-        self.engine = AlertEngine(settings, store, kb, self.book, self.sender.wake)
+        self.engine = AlertEngine(settings, store, kb, self.book, self.sender.wake, release_lookup(settings))
         register_alert_actions(app, self.book, self.sender.wake)
 
     def on_saved(self, app, saved, events) -> None:
@@ -325,6 +325,17 @@ class Alerts:
 
     def stop(self) -> None:
         self.sender.stop()
+
+
+def release_lookup(settings: Settings):
+    """Heroku releases for alerts, when there is an API key to read them with."""
+    if not settings.heroku_api_key:
+        return None
+    from bot.releases import ReleaseLookup
+    from bot.sources.heroku import HerokuLogs
+
+    heroku = HerokuLogs(settings.heroku_api_key, base_url=settings.heroku_api_url, timeout=10)
+    return ReleaseLookup(heroku.releases)
 
 
 def start_alerts(app: App, settings: Settings, store: Store, kb: KnowledgeBase) -> Alerts | None:

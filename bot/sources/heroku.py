@@ -102,7 +102,9 @@ class HerokuLogs(PlatformClient):
             "User-Agent": USER_AGENT,
         }
 
-    def _api(self, method: str, app: str, path: str, what: str, **kwargs) -> httpx.Response:
+    def _api(
+        self, method: str, app: str, path: str, what: str, headers: dict | None = None, **kwargs
+    ) -> httpx.Response:
         """One Platform API call: waits if the rate-limit pool is nearly empty, raises named errors."""
         if self.remaining is not None and self.remaining <= self.policy.reserve:
             # The pool refills at about 75 tokens a minute; wait roughly one refill per missing token.
@@ -112,7 +114,7 @@ class HerokuLogs(PlatformClient):
             response = self.client.request(
                 method,
                 f"{self.base_url}/apps/{quote(app, safe='')}{path}",
-                headers=self._headers(),
+                headers={**self._headers(), **(headers or {})},
                 timeout=self.timeout,
                 **kwargs,
             )
@@ -152,6 +154,19 @@ class HerokuLogs(PlatformClient):
         gen = data.get("generation") if isinstance(data, dict) else None
         name = gen.get("name") if isinstance(gen, dict) else gen
         return name.lower() if isinstance(name, str) else None
+
+    def releases(self, app: str, limit: int = 5) -> list[dict]:
+        """The app's newest releases, newest first (`GET /apps/{app}/releases`, ranged by version). One try:
+        it only adds "started after v142" to an alert, so a failure raises and the alert goes without."""
+        response = self._api(
+            "GET",
+            app,
+            "/releases",
+            "reading releases",
+            headers={"Range": f"version ..; order=desc, max={limit}"},
+        )
+        data = response.json()
+        return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
 
     # --- the Logplex stream ---
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import socket
 import threading
 import time
@@ -52,6 +53,7 @@ class FakeApp:
     stream: str = "sse"  # "sse" | "plain"
     generation: str = "cedar"
     lines: list[str] = field(default_factory=list)
+    releases: list[dict] = field(default_factory=list)  # oldest first, as the Platform API's release objects
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,29 @@ class FakeHeroku:
         self.log(name, *(lines or []))
         return app
 
+    def release(self, name: str, at: datetime, email: str, description: str = "Deploy 1a2b3c4") -> dict:
+        """A release of the app, shaped like the Platform API's release object."""
+        with self._cond:
+            app = self.apps[name]
+            for old in app.releases:
+                old["current"] = False
+            release = {
+                "id": str(uuid.uuid4()),
+                "version": len(app.releases) + 1,
+                "created_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "updated_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "description": description,
+                "status": "succeeded",
+                "current": True,
+                "user": {"id": str(uuid.uuid4()), "email": email},
+                "app": {"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, name)), "name": name},
+                "slug": {"id": str(uuid.uuid4())},
+                "addon_plan_names": [],
+                "output_stream_url": None,
+            }
+            app.releases.append(release)
+            return release
+
     def log(self, name: str, *lines: str) -> None:
         """The app writes lines; Logplex keeps the last 1,500."""
         with self._cond:
@@ -358,9 +383,34 @@ def _make_handler(fake: FakeHeroku) -> type[BaseHTTPRequestHandler]:
                         "generation": {"id": str(uuid.uuid4()), "name": app.generation},
                     },
                 )
+            if len(parts) == 3 and parts[0] == "apps" and parts[2] == "releases":
+                return self._releases(parts[1])
             if len(parts) == 2 and parts[0] in ("streams", "sessions"):
                 return self._stream(parts[1])
             self._send_json(404, {"id": "not_found", "message": "Not found."})
+
+        def _releases(self, name: str) -> None:
+            """`GET /apps/{app}/releases`: ranged by version (`Range: version ..; order=desc, max=N`);
+            206 with `Next-Range` when more are left, as the Platform API pages."""
+            if not self._api_checks():
+                return
+            fault = self._fault("releases", name)
+            if fault and fault.status:
+                return
+            app = fake.apps.get(name)
+            if not app:
+                return self._send_json(404, {"id": "not_found", "message": "Couldn't find that app."})
+            spec = self.headers.get("Range", "")
+            m = re.search(r"max=(\d+)", spec)
+            limit = min(int(m.group(1)) if m else 200, 1000)
+            ordered = list(reversed(app.releases)) if "order=desc" in spec else list(app.releases)
+            page = ordered[:limit]
+            headers = (
+                {"Next-Range": f"version ]{page[-1]['version']}..; max={limit}"}
+                if len(ordered) > limit
+                else {}
+            )
+            self._send_json(206 if headers else 200, page, headers)
 
         # --- Logplex ---
 

@@ -83,7 +83,6 @@ class Diagnosis:
     correlations: tuple[Correlation, ...]
     observations: tuple[str, ...]  # what a human would point out even without a platform code
     redacted: int
-    redacted_kinds: tuple[str, ...]
     lines: int
     truncated: bool
     summary: str
@@ -189,7 +188,6 @@ def diagnose(text: str, kb: KnowledgeBase | None = None) -> Diagnosis:
         correlations=correlations,
         observations=observations,
         redacted=secret.count,
-        redacted_kinds=secret.kinds,
         lines=len(paste.lines),
         truncated=paste.truncated,
         summary="",

@@ -155,7 +155,6 @@ class Cursor:
     platform: str
     cursor: str  # Fly.io: the next_token to ask with; Heroku: empty
     newest_time: datetime | None  # the newest line stored, for gap detection
-    updated: datetime | None
 
 
 @dataclass(frozen=True)
@@ -428,11 +427,11 @@ class Store:
         """Where polling of `app` stands: the Fly.io next_token and the newest line stored."""
         with self.lock:
             row = self.db.execute(
-                "SELECT app, platform, cursor, newest_time, updated FROM cursors WHERE app = ?", [app]
+                "SELECT app, platform, cursor, newest_time FROM cursors WHERE app = ?", [app]
             ).fetchone()
         if not row:
             return None
-        return Cursor(row[0], row[1], row[2] or "", _time(row[3]), _time(row[4]))
+        return Cursor(row[0], row[1], row[2] or "", _time(row[3]))
 
     def record_run(self, run: PollRun) -> None:
         with self.lock:

@@ -24,7 +24,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -68,9 +70,15 @@ class _Server(ThreadingHTTPServer):
 class FakeSlack:
     """The Slack Web API, file server and response_url endpoint, on 127.0.0.1."""
 
-    def __init__(self, bot_token: str = BOT_TOKEN, app_token: str = APP_TOKEN):
+    def __init__(
+        self,
+        bot_token: str = BOT_TOKEN,
+        app_token: str = APP_TOKEN,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
         self.bot_token = bot_token
         self.app_token = app_token
+        self.clock = clock  # stamps posted messages: a test that moves the bot's clock moves Slack's too
         self.calls: list[Call] = []
         self.faults: dict[str, list[Fault]] = {}
         self.files: dict[str, tuple[bytes, str]] = {}
@@ -170,7 +178,7 @@ class FakeSlack:
         with self._cond:
             # Like Slack's: the time of posting (so `oldest` filters work), unique by its micro part.
             self._ts += 1
-            return f"{int(time.time())}.{self._ts:06d}"
+            return f"{int(self.clock().timestamp())}.{self._ts:06d}"
 
     def close(self) -> None:
         self.server.shutdown()

@@ -149,21 +149,29 @@ class FakeSlack:
             self.calls.append(call)
             self._cond.notify_all()
 
-    def calls_to(self, method: str, **where) -> list[Call]:
-        """Recorded calls of `method` whose params include every `where` item."""
+    def mark(self) -> int:
+        """A place in the record: `calls_to` / `wait_for` with `after=` see only the calls made since."""
+        with self._cond:
+            return len(self.calls)
+
+    def calls_to(self, method: str, *, after: int = 0, **where) -> list[Call]:
+        """Recorded calls of `method` (since the mark `after`) whose params include every `where` item."""
         with self._cond:
             return [
                 c
-                for c in self.calls
+                for c in self.calls[after:]
                 if c.method == method and all(c.params.get(k) == v for k, v in where.items())
             ]
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0, **where) -> list[Call]:
-        """Block until `count` matching calls are recorded (then return them), or fail at the deadline."""
+    def wait_for(
+        self, method: str, count: int = 1, timeout: float = 10.0, *, after: int = 0, **where
+    ) -> list[Call]:
+        """Block until `count` matching calls are recorded since the mark `after` (then return them), or
+        fail at the deadline. A fake shared by several tests needs `after` or params unique to the test."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                found = self.calls_to(method, **where)
+                found = self.calls_to(method, after=after, **where)
                 if len(found) >= count:
                     return found
                 left = deadline - time.monotonic()
@@ -406,6 +414,12 @@ class FakeSocketMode:
                     self._cond.notify_all()
         except websockets.exceptions.ConnectionClosed:
             pass
+
+    def wait_connections(self, count: int, timeout: float = 10.0) -> None:
+        """Block until the bot has opened `count` websocket connections in all."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.connections >= count, timeout):
+                raise AssertionError(f"expected {count} Socket Mode connection(s); saw {self.connections}")
 
     def wait_connected(self, timeout: float = 10.0) -> None:
         with self._cond:

@@ -154,24 +154,35 @@ class FakeSlack:
         with self._cond:
             return len(self.calls)
 
-    def calls_to(self, method: str, *, after: int = 0, **where) -> list[Call]:
-        """Recorded calls of `method` (since the mark `after`) whose params include every `where` item."""
+    def calls_to(self, method: str, *, after: int = 0, path: str | None = None, **where) -> list[Call]:
+        """Recorded calls of `method` (since the mark `after`, to `path` if given) whose params include
+        every `where` item."""
         with self._cond:
             return [
                 c
                 for c in self.calls[after:]
-                if c.method == method and all(c.params.get(k) == v for k, v in where.items())
+                if c.method == method
+                and (path is None or c.path == path)
+                and all(c.params.get(k) == v for k, v in where.items())
             ]
 
     def wait_for(
-        self, method: str, count: int = 1, timeout: float = 10.0, *, after: int = 0, **where
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 10.0,
+        *,
+        after: int = 0,
+        path: str | None = None,
+        **where,
     ) -> list[Call]:
         """Block until `count` matching calls are recorded since the mark `after` (then return them), or
-        fail at the deadline. A fake shared by several tests needs `after` or params unique to the test."""
+        fail at the deadline. A fake shared by several tests needs `after`, a `path` (a response_url's) or
+        params unique to the test, or it may count an earlier test's calls."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                found = self.calls_to(method, after=after, **where)
+                found = self.calls_to(method, after=after, path=path, **where)
                 if len(found) >= count:
                     return found
                 left = deadline - time.monotonic()

@@ -138,7 +138,7 @@ def _digest_from_store(args: argparse.Namespace) -> int:
 
     from bot.digest import hour_of
     from bot.jobs import build_stored_digest
-    from bot.store import Store, utcnow
+    from bot.store import Store
 
     settings = load_settings()
     if not settings.apps:
@@ -153,7 +153,7 @@ def _digest_from_store(args: argparse.Namespace) -> int:
         return 2
     store = Store(settings.db_path)
     try:
-        digest = build_stored_digest(store, settings, hour_of(utcnow()) + timedelta(hours=1), args.app)
+        digest = build_stored_digest(store, settings, hour_of(store.clock()) + timedelta(hours=1), args.app)
     finally:
         store.close()
     if args.json:
@@ -222,12 +222,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     from contextlib import closing
 
     from bot.render.polling import render_status
-    from bot.store import Store, utcnow
+    from bot.store import Store
 
     settings = load_settings()
     with closing(Store(settings.db_path)) as store:
         rows = [(app, store.poll_health(app.name)) for app in settings.apps]
-    print(render_status(rows, utcnow(), settings.poll_minutes))
+        now = store.clock()
+    print(render_status(rows, now, settings.poll_minutes))
     return 0
 
 

@@ -1,14 +1,16 @@
 """Pasted text -> `Diagnosis`: which codes, how many, where, the likely root cause, whose fault, what next.
 
 `diagnose(text)` redacts secrets, rebuilds the log lines (`paste`), parses each one (`logs`), reads any
-JSON error bodies (`apierrors`), counts findings per code and then applies the correlation rules below,
-in order of how often they turn out to be the real root cause.
+JSON error bodies (`apierrors`), counts findings per code and then applies the correlation rules below;
+each rule is registered with its priority, the order in which its pattern most often turns out to be the
+real root cause.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -83,7 +85,6 @@ class Diagnosis:
     correlations: tuple[Correlation, ...]
     observations: tuple[str, ...]  # what a human would point out even without a platform code
     redacted: int
-    redacted_kinds: tuple[str, ...]
     lines: int
     truncated: bool
     summary: str
@@ -156,10 +157,10 @@ def diagnose(text: str, kb: KnowledgeBase | None = None) -> Diagnosis:
     api_errors = _api_errors(joined, kb)
 
     findings = _findings(events, api_errors, kb)
-    correlations = _correlations(events, findings)
+    patterns = _correlations(events, findings)
     observations = _observations(events)
     failures = find_failures(joined)
-    primary = _primary(findings, correlations)
+    primary = _primary(findings, patterns)
     if failures and (primary is None or primary.code in _CONSEQUENCES):
         # No code, or a Fly proxy code that only reports an unreachable machine: the machine's own
         # failure (killed, crashed, not listening, unhealthy) is the thing to fix.
@@ -186,10 +187,9 @@ def diagnose(text: str, kb: KnowledgeBase | None = None) -> Diagnosis:
     diagnosis = Diagnosis(
         findings=findings,
         primary=primary,
-        correlations=correlations,
+        correlations=tuple(corr for _, corr in patterns),
         observations=observations,
         redacted=secret.count,
-        redacted_kinds=secret.kinds,
         lines=len(paste.lines),
         truncated=paste.truncated,
         summary="",
@@ -305,190 +305,263 @@ def _api_entry(error: ApiError, kb: KnowledgeBase) -> tuple[Entry | None, str]:
     return None, label
 
 
-# --- correlations ------------------------------------------------------------------------------------
-
-
 def _codes(findings: tuple[Finding, ...]) -> dict[str, Finding]:
     return {f.code: f for f in findings}
 
 
-def _correlations(events: list[LogEvent], findings: tuple[Finding, ...]) -> tuple[Correlation, ...]:
-    found = _codes(findings)
-    out: list[Correlation] = []
+# --- correlation rules -------------------------------------------------------------------------------
+# One small function per pattern, registered with its priority: when a paste shows several patterns,
+# the one with the lowest priority is the root cause (the order in which they most often turn out to be
+# the real cause), and `blame` says whose side it is on then. Correlations are listed in the order the
+# rules are defined. Adding a rule is adding one function here.
 
-    # Memory pressure first: swapping or OOM kills make everything after them slow or dead.
+
+@dataclass(frozen=True)
+class _Evidence:
+    """What every rule reads: the parsed lines and the findings per code."""
+
+    events: list[LogEvent]
+    findings: tuple[Finding, ...]
+    found: dict[str, Finding]
+
+
+_Find = Callable[[_Evidence], Correlation | None]
+
+
+@dataclass(frozen=True)
+class _Rule:
+    priority: int  # lower leads
+    blame: str | None  # whose side the pattern is on when it leads; None: the side of its code
+    find: _Find
+
+
+_RULES: list[_Rule] = []
+
+
+def _rule(priority: int, blame: str | None = None) -> Callable[[_Find], _Find]:
+    """Register the decorated function as a correlation rule with its priority (unique; lower leads)."""
+
+    def register(find: _Find) -> _Find:
+        assert all(r.priority != priority for r in _RULES), f"two rules with priority {priority}"
+        _RULES.append(_Rule(priority, blame, find))
+        return find
+
+    return register
+
+
+def _correlations(
+    events: list[LogEvent], findings: tuple[Finding, ...]
+) -> tuple[tuple[_Rule, Correlation], ...]:
+    """Every pattern the rules find, each with the rule that found it, in the rules' order."""
+    evidence = _Evidence(events, findings, _codes(findings))
+    return tuple((rule, corr) for rule in _RULES for corr in [rule.find(evidence)] if corr is not None)
+
+
+@_rule(priority=10, blame="app")
+def _memory(ev: _Evidence) -> Correlation | None:
+    """Memory pressure first: swapping or OOM kills make everything after them slow or dead."""
+    events, found = ev.events, ev.found
     pressure = [e for e in events if e.code in ("R14", "R15") or e.oom or (e.mem_pct or 0) > 100]
-    if pressure:
-        places = sorted({e.where for e in pressure if e.where})
-        victims = [
-            e
-            for e in events
-            if (e.code in _TIMEOUTS or e.exit_status == 137)
-            and (not places or e.where in places or e.where is None)
-        ]
-        peak = max((e.mem_pct for e in pressure if e.mem_pct), default=None)
-        head = "R15" if "R15" in found else "R14" if "R14" in found else "OOM"
-        where = f" on {', '.join(places)}" if places else ""
-        text = f"Memory pressure{where}"
-        if peak:
-            text += f" (peak {peak:g}% of the dyno's quota)"
-        if victims:
-            hit = sorted({e.code or f"exit {e.exit_status}" for e in victims})
-            text += (
-                f", with {', '.join(hit)} on the same {'dyno' if places else 'app'} — a dyno or machine that "
-                f"swaps or is killed for memory answers slowly or not at all. Memory is the root cause; the "
-                f"others are symptoms."
-            )
-            out.append(Correlation("memory", (head, *sorted({e.code for e in victims if e.code})), text))
-        else:
-            others = sorted(
-                {f.code for f in findings if f.code not in ("R14", "R15") and f.code in _TIMEOUTS}
-            )
-            text += ": the process is using more memory than its size allows" + (
-                f" — a separate problem from the {', '.join(others)} elsewhere." if others else "."
-            )
-            out.append(Correlation("memory", (head,), text, root=not others))
-
-    # Boot: R10/H20 with H10 -> the web process never bound $PORT in time.
-    if "R10" in found or "H20" in found:
-        localhost = [e.line for e in events if e.kind == "app" and _LOCALHOST.search(e.message)]
-        text = (
-            "The web process did not bind to $PORT within the boot window, so Heroku killed it and the router "
-            "has nothing to send requests to (H10/H20 follow). "
-        )
+    if not pressure:
+        return None
+    places = sorted({e.where for e in pressure if e.where})
+    victims = [
+        e
+        for e in events
+        if (e.code in _TIMEOUTS or e.exit_status == 137)
+        and (not places or e.where in places or e.where is None)
+    ]
+    peak = max((e.mem_pct for e in pressure if e.mem_pct), default=None)
+    head = "R15" if "R15" in found else "R14" if "R14" in found else "OOM"
+    where = f" on {', '.join(places)}" if places else ""
+    text = f"Memory pressure{where}"
+    if peak:
+        text += f" (peak {peak:g}% of the dyno's quota)"
+    if victims:
+        hit = sorted({e.code or f"exit {e.exit_status}" for e in victims})
         text += (
-            "The app says it listens on 127.0.0.1/localhost: bind to 0.0.0.0:$PORT instead."
-            if localhost
-            else "Make it listen on 0.0.0.0:$PORT, and move slow start-up work out of boot."
+            f", with {', '.join(hit)} on the same {'dyno' if places else 'app'} — a dyno or machine that "
+            f"swaps or is killed for memory answers slowly or not at all. Memory is the root cause; the "
+            f"others are symptoms."
         )
-        out.append(
-            Correlation(
-                "boot", tuple(c for c in ("R10", "H20", "H10") if c in found), text, tuple(localhost[:2])
-            )
-        )
+        return Correlation("memory", (head, *sorted({e.code for e in victims if e.code})), text)
+    others = sorted({f.code for f in ev.findings if f.code not in ("R14", "R15") and f.code in _TIMEOUTS})
+    text += ": the process is using more memory than its size allows" + (
+        f" — a separate problem from the {', '.join(others)} elsewhere." if others else "."
+    )
+    return Correlation("memory", (head,), text, root=not others)
 
-    # Fly: refused connections. Compare where the app says it listens with the port the proxy tried.
-    refused = [c for c in ("PC01", "PC02") if c in found]
-    if refused:
-        bind = _bind(events, tuple(refused))
-        if bind:
-            out.append(bind)
 
-    # Crash context: the app lines just before a crash are usually the exception that caused it.
-    crash = _crash_context(events)
-    if crash:
-        quote, exit_line = crash
-        codes = tuple(c for c in ("H10", "H13", "PM05", "PR04") if c in found)
-        out.append(
-            Correlation(
-                "crash",
-                codes or ("crash",),
-                f"The process crashed ({exit_line}); the lines just before it show why.",
-                quote,
-            )
-        )
+@_rule(priority=20, blame="app")
+def _boot(ev: _Evidence) -> Correlation | None:
+    """R10/H20 with H10: the web process never bound $PORT in time."""
+    if "R10" not in ev.found and "H20" not in ev.found:
+        return None
+    localhost = [e.line for e in ev.events if e.kind == "app" and _LOCALHOST.search(e.message)]
+    text = (
+        "The web process did not bind to $PORT within the boot window, so Heroku killed it and the router "
+        "has nothing to send requests to (H10/H20 follow). "
+    )
+    text += (
+        "The app says it listens on 127.0.0.1/localhost: bind to 0.0.0.0:$PORT instead."
+        if localhost
+        else "Make it listen on 0.0.0.0:$PORT, and move slow start-up work out of boot."
+    )
+    return Correlation(
+        "boot", tuple(c for c in ("R10", "H20", "H10") if c in ev.found), text, tuple(localhost[:2])
+    )
 
-    # Fly: the proxy gives up on a machine that keeps exiting.
-    if ("PM05" in found or "PR04" in found or "PR03" in found) and any(
-        e.platform == "fly" and (e.kind == "exit" or e.state_to == "stopped") for e in events
+
+@_rule(priority=50, blame="app")
+def _refused(ev: _Evidence) -> Correlation | None:
+    """Fly: refused connections. Compare where the app says it listens with the port the proxy tried."""
+    refused = tuple(c for c in ("PC01", "PC02") if c in ev.found)
+    return _bind(ev.events, refused) if refused else None
+
+
+@_rule(priority=70, blame="app")
+def _crash(ev: _Evidence) -> Correlation | None:
+    """The app lines just before a crash are usually the exception that caused it."""
+    crash = _crash_context(ev.events)
+    if not crash:
+        return None
+    quote, exit_line = crash
+    codes = tuple(c for c in ("H10", "H13", "PM05", "PR04") if c in ev.found)
+    return Correlation(
+        "crash",
+        codes or ("crash",),
+        f"The process crashed ({exit_line}); the lines just before it show why.",
+        quote,
+    )
+
+
+@_rule(priority=60, blame="app")
+def _machine_not_starting(ev: _Evidence) -> Correlation | None:
+    """Fly: the proxy gives up on a machine that keeps exiting."""
+    codes = tuple(c for c in ("PM05", "PR04", "PR03") if c in ev.found)
+    if not codes or not any(
+        e.platform == "fly" and (e.kind == "exit" or e.state_to == "stopped") for e in ev.events
     ):
-        out.append(
-            Correlation(
-                "machine-not-starting",
-                tuple(c for c in ("PM05", "PR04", "PR03") if c in found),
-                "The proxy cannot reach a machine because the machine itself keeps exiting: look at "
-                "its own exit (fly logs -i <machine>) rather than at the proxy.",
-            )
-        )
+        return None
+    return Correlation(
+        "machine-not-starting",
+        codes,
+        "The proxy cannot reach a machine because the machine itself keeps exiting: look at "
+        "its own exit (fly logs -i <machine>) rather than at the proxy.",
+    )
 
-    # Web server killing workers below the router's 30 s.
-    kills = [e.line for e in events if e.kind == "app" and _WORKER_KILL.search(e.message)]
-    if kills and ("H12" in found or "H13" in found or "H18" in found):
-        out.append(
-            Correlation(
-                "server-timeout",
-                tuple(c for c in ("H13", "H12", "H18") if c in found),
-                "The web server kills workers that run too long, and the router then sees the "
-                "connection closed without a response (H13) — the server's timeout is below the "
-                "router's 30 s. Fix the slow requests; keep the app's own timeout (e.g. rack-timeout, "
-                "gunicorn --timeout) just under 30 s so it fails cleanly.",
-                tuple(kills[:2]),
-            )
-        )
 
-    h12 = found.get("H12")
-    if h12 and h12.service_ms and h12.service_ms[1] >= 29000:
-        paths = ", ".join(f"{p} ({n})" for p, n in h12.paths) or "(no paths logged)"
-        out.append(
-            Correlation(
-                "slow-endpoints",
-                ("H12",),
-                f"Requests ran into the router's 30-second limit; slowest endpoints: {paths}. Profile "
-                f"them, add indexes or move the work to a background job.",
-            )
-        )
+@_rule(priority=80, blame="app")
+def _server_timeout(ev: _Evidence) -> Correlation | None:
+    """The web server kills workers below the router's 30 s."""
+    kills = [e.line for e in ev.events if e.kind == "app" and _WORKER_KILL.search(e.message)]
+    codes = tuple(c for c in ("H13", "H12", "H18") if c in ev.found)
+    if not kills or not codes:
+        return None
+    return Correlation(
+        "server-timeout",
+        codes,
+        "The web server kills workers that run too long, and the router then sees the "
+        "connection closed without a response (H13) — the server's timeout is below the "
+        "router's 30 s. Fix the slow requests; keep the app's own timeout (e.g. rack-timeout, "
+        "gunicorn --timeout) just under 30 s so it fails cleanly.",
+        tuple(kills[:2]),
+    )
 
-    h18 = found.get("H18")
-    if h18 and h18.socks:
-        socks = dict(h18.socks)
-        if socks.get("client"):
-            out.append(
-                Correlation(
-                    "client-disconnect",
-                    ("H18",),
-                    f"{socks['client']} H18 with sock=client: the "
-                    "client hung up mid-request (often harmless: closed tabs, mobile networks).",
-                )
-            )
-        if socks.get("backend"):
-            out.append(
-                Correlation(
-                    "backend-closed",
-                    ("H18",),
-                    f"{socks['backend']} H18 with sock=backend: your "
-                    "dyno closed the socket mid-request — look for crashes or killed workers.",
-                )
-            )
 
-    capacity = [c for c in _CAPACITY if c in found]
-    if capacity:
-        out.append(
-            Correlation(
-                "capacity",
-                tuple(capacity),
-                "More traffic than the running dynos or machines can "
-                "take: scale out (heroku ps:scale web=N / fly scale count N), raise concurrency "
-                "limits, and make the slow requests faster.",
-            )
-        )
-    if "H14" in found:
-        out.append(
-            Correlation(
-                "no-web-dynos",
-                ("H14",),
-                "No web dynos are running: scale them up with `heroku ps:scale web=1`.",
-            )
-        )
-    if "H80" in found:
-        out.append(
-            Correlation(
-                "maintenance",
-                ("H80",),
-                "The app is in maintenance mode: `heroku maintenance:off` when the work is done.",
-            )
-        )
-    platform = [c for c in _PLATFORM_SIDE if c in found]
-    if platform:
-        out.append(
-            Correlation(
-                "platform",
-                tuple(platform),
-                "These codes come from the platform's side: check "
-                "https://status.heroku.com or https://status.flyio.net and open a ticket if it "
-                "persists.",
-            )
-        )
-    return tuple(out)
+@_rule(priority=110, blame="app")
+def _slow_endpoints(ev: _Evidence) -> Correlation | None:
+    h12 = ev.found.get("H12")
+    if not (h12 and h12.service_ms and h12.service_ms[1] >= 29000):
+        return None
+    paths = ", ".join(f"{p} ({n})" for p, n in h12.paths) or "(no paths logged)"
+    return Correlation(
+        "slow-endpoints",
+        ("H12",),
+        f"Requests ran into the router's 30-second limit; slowest endpoints: {paths}. Profile "
+        f"them, add indexes or move the work to a background job.",
+    )
+
+
+def _h18_socks(ev: _Evidence) -> dict[str, int]:
+    h18 = ev.found.get("H18")
+    return dict(h18.socks) if h18 else {}
+
+
+@_rule(priority=130, blame="client")
+def _client_disconnect(ev: _Evidence) -> Correlation | None:
+    n = _h18_socks(ev).get("client")
+    if not n:
+        return None
+    return Correlation(
+        "client-disconnect",
+        ("H18",),
+        f"{n} H18 with sock=client: the client hung up mid-request (often harmless: closed tabs, mobile networks).",
+    )
+
+
+@_rule(priority=120)
+def _backend_closed(ev: _Evidence) -> Correlation | None:
+    n = _h18_socks(ev).get("backend")
+    if not n:
+        return None
+    return Correlation(
+        "backend-closed",
+        ("H18",),
+        f"{n} H18 with sock=backend: your dyno closed the socket mid-request — look for crashes or killed workers.",
+    )
+
+
+@_rule(priority=90)
+def _capacity(ev: _Evidence) -> Correlation | None:
+    capacity = tuple(c for c in _CAPACITY if c in ev.found)
+    if not capacity:
+        return None
+    return Correlation(
+        "capacity",
+        capacity,
+        "More traffic than the running dynos or machines can "
+        "take: scale out (heroku ps:scale web=N / fly scale count N), raise concurrency "
+        "limits, and make the slow requests faster.",
+    )
+
+
+@_rule(priority=40, blame="config")
+def _no_web_dynos(ev: _Evidence) -> Correlation | None:
+    if "H14" not in ev.found:
+        return None
+    return Correlation(
+        "no-web-dynos", ("H14",), "No web dynos are running: scale them up with `heroku ps:scale web=1`."
+    )
+
+
+@_rule(priority=30, blame="config")
+def _maintenance(ev: _Evidence) -> Correlation | None:
+    if "H80" not in ev.found:
+        return None
+    return Correlation(
+        "maintenance",
+        ("H80",),
+        "The app is in maintenance mode: `heroku maintenance:off` when the work is done.",
+    )
+
+
+@_rule(priority=100, blame="platform")
+def _platform_side(ev: _Evidence) -> Correlation | None:
+    codes = tuple(c for c in _PLATFORM_SIDE if c in ev.found)
+    if not codes:
+        return None
+    # Platform codes only lead when the app itself shows nothing worse.
+    ours = sum(ev.found[c].count for c in codes)
+    worse = any(f.blame == "app" and f.count > ours for f in ev.findings)
+    return Correlation(
+        "platform",
+        codes,
+        "These codes come from the platform's side: check "
+        "https://status.heroku.com or https://status.flyio.net and open a ticket if it "
+        "persists.",
+        root=not worse,
+    )
 
 
 _LISTEN = re.compile(
@@ -618,58 +691,20 @@ def _observations(events: list[LogEvent]) -> tuple[str, ...]:
 
 # --- primary -----------------------------------------------------------------------------------------
 
-_ORDER = (
-    "memory",
-    "boot",
-    "maintenance",
-    "no-web-dynos",
-    "bind",
-    "machine-not-starting",
-    "crash",
-    "server-timeout",
-    "capacity",
-    "platform",
-    "slow-endpoints",
-    "backend-closed",
-    "client-disconnect",
-)
 
-
-def _primary(findings: tuple[Finding, ...], correlations: tuple[Correlation, ...]) -> Primary | None:
-    by_cause = {c.cause: c for c in correlations}
+def _primary(
+    findings: tuple[Finding, ...], correlations: tuple[tuple[_Rule, Correlation], ...]
+) -> Primary | None:
+    """The root cause: the pattern of the rule with the lowest priority that names a code, else the first
+    finding."""
     found = _codes(findings)
-    for cause in _ORDER:
-        corr = by_cause.get(cause)
-        if corr is None or not corr.root:
-            continue
-        # Platform codes only lead when the app itself shows nothing worse.
-        if cause == "platform" and any(
-            f.blame == "app" and f.count > sum(found[c].count for c in corr.codes) for f in findings
-        ):
+    for rule, corr in sorted(correlations, key=lambda pair: pair[0].priority):
+        if not corr.root:
             continue
         code = next((c for c in corr.codes if c in found), None)
         if code is None:
             continue  # a pattern with no platform code behind it is an observation, not a primary
-        blame = found[code].blame if code in found else "app"
-        if corr.blame:
-            blame = corr.blame
-        elif cause in (
-            "memory",
-            "boot",
-            "bind",
-            "crash",
-            "server-timeout",
-            "slow-endpoints",
-            "machine-not-starting",
-        ):
-            blame = "app"
-        elif cause in ("maintenance", "no-web-dynos"):
-            blame = "config"
-        elif cause == "platform":
-            blame = "platform"
-        elif cause == "client-disconnect":
-            blame = "client"
-        return Primary(code, corr.text, blame)
+        return Primary(code, corr.text, corr.blame or rule.blame or found[code].blame)
     if not findings:
         return None
     top = findings[0]

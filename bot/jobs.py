@@ -13,17 +13,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.clock import system_clock
 from bot.config import Settings
 from bot.digest import Digest, build_digest, hour_of
 from bot.knowledge import KnowledgeBase
-from bot.store import Store, utcnow
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +82,9 @@ def find_posted_digest(client, channel: str, day: str, since: datetime) -> str |
     return None
 
 
-def post_daily_digest(
-    client, store: Store, settings: Settings, now: datetime | None = None, kb: KnowledgeBase | None = None
-) -> str:
-    """Post the digest due most recently, unless it is already in the channel. Returns what happened."""
+def post_daily_digest(client, store: Store, settings: Settings, kb: KnowledgeBase | None = None) -> str:
+    """Post the digest due most recently on the store's clock, unless it is already in the channel.
+    Returns what happened."""
     from slack_sdk.errors import SlackApiError
 
     from bot.render.blocks import render_digest
@@ -91,7 +92,7 @@ def post_daily_digest(
     channel = settings.digest_channel
     if not channel:
         return "no DYNODOC_DIGEST_CHANNEL set"
-    now = now or utcnow()
+    now = store.clock()
     due = last_due(settings, now)
     day = due.date().isoformat()
     record = store.digest_record(channel, day)
@@ -217,16 +218,41 @@ def run_digest(
     return outcome
 
 
+class OnClock(BaseTrigger):
+    """A trigger whose times are the bot's clock's (`bot.clock`), for a scheduler that waits on the wall clock.
+
+    APScheduler 3.x reads the wall clock itself (`datetime.now`) and has no way to be given another. The
+    bot's clock is the wall clock in production (`skew` zero); a test's clock runs at the same speed from
+    another moment ("it is 08:59:59 UTC on 24 November"), `skew` ahead of or behind it. So the wrapped
+    trigger (the digest's time in its time zone, the poll interval) is asked on the bot's clock, and its
+    answer handed to APScheduler on the wall clock: the real scheduler then waits, fires, coalesces and
+    checks misfires as it always does."""
+
+    def __init__(self, trigger: BaseTrigger, skew: timedelta = timedelta(0)):
+        self.trigger, self.skew = trigger, skew
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        previous = previous_fire_time.astimezone(UTC) + self.skew if previous_fire_time else None
+        following = self.trigger.get_next_fire_time(previous, now.astimezone(UTC) + self.skew)
+        return following.astimezone(UTC) - self.skew if following else None
+
+    def __str__(self) -> str:
+        return str(self.trigger)
+
+
 def start_scheduler(
-    client, settings: Settings, store: Store, kb: KnowledgeBase | None = None, now: datetime | None = None
+    client, settings: Settings, store: Store, kb: KnowledgeBase | None = None
 ) -> BackgroundScheduler:
-    """Start the jobs: polling (when apps are watched) and the daily digest (when a channel is set).
+    """Start the jobs: polling (when apps are watched) and the daily digest (when a channel is set), on the
+    store's clock.
 
     Neither job overlaps itself; polling starts at once, and a digest missed while the bot was down
     runs once on start.
     """
     tz = ZoneInfo(settings.tz)
-    now = now or utcnow()
+    now = store.clock()
+    # How far the bot's clock is from the wall clock APScheduler waits on: none, unless a test moved it.
+    skew = timedelta(0) if store.clock is system_clock else now - system_clock()
     scheduler = BackgroundScheduler(
         timezone=tz, job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 3600}
     )
@@ -259,17 +285,17 @@ def start_scheduler(
     elif polling:
         scheduler.add_job(
             run_poll,
-            IntervalTrigger(minutes=settings.poll_minutes, timezone=tz),
+            OnClock(IntervalTrigger(minutes=settings.poll_minutes, start_date=now, timezone=tz), skew),
             id="poll",
             args=[settings, store],
-            next_run_time=now,
+            next_run_time=now - skew,
         )
     if settings.digest_channel:
         digest_args = [client, settings, store, kb, polling]
-        scheduler.add_job(run_digest, digest_trigger(settings), id="digest", args=digest_args)
+        scheduler.add_job(run_digest, OnClock(digest_trigger(settings), skew), id="digest", args=digest_args)
         due = last_due(settings, now)
         record = store.digest_record(settings.digest_channel, due.date().isoformat())
         if now - due < timedelta(days=1) and not (record and record["state"] == "posted"):
-            scheduler.add_job(run_digest, id="digest-missed", args=digest_args, next_run_time=now)
+            scheduler.add_job(run_digest, id="digest-missed", args=digest_args, next_run_time=now - skew)
     scheduler.start()
     return scheduler

@@ -1,6 +1,7 @@
 """One log line -> `LogEvent`: Heroku router, runtime, state and Logplex lines, Fly.io proxy/app/runner lines.
 
-This is the only log parser: diagnosis, polling and digests all call `parse_line`. It never raises, and
+This is the only log parser: diagnosis and polling call `parse_line`, and so does `digest --from` for
+every line its byte-level router counter does not count itself. It never raises, and
 every pattern is anchored or bounded so that a hostile 1 MB line costs linear time.
 """
 
@@ -40,7 +41,6 @@ class LogEvent:
     host: str | None = None
     status: int | None = None
     service_ms: int | None = None
-    connect_ms: int | None = None
     sock: str | None = None
     dyno: str | None = None  # the dyno that served a router request, or the process of a runtime line
     mem_mb: float | None = None
@@ -225,7 +225,6 @@ def _router(base: dict, msg: str, sig: Signatures) -> LogEvent:
             host=f.get("host"),
             status=_int(f.get("status")),
             service_ms=_int(f.get("service")),
-            connect_ms=_int(f.get("connect")),
             sock=f.get("sock"),
             dyno=f.get("dyno") or None,
         )

@@ -34,7 +34,7 @@ from bot.sources._http import RetryPolicy
 from bot.sources.errors import RateLimited, SourceError
 from bot.sources.fly import FlyEntry, FlyLogs
 from bot.sources.heroku import HerokuLogs
-from bot.store import LineRecord, PollRun, Store, utcnow
+from bot.store import LineRecord, PollRun, Store
 
 log = logging.getLogger(__name__)
 # httpx logs every request URL at INFO, and Logplex URLs carry a session token: keep them out of logs.
@@ -189,7 +189,7 @@ def poll_heroku(
     return PollResult(
         app,
         now,
-        utcnow(),
+        store.clock(),
         outcome="ok" if fetched.complete else "partial",
         lines_read=len(fetched.lines),
         new_lines=saved.new_lines,
@@ -241,7 +241,7 @@ def poll_fly(
     return PollResult(
         app,
         now,
-        utcnow(),
+        store.clock(),
         outcome="partial" if error else "ok",
         lines_read=lines,
         new_lines=new_lines,
@@ -267,10 +267,9 @@ def poll_app(
     store: Store,
     *,
     retention_days: int = 30,
-    now: datetime | None = None,
 ) -> PollResult:
     """Poll one app and record the run. Never raises for a platform fault: it becomes the run's error."""
-    now = now or utcnow()
+    now = store.clock()
     keep_after = now - timedelta(days=retention_days)
     if isinstance(source, HerokuLogs) and fed_by_drain(store, app.name, now):
         return PollResult(app, now, now, outcome="skipped", note=DRAIN_NOTE)  # the drain records its own runs
@@ -281,7 +280,12 @@ def poll_app(
             result = poll_fly(app, source, store, keep_after=keep_after, now=now)
     except SourceError as exc:
         result = PollResult(
-            app, now, utcnow(), outcome="failed", error=exc.reason, rate_limited=isinstance(exc, RateLimited)
+            app,
+            now,
+            store.clock(),
+            outcome="failed",
+            error=exc.reason,
+            rate_limited=isinstance(exc, RateLimited),
         )
     except Exception as exc:  # a bug or a surprise must not stop the other apps
         # The traceback is redacted: exception texts can hold URLs, and Logplex URLs carry a token.
@@ -289,7 +293,7 @@ def poll_app(
         result = PollResult(
             app,
             now,
-            utcnow(),
+            store.clock(),
             outcome="failed",
             error=f"unexpected {type(exc).__name__} while polling; see the bot's log",
         )
@@ -336,14 +340,14 @@ def poll_all(
     blocked: dict[str, str] = {}  # platform -> why its remaining apps wait for the next round
     try:
         for app in apps:
-            now = utcnow()
+            now = store.clock()
             if app.platform in blocked:
                 result = PollResult(app, now, now, outcome="skipped", error=blocked[app.platform])
                 store.record_run(result.run)
             else:
                 source = heroku if app.platform == "heroku" else fly
                 assert source is not None
-                result = poll_app(app, source, store, retention_days=settings.retention_days, now=now)
+                result = poll_app(app, source, store, retention_days=settings.retention_days)
                 if result.rate_limited:
                     blocked[app.platform] = f"skipped: rate limited while polling {app.name}; next poll"
             results.append(result)
@@ -382,7 +386,7 @@ class HerokuTail:
         self.error: str | None = None
         self._pending: list[str] = []
         self._lock = threading.Lock()
-        self._since = utcnow()
+        self._since = store.clock()
         # The oldest line of the current session's history: a reopened session replays history from at
         # least there, so only line hashes older than it (less a margin) may be forgotten.
         self._session_oldest: datetime | None = None
@@ -412,7 +416,7 @@ class HerokuTail:
             lines, self._pending = self._pending, []
         if not lines:
             return
-        now = utcnow()
+        now = self.store.clock()
         records = [to_record(self.app.name, logs.parse_line(line), now) for line in lines]
         with self._lock:
             oldest = self._session_oldest
@@ -440,7 +444,7 @@ class HerokuTail:
         with self._lock:
             (lines, new_lines, new_events), codes = self._totals, self._codes
             self._totals, self._codes = [0, 0, 0], Counter()
-            started, self._since = self._since, utcnow()
+            started, self._since = self._since, self.store.clock()
         result = PollResult(
             self.app,
             started,

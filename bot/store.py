@@ -18,11 +18,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from bot.clock import Clock, system_clock
 from bot.config import ConfigError
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def iso(t: datetime) -> str:
@@ -176,7 +173,6 @@ class Cursor:
     platform: str
     cursor: str  # Fly.io: the next_token to ask with; Heroku: empty
     newest_time: datetime | None  # the newest line stored, for gap detection
-    updated: datetime | None
 
 
 @dataclass(frozen=True)
@@ -250,10 +246,14 @@ def explain(exc: Exception, path: str) -> StoreError:
 
 
 class Store:
-    """The bot's database. Safe to share between threads (one connection, one lock)."""
+    """The bot's database. Safe to share between threads (one connection, one lock).
 
-    def __init__(self, path: Path | str):
+    `clock` is the bot's clock (`bot.clock`): the store stamps its rows with it, and the scheduler, polling
+    and digests working on this store read the time from it too."""
+
+    def __init__(self, path: Path | str, clock: Clock = system_clock):
         self.path = str(path)
+        self.clock = clock
         self.write_error: str | None = None  # the last failed write, for the health check
         self._probed = 0.0
         try:
@@ -290,7 +290,9 @@ class Store:
                 with self.lock, self.db.conn:
                     self.db.execute("BEGIN IMMEDIATE")
                     self.db.execute("CREATE TABLE IF NOT EXISTS health (id INTEGER PRIMARY KEY, at TEXT)")
-                    self.db.execute("INSERT OR REPLACE INTO health (id, at) VALUES (1, ?)", [iso(utcnow())])
+                    self.db.execute(
+                        "INSERT OR REPLACE INTO health (id, at) VALUES (1, ?)", [iso(self.clock())]
+                    )
                 self.write_error = None
             except (sqlite3.Error, OSError) as exc:
                 self.write_error = str(explain(exc, self.path))
@@ -422,7 +424,7 @@ class Store:
                     platform,
                     cursor if cursor is not None else (old.cursor if old else ""),
                     iso(newest) if newest else None,
-                    iso(utcnow()),
+                    iso(self.clock()),
                 ],
             )
             if forget_seen_before is not None:
@@ -449,11 +451,11 @@ class Store:
         """Where polling of `app` stands: the Fly.io next_token and the newest line stored."""
         with self.lock:
             row = self.db.execute(
-                "SELECT app, platform, cursor, newest_time, updated FROM cursors WHERE app = ?", [app]
+                "SELECT app, platform, cursor, newest_time FROM cursors WHERE app = ?", [app]
             ).fetchone()
         if not row:
             return None
-        return Cursor(row[0], row[1], row[2] or "", _time(row[3]), _time(row[4]))
+        return Cursor(row[0], row[1], row[2] or "", _time(row[3]))
 
     def record_run(self, run: PollRun) -> None:
         with self.lock:
@@ -503,9 +505,9 @@ class Store:
             for r in rows
         ]
 
-    def poll_health(self, app: str, now: datetime | None = None) -> PollHealth:
+    def poll_health(self, app: str) -> PollHealth:
         """The last poll of `app`, how many failed in a row, and its gaps and events of the last 24 h."""
-        now = now or utcnow()
+        now = self.clock()
         day_ago = iso(now - timedelta(hours=24))
         runs = self.poll_runs(app, limit=200)
         failures = 0
@@ -532,9 +534,9 @@ class Store:
             cursor.newest_time if cursor else None,
         )
 
-    def enforce_retention(self, days: int, now: datetime | None = None) -> dict[str, int]:
+    def enforce_retention(self, days: int) -> dict[str, int]:
         """Delete events, rollups, poll runs and line hashes older than `days`; returns rows deleted."""
-        cutoff = (now or utcnow()) - timedelta(days=days)
+        cutoff = self.clock() - timedelta(days=days)
         deleted = {}
         with self.lock, self.db.conn:
             self.db.execute("BEGIN IMMEDIATE")
@@ -562,7 +564,7 @@ class Store:
         with self.lock:
             cur = self.db.execute(
                 "INSERT OR IGNORE INTO seen_events (event_id, seen_at) VALUES (?, ?)",
-                [event_id, iso(utcnow())],
+                [event_id, iso(self.clock())],
             )
             return cur.rowcount == 1
 
@@ -573,7 +575,7 @@ class Store:
                     "channel": channel,
                     "autodiagnose": int(on),
                     "updated_by": user,
-                    "updated_at": iso(utcnow()),
+                    "updated_at": iso(self.clock()),
                 },
                 pk="channel",
             )
@@ -648,7 +650,7 @@ class Store:
         tally.polls_done = sum(1 for r in runs if r[1] in ("ok", "partial", None))
         if first_run:
             watched_since = max(until - timedelta(days=1), datetime.fromisoformat(first_run))
-            span_end = min(until, utcnow())  # a window may end in the hour under way
+            span_end = min(until, self.clock())  # a window may end in the hour under way
             expected = round((span_end - watched_since).total_seconds() / 60 / poll_minutes) + 1
             tally.polls_expected = max(expected, tally.polls_done, len(runs))
         tally.gaps = [
@@ -670,7 +672,7 @@ class Store:
             return (
                 self.db.execute(
                     "INSERT OR IGNORE INTO digests (channel, day, state, created) VALUES (?, ?, ?, ?)",
-                    [channel, day, "intent", iso(utcnow())],
+                    [channel, day, "intent", iso(self.clock())],
                 ).rowcount
                 == 1
             )
@@ -686,5 +688,5 @@ class Store:
         with self.lock:
             self.db.execute(
                 "UPDATE digests SET state = 'posted', ts = ?, posted = ? WHERE channel = ? AND day = ?",
-                [ts, iso(utcnow()), channel, day],
+                [ts, iso(self.clock()), channel, day],
             )

@@ -1,17 +1,22 @@
 """The schedule: digests from stored events, posted exactly once per channel and day, on time, in a time zone.
 
 The bot's real WebClient talks to the fake Slack on 127.0.0.1; a crash is simulated by doing what the
-first process did before it died (record the intent, post the message) and then starting over.
+first process did before it died (record the intent, post the message) and then starting over. The
+whole bot and the fake Slack share one `ShiftedClock`: "it is 09:00:30 UTC on 24 November", whatever
+the wall clock says, so the schedule is tested at its edges through the real APScheduler.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from zoneinfo import ZoneInfo
 
 import pytest
+from fakes.clock import ShiftedClock
 from fakes.slack import BOT_TOKEN, FakeSlack
 from slack_sdk import WebClient
 
@@ -32,8 +37,14 @@ NOW = datetime(2026, 11, 24, 9, 0, 30, tzinfo=UTC)  # just after the 09:00 UTC d
 
 
 @pytest.fixture
-def fake():
-    slack = FakeSlack()
+def now():
+    """The bot's clock (and the fake Slack's): NOW, running on from there."""
+    return ShiftedClock(NOW)
+
+
+@pytest.fixture
+def fake(now):
+    slack = FakeSlack(clock=now)
     yield slack
     slack.close()
 
@@ -44,10 +55,45 @@ def client(fake):
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "dynodoc.db")
+def store(tmp_path, now):
+    s = Store(tmp_path / "dynodoc.db", clock=now)
     yield s
     s.close()
+
+
+class Decisions(logging.Handler):
+    """What the scheduled jobs decided, as they log it ("digest: posted the 2026-11-24 digest to ..."), to
+    wait on: a job that has said what it did has done all it will."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+        self._cond = threading.Condition()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self._cond:
+            self.messages.append(record.getMessage())
+            self._cond.notify_all()
+
+    def wait_for(self, prefix: str, count: int = 1, timeout: float = 10.0) -> list[str]:
+        def found() -> list[str]:
+            return [m for m in self.messages if m.startswith(prefix)]
+
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(found()) >= count, timeout):
+                raise AssertionError(f"expected {count} decision(s) starting {prefix!r}; got {self.messages}")
+            return found()
+
+
+@pytest.fixture
+def decisions():
+    logger = logging.getLogger("bot.jobs")
+    handler, level = Decisions(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
 
 
 def settings(**changes) -> Settings:
@@ -144,11 +190,12 @@ def test_digest_from_stored_events_with_known_counts(store):
     assert "polled 11 of 11 times; 1 gap, 08:35–08:40, lines may be missing" in text
 
 
-def test_posted_exactly_once_across_a_restart(fake, client, store):
+def test_posted_exactly_once_across_a_restart(fake, client, store, now):
     add_events(store, "acme-api", "H12", [NOW - timedelta(hours=1)] * 1)
-    assert post_daily_digest(client, store, settings(), NOW) == f"posted the 2026-11-24 digest to {CHANNEL}"
+    assert post_daily_digest(client, store, settings()) == f"posted the 2026-11-24 digest to {CHANNEL}"
     # A restart later that day: the record says it is posted.
-    assert post_daily_digest(client, store, settings(), NOW + timedelta(hours=3)).startswith("already posted")
+    now.set(NOW + timedelta(hours=3))
+    assert post_daily_digest(client, store, settings()).startswith("already posted")
     posts = digest_posts(fake)
     assert len(posts) == 1
     assert posts[0].params["metadata"] == {"event_type": DIGEST_EVENT, "event_payload": {"day": "2026-11-24"}}
@@ -160,55 +207,43 @@ def test_posted_exactly_once_across_a_restart(fake, client, store):
     assert thread and "H12" in str(thread[0].params["blocks"])
 
 
-def today() -> tuple[datetime, str, Settings]:
-    """Now, the key of the digest due most recently, and settings whose digest time is six hours ago.
-
-    These tests run on the real clock (the fake Slack stamps messages with it), and step up to 30 minutes
-    ahead: with the digest due at 09:00 they failed whenever the suite ran between 08:30 and 09:00 UTC,
-    when the step crossed the due time into the next day's digest."""
-    now = datetime.now(UTC)
-    due_at = (now - timedelta(hours=6)).time().replace(second=0, microsecond=0)
-    real = settings(digest_time=due_at)
-    return now, last_due(real, now).date().isoformat(), real
+DAY = "2026-11-24"  # the digest due most recently at NOW
 
 
-def test_a_crash_between_posting_and_recording_does_not_post_twice(fake, client, store):
-    now, day, real = today()
+def test_a_crash_between_posting_and_recording_does_not_post_twice(fake, client, store, now):
     # The first process recorded its intent and posted, then died before marking it posted.
-    assert store.claim_digest(CHANNEL, day)
+    assert store.claim_digest(CHANNEL, DAY)
     first = client.chat_postMessage(
-        channel=CHANNEL, text="digest", metadata={"event_type": DIGEST_EVENT, "event_payload": {"day": day}}
+        channel=CHANNEL, text="digest", metadata={"event_type": DIGEST_EVENT, "event_payload": {"day": DAY}}
     )
-    outcome = post_daily_digest(client, store, real, now + timedelta(seconds=5))
-    assert outcome == f"found the {day} digest already posted (ts {first['ts']}); recorded it"
+    now.set(NOW + timedelta(seconds=5))
+    outcome = post_daily_digest(client, store, settings())
+    assert outcome == f"found the {DAY} digest already posted (ts {first['ts']}); recorded it"
     assert len(digest_posts(fake)) == 1
-    assert store.digest_record(CHANNEL, day)["ts"] == first["ts"]
-    assert post_daily_digest(client, store, real, now + timedelta(minutes=5)).startswith("already posted")
+    assert store.digest_record(CHANNEL, DAY)["ts"] == first["ts"]
+    now.set(NOW + timedelta(minutes=5))
+    assert post_daily_digest(client, store, settings()).startswith("already posted")
     assert len(digest_posts(fake)) == 1
 
 
 def test_a_crash_before_posting_posts_on_restart(fake, client, store):
-    now, day, real = today()
-    assert store.claim_digest(CHANNEL, day)
+    assert store.claim_digest(CHANNEL, DAY)
     # The intent is older than a process would take to post, and nothing is in the channel: it died first.
-    store.db.execute("UPDATE digests SET created = ?", [iso(now - timedelta(minutes=10))])
-    outcome = post_daily_digest(client, store, real, now)
-    assert outcome == f"posted the {day} digest to {CHANNEL}"
+    store.db.execute("UPDATE digests SET created = ?", [iso(NOW - timedelta(minutes=10))])
+    outcome = post_daily_digest(client, store, settings())
+    assert outcome == f"posted the {DAY} digest to {CHANNEL}"
     assert len(digest_posts(fake)) == 1
 
 
 def test_a_fresh_intent_of_another_process_is_left_alone(fake, client, store):
-    now, day, real = today()
-    assert store.claim_digest(CHANNEL, day)
-    outcome = post_daily_digest(client, store, real, now)
-    assert outcome == f"another process is posting the digest for {day}"
+    assert store.claim_digest(CHANNEL, DAY)
+    outcome = post_daily_digest(client, store, settings())
+    assert outcome == f"another process is posting the digest for {DAY}"
     assert digest_posts(fake) == []
 
 
 def test_no_channel_no_post(fake, client, store):
-    assert (
-        post_daily_digest(client, store, settings(digest_channel=""), NOW) == "no DYNODOC_DIGEST_CHANNEL set"
-    )
+    assert post_daily_digest(client, store, settings(digest_channel="")) == "no DYNODOC_DIGEST_CHANNEL set"
     assert fake.calls_to("chat.postMessage") == []
 
 
@@ -247,27 +282,122 @@ def test_the_day_key_is_the_local_date():
     assert last_due(s, datetime(2026, 11, 24, 22, 30, tzinfo=UTC)).date() == date(2026, 11, 25)
 
 
-def test_a_digest_missed_while_down_runs_once_on_start(fake, client, store):
-    now = datetime.now(UTC)
-    s = settings(
-        apps=(), digest_time=clock((now - timedelta(hours=1)).hour, 0)
-    )  # due an hour ago, not posted
-    scheduler = start_scheduler(client, s, store, now=now)
+def posted_before(store: Store, day: str) -> None:
+    """The digest of `day` went out before this start (so only the next one is due)."""
+    assert store.claim_digest(CHANNEL, day)
+    store.mark_digest_posted(CHANNEL, day, "1.000001")
+
+
+def next_digest(scheduler, now: ShiftedClock) -> datetime:
+    """When the scheduler will next run the daily digest, on the bot's clock (to the second)."""
+    on_clock = scheduler.get_job("digest").next_run_time.astimezone(UTC) + now.skew
+    return (on_clock + timedelta(milliseconds=500)).replace(microsecond=0)
+
+
+@pytest.mark.parametrize(
+    "tz, due, start, day, then",
+    [
+        # Just before the digest time: nothing until 09:00, then the day's digest, then tomorrow's.
+        (
+            "UTC",
+            clock(9, 0),
+            datetime(2026, 11, 24, 8, 59, 59, 400000, tzinfo=UTC),
+            "2026-11-24",
+            "2026-11-25 09:00",
+        ),
+        # Across midnight: 07:00 in Tokyo is 22:00 UTC the evening before, and the digest is the 25th's.
+        (
+            "Asia/Tokyo",
+            clock(7, 0),
+            datetime(2026, 11, 24, 21, 59, 59, 400000, tzinfo=UTC),
+            "2026-11-25",
+            "2026-11-25 22:00",
+        ),
+        # 00:15 in New York is 05:15 UTC: the local day has just begun.
+        (
+            "America/New_York",
+            clock(0, 15),
+            datetime(2026, 11, 24, 5, 14, 59, 400000, tzinfo=UTC),
+            "2026-11-24",
+            "2026-11-25 05:15",
+        ),
+        # The eve of the switch to summer time in New York (8 March 2026): 09:00 EST is 14:00 UTC, and
+        # the next day's 09:00 EDT is 13:00 UTC, 23 hours later.
+        (
+            "America/New_York",
+            clock(9, 0),
+            datetime(2026, 3, 7, 13, 59, 59, 400000, tzinfo=UTC),
+            "2026-03-07",
+            "2026-03-08 13:00",
+        ),
+        # And back to winter time (1 November 2026): 09:00 EDT is 13:00 UTC, the next 09:00 EST 25 h later.
+        (
+            "America/New_York",
+            clock(9, 0),
+            datetime(2026, 10, 31, 12, 59, 59, 400000, tzinfo=UTC),
+            "2026-10-31",
+            "2026-11-01 14:00",
+        ),
+    ],
+    ids=["just-before", "tokyo-across-midnight", "new-york-just-after-midnight", "dst-spring", "dst-autumn"],
+)
+def test_the_scheduler_posts_the_digest_when_it_is_due_and_not_before(
+    fake, client, store, now, decisions, tz, due, start, day, then
+):
+    s = settings(apps=(), tz=tz, digest_time=due)
+    now.set(start)
+    yesterday = (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+    posted_before(store, yesterday)
+    scheduler = start_scheduler(client, s, store)
     try:
-        fake.wait_for("chat.postMessage", channel=CHANNEL, timeout=10)
-        assert scheduler.get_job("digest").max_instances == 1
-        time.sleep(0.3)
-        assert len(digest_posts(fake)) == 1
-    finally:
-        scheduler.shutdown(wait=True)
-    # Started again the same day: already posted, so nothing is scheduled to catch up.
-    scheduler = start_scheduler(client, s, store, now=now + timedelta(minutes=1))
-    try:
-        assert scheduler.get_job("digest-missed") is None
-        assert scheduler.get_job("digest") is not None
+        assert scheduler.get_job("digest-missed") is None  # yesterday's went out: nothing to catch up
+        due_utc = datetime.combine(date.fromisoformat(day), due, ZoneInfo(tz)).astimezone(UTC)
+        assert next_digest(scheduler, now) == due_utc  # under a second from `start`
+        assert decisions.wait_for("digest: ") == [f"digest: posted the {day} digest to {CHANNEL}"]
+        [post] = digest_posts(fake)
+        assert post.params["metadata"]["event_payload"] == {"day": day}
+        # The post itself says when it happened: at the due time, not a moment before.
+        [(message, _)] = [m for m in fake.history[CHANNEL] if "thread_ts" not in m[0]]
+        assert datetime.fromtimestamp(float(message["ts"]), UTC) >= due_utc
+        assert next_digest(scheduler, now) == datetime.fromisoformat(then + "+00:00")
     finally:
         scheduler.shutdown(wait=True)
     assert len(digest_posts(fake)) == 1
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        datetime(2026, 11, 24, 9, 0, 0, tzinfo=UTC),  # at the digest time
+        datetime(2026, 11, 24, 9, 0, 1, tzinfo=UTC),  # just after it
+        datetime(2026, 11, 24, 13, 30, tzinfo=UTC),  # a late start: the bot was down at 09:00
+        datetime(2026, 11, 25, 8, 58, 30, tzinfo=UTC),  # down all day: still the 24th's, the 25th's not due
+    ],
+    ids=["at", "just-after", "late-start", "a-day-late"],
+)
+def test_a_start_at_or_after_the_digest_time_posts_the_missed_digest_once(
+    fake, client, store, now, decisions, start
+):
+    now.set(start)
+    posted_before(store, "2026-11-23")
+    s = settings(apps=())
+    scheduler = start_scheduler(client, s, store)
+    try:
+        assert decisions.wait_for("digest: ") == [f"digest: posted the 2026-11-24 digest to {CHANNEL}"]
+        assert scheduler.get_job("digest-missed") is None  # it ran once and is gone
+        assert next_digest(scheduler, now) == datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    finally:
+        scheduler.shutdown(wait=True)
+    # Started again the same day: already posted, so nothing is scheduled to catch up.
+    now.set(start + timedelta(minutes=1))
+    scheduler = start_scheduler(client, s, store)
+    try:
+        assert scheduler.get_job("digest-missed") is None
+        assert next_digest(scheduler, now) == datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert len(digest_posts(fake)) == 1
+    assert decisions.messages == [f"digest: posted the 2026-11-24 digest to {CHANNEL}"]
 
 
 def test_polling_is_scheduled_without_overlap_only_with_credentials(client, store, caplog):
@@ -286,14 +416,15 @@ def test_polling_is_scheduled_without_overlap_only_with_credentials(client, stor
         fly_api_token="t" * 20,
         heroku_api_url="http://127.0.0.1:9",
         fly_api_url="http://127.0.0.1:9",
+        retry_base=0.01,
     )
     scheduler = start_scheduler(client, s, store)
     try:
         job = scheduler.get_job("poll")
         assert job.max_instances == 1 and job.coalesce is True
-        assert job.trigger.interval == timedelta(minutes=5)
+        assert job.trigger.trigger.interval == timedelta(minutes=5)
     finally:
-        scheduler.shutdown(wait=False)
+        scheduler.shutdown(wait=True)  # the first poll (refused at once) ends before the store closes
 
 
 def test_tail_mode_in_serve_keeps_heroku_tailed_and_stops_with_the_scheduler(client, store):
@@ -322,39 +453,42 @@ def test_tail_mode_in_serve_keeps_heroku_tailed_and_stops_with_the_scheduler(cli
         assert store.db.execute("SELECT COUNT(*) FROM events").fetchone()[0] > 0
     finally:
         scheduler.shutdown(wait=False)
-    time.sleep(0.8)  # longer than a tail session: a live tail would have reopened one by now
-    opened = len(heroku.requests_to("POST", "/apps/acme-api/"))
-    time.sleep(0.8)
-    assert len(heroku.requests_to("POST", "/apps/acme-api/")) == opened
+    # Stopped with the scheduler: the threads that open tail sessions end (the open session runs out
+    # within tail_seconds), so no session can be opened after this.
+    tails = [t for t in threading.enumerate() if t.name in ("dynodoc-tail", "tail-acme-api")]
+    assert tails
+    for thread in tails:
+        thread.join(10)
+        assert not thread.is_alive(), thread.name
+    assert store.poll_runs("acme-api")[0].note == "tail mode"  # its last report, made on the way out
     heroku.close()
 
 
 def test_a_refused_post_says_why_and_leaves_the_day_open_for_a_retry(fake, client, store):
-    now, day, real = today()
     fake.fail("chat.postMessage", body={"ok": False, "error": "not_in_channel"}, times=1)
-    outcome = post_daily_digest(client, store, real, now)
+    outcome = post_daily_digest(client, store, settings())
     assert (
         outcome
-        == f"could not post the {day} digest to {CHANNEL} (not_in_channel) — invite the bot to the channel"
+        == f"could not post the {DAY} digest to {CHANNEL} (not_in_channel) — invite the bot to the channel"
     )
-    assert store.digest_record(CHANNEL, day) is None
+    assert store.digest_record(CHANNEL, DAY) is None
     # Once the bot is invited, the next run posts it: two attempts, one message in the channel.
-    assert post_daily_digest(client, store, real, now).startswith("posted")
+    assert post_daily_digest(client, store, settings()).startswith("posted")
     assert len(digest_posts(fake)) == 2
     assert len([m for m, _ in fake.history[CHANNEL] if "thread_ts" not in m]) == 1
 
 
-def test_a_lost_database_does_not_post_the_day_twice(fake, client, tmp_path):
+def test_a_lost_database_does_not_post_the_day_twice(fake, client, tmp_path, now):
     # A Heroku dyno's disk is wiped on restart: the second process starts with an empty database.
-    now, day, real = today()
-    first = Store(tmp_path / "before-restart.db")
-    assert post_daily_digest(client, first, real, now).startswith("posted")
+    first = Store(tmp_path / "before-restart.db", clock=now)
+    assert post_daily_digest(client, first, settings()).startswith("posted")
     first.close()
-    fresh = Store(tmp_path / "after-restart.db")
-    outcome = post_daily_digest(client, fresh, real, now + timedelta(minutes=30))
-    assert outcome.startswith(f"found the {day} digest already posted")
+    now.set(NOW + timedelta(minutes=30))
+    fresh = Store(tmp_path / "after-restart.db", clock=now)
+    outcome = post_daily_digest(client, fresh, settings())
+    assert outcome.startswith(f"found the {DAY} digest already posted")
     assert len(digest_posts(fake)) == 1
-    assert fresh.digest_record(CHANNEL, day)["state"] == "posted"
+    assert fresh.digest_record(CHANNEL, DAY)["state"] == "posted"
     fresh.close()
 
 
@@ -378,8 +512,7 @@ def test_a_transient_fault_at_digest_time_is_retried_until_posted_once(fake, cli
     assert len(waits) == 2
     if fault["status"]:  # the two refused tries reached Slack too; only the third was accepted
         assert len(digest_posts(fake)) == 3
-    day = last_due(settings(), datetime.now(UTC)).date().isoformat()
-    assert store.digest_record(CHANNEL, day)["state"] == "posted"
+    assert store.digest_record(CHANNEL, DAY)["state"] == "posted"
     # And the day is never posted again.
     assert run_digest(client, settings(), store, delays=(), sleep=waits.append).startswith("already posted")
 

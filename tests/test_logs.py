@@ -17,7 +17,7 @@ def test_router_logfmt_error_line():
     )
     assert (e.platform, e.kind, e.code, e.level) == ("heroku", "router", "H12", "error")
     assert (e.method, e.path, e.host, e.dyno) == ("GET", "/reports/9/export", "acme.herokuapp.com", "web.2")
-    assert (e.status, e.service_ms, e.connect_ms) == (503, 30001, 1)
+    assert (e.status, e.service_ms) == (503, 30001)
     assert e.desc == "Request timeout"
     assert e.time == datetime(2024, 5, 14, 9, 11, 3, 402117, tzinfo=UTC)
 

@@ -344,14 +344,10 @@ def test_tail_mode_keeps_a_session_open_and_reopens_it(heroku):
     tail = HerokuTail(WatchedApp("heroku", "shop-api"), source, store, flush_seconds=0.1).start()
     try:
         later = START + timedelta(hours=2)
-        deadline = time.monotonic() + 5
-        while len(heroku.requests_to("POST", "/apps/shop-api/")) < 1 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.1)
+        heroku.wait_for("GET", "/streams/")  # the first session is streaming
         new = router(later, "/api/cart", 503, 30000, code="H12", desc="Request timeout")
         heroku.log("shop-api", new)
-        while len(heroku.requests_to("POST", "/apps/shop-api/")) < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        heroku.wait_for("POST", "/apps/shop-api/", count=3)  # and it was reopened twice since
         result = tail.report()
     finally:
         tail.stop.set()

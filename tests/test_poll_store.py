@@ -55,7 +55,7 @@ def test_a_v1_database_is_upgraded_in_place_and_keeps_its_rows(tmp_path):
     )
     conn.close()
 
-    store = Store(path)
+    store = Store(path, clock=lambda: NOW + timedelta(minutes=1))
 
     assert store.version == len(MIGRATIONS) >= 2
     assert {"outcome", "codes", "note"} <= {c.name for c in store.db["poll_runs"].columns}
@@ -63,7 +63,7 @@ def test_a_v1_database_is_upgraded_in_place_and_keeps_its_rows(tmp_path):
     (old,) = store.poll_runs("shop-api")
     assert (old.outcome, old.lines_read, old.new_events, old.codes) == ("ok", 1500, 3, ())
     assert store.db.execute("SELECT code FROM events").fetchall() == [("H12",)]
-    health = store.poll_health("shop-api", NOW + timedelta(minutes=1))
+    health = store.poll_health("shop-api")
     assert health.last == old and health.events_24h == 1 and health.failures_in_a_row == 0
     store.close()
     assert Store(path).version == len(MIGRATIONS)  # opening again changes nothing
@@ -120,14 +120,14 @@ def test_rollups_merge_batch_by_batch_to_what_one_batch_gives():
 
 
 def test_retention_drops_old_rows_and_too_old_lines_are_never_stored():
-    store = Store(":memory:")
+    store = Store(":memory:", clock=lambda: NOW)
     old, recent = NOW - timedelta(days=40), NOW - timedelta(days=1)
     store.save_lines("a", "heroku", [rec(1, old, code="H10"), rec(2, recent, code="H10")])
     store.record_run(PollRun("a", "heroku", old, old))
     store.record_run(PollRun("a", "heroku", recent, recent))
     assert counts(store)["events"] == 2
 
-    deleted = store.enforce_retention(30, NOW)
+    deleted = store.enforce_retention(30)
 
     assert deleted == {"events": 1, "rollups": 1, "poll_runs": 1, "seen_lines": 1}
     assert [r[0] for r in store.db.execute("SELECT line FROM events")] == ["line 2"]
@@ -148,13 +148,13 @@ def test_line_hashes_the_platform_cannot_send_again_are_forgotten():
 
 
 def test_health_counts_failures_in_a_row_until_the_last_good_poll():
-    store = Store(":memory:")
+    store = Store(":memory:", clock=lambda: NOW)
     for minutes, outcome in [(30, "ok"), (20, "failed"), (10, "skipped"), (5, "failed")]:
         t = NOW - timedelta(minutes=minutes)
         store.record_run(
             PollRun("a", "heroku", t, t, outcome=outcome, error=None if outcome == "ok" else "x")
         )
-    health = store.poll_health("a", NOW)
+    health = store.poll_health("a")
     assert health.failures_in_a_row == 3
     assert health.last_ok == NOW - timedelta(minutes=30)
     assert health.last.outcome == "failed"

@@ -549,8 +549,7 @@ def test_the_shortcut_answers_privately_where_the_bot_cannot_post(bot, slack):
         "message_action", channel={"id": channel, "name": "secret"}, response_url=slack.response_url(key)
     )
     post_form(bot, {"payload": json.dumps(data)})
-    calls = slack.wait_for("response_url", count=2)
-    calls = [c for c in calls if c.path.endswith(key)]
+    calls = slack.wait_for("response_url", count=2, path=f"/respond/{key}")
     assert calls[0].params["response_type"] == "ephemeral"
     assert "/invite @Dyno Doctor" in calls[0].params["text"]
     assert "R14" in calls[1].params["text"] and calls[1].params["blocks"]
@@ -649,7 +648,7 @@ def test_slash_command_digest_shows_the_stored_errors_to_the_caller(bot, slack, 
     assert "*acme-api* (heroku) — 3 errors" in text
     assert "*H12* ×3" in text
     # The per-code details follow through the response_url, to the caller only.
-    [details] = [c for c in slack.wait_for("response_url") if c.path.endswith(key)]
+    [details] = slack.wait_for("response_url", path=f"/respond/{key}")
     assert details.params["response_type"] == "ephemeral"
     assert "`/reports/{id}/export` (3)" in section_texts(details.params["blocks"])
     unknown = post_form(bot, command("digest nope", response_url=slack.response_url(unique("x")))).json()
@@ -695,7 +694,7 @@ def test_a_long_slash_command_answer_continues_through_the_response_url(bot, sla
     assert body["response_type"] == "ephemeral"
     assert body["text"].startswith("21 error event(s)")
     assert "follow in this thread" in section_texts(body["blocks"])
-    rest = [c for c in slack.wait_for("response_url", count=2) if c.path.endswith(key)]
+    rest = slack.wait_for("response_url", count=2, path=f"/respond/{key}")
     assert [c.params["text"] for c in rest] == [
         "Dyno Doctor, continued (2/3)",
         "Dyno Doctor, continued (3/3)",

@@ -34,9 +34,16 @@ def test_a_burst_of_200_signed_events_is_all_answered_exactly_once(fake, tmp_pat
             statuses = list(pool.map(lambda e: post_event(port, e).status, events))
         assert statuses == [200] * 200
         fake.wait_for("chat.postMessage", count=200, timeout=90)
-        time.sleep(0.5)  # any duplicate would have arrived by now
+        # A marker sent after the burst: once it is answered, a duplicate answer would be in the record.
+        marker = payload(
+            "event_app_mention",
+            event_id="EvBURSTMARK",
+            event={"channel": "C0BURSTMARK", "text": f"<@{BOT_USER_ID}> what is H10?"},
+        )
+        assert post_event(port, marker).status == 200
+        fake.wait_for("chat.postMessage", channel="C0BURSTMARK")
         answered = [c.params["channel"] for c in fake.calls_to("chat.postMessage")]
-        assert sorted(answered) == sorted(e["event"]["channel"] for e in events)
+        assert sorted(answered) == sorted([*(e["event"]["channel"] for e in events), "C0BURSTMARK"])
     finally:
         assert process.stop() == 0
     assert "Traceback" not in process.stderr
@@ -45,16 +52,19 @@ def test_a_burst_of_200_signed_events_is_all_answered_exactly_once(fake, tmp_pat
 def test_sigterm_under_load_stops_the_bot_quickly(fake, tmp_path):
     process, port = BotProcess.http(fake, tmp_path)
     stop = threading.Event()
+    answered = threading.Semaphore(0)
 
     def hammer() -> None:
         while not stop.is_set():
             with contextlib.suppress(OSError):
                 get(port, "/healthz")
+                answered.release()
 
     threads = [threading.Thread(target=hammer, daemon=True) for _ in range(16)]
     for t in threads:
         t.start()
-    time.sleep(0.5)
+    for _ in range(64):  # the bot is under load: 64 health checks answered, and more coming
+        assert answered.acquire(timeout=10)
     started = time.monotonic()
     process.proc.terminate()
     try:

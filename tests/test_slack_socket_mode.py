@@ -4,8 +4,6 @@ that the fake's `apps.connections.open` hands out, acknowledges envelopes and an
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from fakes.slack import (
     APP_TOKEN,
@@ -53,7 +51,7 @@ def envelope(envelope_id: str, kind: str, body: dict, retry: int = 0) -> dict:
 
 
 def test_it_connects_with_the_app_token(bot, fake):
-    [opened] = fake.calls_to("apps.connections.open")[:1]
+    [opened] = fake.wait_for("apps.connections.open")[:1]
     assert opened.auth == f"Bearer {APP_TOKEN}"
     assert fake.calls_to("auth.test")[0].auth == f"Bearer {BOT_TOKEN}"
 
@@ -78,7 +76,12 @@ def test_a_redelivered_envelope_is_acknowledged_but_not_answered_again(bot, fake
     fake.wait_for("chat.postMessage", channel="C0SOCKET2")
     fake.socket.send(envelope("env-2b", "events_api", data, retry=1))
     assert fake.socket.wait_ack("env-2b") == {"envelope_id": "env-2b"}
-    time.sleep(0.4)
+    # A marker sent after the redelivery: once it is answered, the redelivery has had its turn.
+    marker = payload(
+        "event_message_im", event_id="EvSOCKET0002M", event={"channel": "D0SOCKET2M", "text": "what is H10"}
+    )
+    fake.socket.send(envelope("env-2m", "events_api", marker))
+    fake.wait_for("chat.postMessage", channel="D0SOCKET2M")
     assert len(fake.calls_to("chat.postMessage", channel="C0SOCKET2")) == 1
 
 
@@ -104,14 +107,11 @@ def test_the_shortcut_works_over_the_socket(bot, fake):
 
 
 def test_after_slack_asks_it_to_reconnect_it_keeps_answering(bot, fake):
-    opened = len(fake.calls_to("apps.connections.open"))
+    mark = fake.mark()
     connections = fake.socket.connections
     fake.socket.send({"type": "disconnect", "reason": "refresh_requested", "debug_info": {"host": "fake"}})
-    fake.wait_for("apps.connections.open", count=opened + 1)
-    deadline = time.monotonic() + 10
-    while fake.socket.connections == connections and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert fake.socket.connections == connections + 1
+    fake.wait_for("apps.connections.open", after=mark)
+    fake.socket.wait_connections(connections + 1)
     data = payload(
         "event_message_im", event_id="EvSOCKET0005", event={"channel": "D0SOCKET5", "text": "PC01"}
     )

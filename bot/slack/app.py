@@ -36,12 +36,13 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
 from bot import messages
+from bot.clock import Clock, system_clock
 from bot.config import ConfigError, Settings
 from bot.drain import DRAIN_PREFIX, MAX_DRAIN_BYTES, DrainIngest
 from bot.knowledge import KnowledgeBase
 from bot.slack.dedupe import drop_retried_events
 from bot.slack.listeners import Services, register
-from bot.store import Store, utcnow
+from bot.store import Store
 
 log = logging.getLogger("dynodoc")
 
@@ -354,17 +355,26 @@ def _on_sigterm(signum, frame) -> None:
     raise _Stop
 
 
-def serve(settings: Settings, *, http: bool = False, port: int | None = None, host: str = "0.0.0.0") -> int:
-    """Run the bot until stopped: Socket Mode when SLACK_APP_TOKEN is set (and not `http`), else HTTP."""
+def serve(
+    settings: Settings,
+    *,
+    http: bool = False,
+    port: int | None = None,
+    host: str = "0.0.0.0",
+    clock: Clock = system_clock,
+) -> int:
+    """Run the bot until stopped: Socket Mode when SLACK_APP_TOKEN is set (and not `http`), else HTTP.
+
+    `clock` is the whole bot's time (`bot.clock`): the store, the schedule, polling and digests read it."""
     if not settings.slack_bot_token:
         raise ConfigError(messages.NO_BOT_TOKEN)
     socket_mode = bool(settings.slack_app_token) and not http
     if not socket_mode and not settings.slack_signing_secret:
         raise ConfigError(messages.NO_SIGNING_SECRET)
 
-    store = Store(settings.db_path)
+    store = Store(settings.db_path, clock)
     try:
-        store.forget_seen_events(utcnow() - timedelta(days=1))
+        store.forget_seen_events(clock() - timedelta(days=1))
         services = Services(settings=settings, kb=KnowledgeBase.load(), store=store)
         with _sdk_quiet():
             app = build_app(settings, services)

@@ -43,7 +43,7 @@ from bot.render.blocks import (
     render_status,
 )
 from bot.slack import files as slack_files
-from bot.store import Store, utcnow
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -359,7 +359,7 @@ def digest_command(app_name: str, services: Services) -> list[SlackMessage]:
     digest = build_stored_digest(
         services.store,
         services.settings,
-        hour_of(utcnow()) + timedelta(hours=1),
+        hour_of(services.store.clock()) + timedelta(hours=1),
         app_name or None,
         services.kb,
     )

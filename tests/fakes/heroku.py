@@ -286,7 +286,16 @@ class FakeHeroku:
             return fault
 
     def requests_to(self, method: str, prefix: str) -> list[Request]:
-        return [r for r in self.requests if r.method == method and r.path.startswith(prefix)]
+        with self._cond:
+            return [r for r in self.requests if r.method == method and r.path.startswith(prefix)]
+
+    def wait_for(self, method: str, prefix: str, count: int = 1, timeout: float = 10.0) -> list[Request]:
+        """Block until `count` requests of `method` to paths starting with `prefix` are recorded."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self.requests_to(method, prefix)) >= count, timeout):
+                seen = [(r.method, r.path) for r in self.requests]
+                raise AssertionError(f"expected {count} {method} {prefix}* request(s); saw {seen}")
+            return self.requests_to(method, prefix)
 
 
 def _make_handler(fake: FakeHeroku) -> type[BaseHTTPRequestHandler]:
@@ -314,6 +323,7 @@ def _make_handler(fake: FakeHeroku) -> type[BaseHTTPRequestHandler]:
                 fake.requests.append(
                     Request(self.command, parts.path, parts.query, dict(self.headers), body, time.monotonic())
                 )
+                fake._cond.notify_all()
             return body
 
         def _fault(self, where: str, app: str) -> Fault | None:

@@ -24,7 +24,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -68,9 +70,15 @@ class _Server(ThreadingHTTPServer):
 class FakeSlack:
     """The Slack Web API, file server and response_url endpoint, on 127.0.0.1."""
 
-    def __init__(self, bot_token: str = BOT_TOKEN, app_token: str = APP_TOKEN):
+    def __init__(
+        self,
+        bot_token: str = BOT_TOKEN,
+        app_token: str = APP_TOKEN,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
         self.bot_token = bot_token
         self.app_token = app_token
+        self.clock = clock  # stamps posted messages: a test that moves the bot's clock moves Slack's too
         self.calls: list[Call] = []
         self.faults: dict[str, list[Fault]] = {}
         self.files: dict[str, tuple[bytes, str]] = {}
@@ -141,21 +149,40 @@ class FakeSlack:
             self.calls.append(call)
             self._cond.notify_all()
 
-    def calls_to(self, method: str, **where) -> list[Call]:
-        """Recorded calls of `method` whose params include every `where` item."""
+    def mark(self) -> int:
+        """A place in the record: `calls_to` / `wait_for` with `after=` see only the calls made since."""
+        with self._cond:
+            return len(self.calls)
+
+    def calls_to(self, method: str, *, after: int = 0, path: str | None = None, **where) -> list[Call]:
+        """Recorded calls of `method` (since the mark `after`, to `path` if given) whose params include
+        every `where` item."""
         with self._cond:
             return [
                 c
-                for c in self.calls
-                if c.method == method and all(c.params.get(k) == v for k, v in where.items())
+                for c in self.calls[after:]
+                if c.method == method
+                and (path is None or c.path == path)
+                and all(c.params.get(k) == v for k, v in where.items())
             ]
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0, **where) -> list[Call]:
-        """Block until `count` matching calls are recorded (then return them), or fail at the deadline."""
+    def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 10.0,
+        *,
+        after: int = 0,
+        path: str | None = None,
+        **where,
+    ) -> list[Call]:
+        """Block until `count` matching calls are recorded since the mark `after` (then return them), or
+        fail at the deadline. A fake shared by several tests needs `after`, a `path` (a response_url's) or
+        params unique to the test, or it may count an earlier test's calls."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                found = self.calls_to(method, **where)
+                found = self.calls_to(method, after=after, path=path, **where)
                 if len(found) >= count:
                     return found
                 left = deadline - time.monotonic()
@@ -170,7 +197,7 @@ class FakeSlack:
         with self._cond:
             # Like Slack's: the time of posting (so `oldest` filters work), unique by its micro part.
             self._ts += 1
-            return f"{int(time.time())}.{self._ts:06d}"
+            return f"{int(self.clock().timestamp())}.{self._ts:06d}"
 
     def close(self) -> None:
         self.server.shutdown()
@@ -398,6 +425,12 @@ class FakeSocketMode:
                     self._cond.notify_all()
         except websockets.exceptions.ConnectionClosed:
             pass
+
+    def wait_connections(self, count: int, timeout: float = 10.0) -> None:
+        """Block until the bot has opened `count` websocket connections in all."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.connections >= count, timeout):
+                raise AssertionError(f"expected {count} Socket Mode connection(s); saw {self.connections}")
 
     def wait_connected(self, timeout: float = 10.0) -> None:
         with self._cond:

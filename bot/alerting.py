@@ -25,7 +25,7 @@ from bot.incidents import Incident, IncidentBook, OutboxRow
 from bot.knowledge import KnowledgeBase
 from bot.logs import LogEvent
 from bot.render.alerts import ALERT_EVENT, alert_message, recovered_text, reply_text
-from bot.store import Store, utcnow
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -270,10 +270,10 @@ class AlertSender:
         *,
         mention: str = "",
         sleep: Callable[[float], None] | None = None,
-        now: Callable[[], datetime] = utcnow,
+        now: Callable[[], datetime] | None = None,
     ):
         self.client, self.book, self.kb, self.mention = client, book, kb, mention
-        self.now = now
+        self.now = now or book.store.clock
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._sleep = sleep or (lambda seconds: self._stop.wait(seconds))

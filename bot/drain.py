@@ -25,7 +25,7 @@ from bot import logs
 from bot.config import Settings, WatchedApp
 from bot.logs import LogEvent
 from bot.poll import DRAIN_NOTE, PollResult, line_hash, to_record
-from bot.store import Saved, Store, utcnow
+from bot.store import Saved, Store
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class DrainIngest:
         frame_id = (environ.get("HTTP_LOGPLEX_FRAME_ID") or "")[:100]
         retry = bool(frame_id) and not self.store.first_sighting(f"drain:{app.name}:{frame_id}")
         with self._lock:
-            self._since.setdefault(app.name, utcnow())
+            self._since.setdefault(app.name, self.store.clock())
             totals = self._totals.setdefault(app.name, [0, 0, 0, 0, 0])
             totals[3] += frames.malformed
             totals[4] += retry
@@ -149,7 +149,7 @@ class DrainIngest:
     def ingest(self, app: WatchedApp, frames: Frames) -> Saved:
         """Store the new lines of one request (lines already stored, as in a retried frame, are skipped
         by their hash before parsing)."""
-        now = utcnow()
+        now = self.store.clock()
         hashes = [line_hash(app.name, line) for line in frames.lines]
         known = self.store.known_lines(app.name, hashes)
         events = [
@@ -176,7 +176,7 @@ class DrainIngest:
 
     def report(self) -> list[PollResult]:
         """Record one run per app that a drain fed since the last report."""
-        now = utcnow()
+        now = self.store.clock()
         with self._lock:
             done = [
                 (name, self._since.pop(name), self._totals.pop(name, [0, 0, 0, 0, 0]))

@@ -14,13 +14,14 @@ from fakes.slack import BotProcess, FakeSlack, payload, post_form
 from slack_sdk import WebClient
 
 from bot.alerting import CRASH, AlertEngine, AlertSender, Batch, History, firings
+from bot.clock import system_clock as utcnow
 from bot.config import Settings, WatchedApp
 from bot.incidents import IncidentBook
 from bot.knowledge import KnowledgeBase
 from bot.poll import line_hash
 from bot.render.alerts import ALERT_EVENT
 from bot.slack.alert_actions import apply_button
-from bot.store import LineRecord, Store, utcnow
+from bot.store import LineRecord, Store
 
 APP = WatchedApp("heroku", "acme-api")
 CHANNEL = "C0ALERTS"

@@ -13,10 +13,11 @@ from fakes.heroku import router
 from fakes.slack import BotProcess, FakeSlack
 
 from bot import logs
+from bot.clock import system_clock as utcnow
 from bot.config import Settings, WatchedApp
 from bot.drain import DrainIngest, drain_command, parse_frames
 from bot.poll import DRAIN_NOTE, fed_by_drain
-from bot.store import Store, utcnow
+from bot.store import Store
 
 REAL = Path(__file__).parent / "data" / "real"
 TOKEN = "drain-token-0123456789abcdef"

@@ -15,7 +15,6 @@ from slack_bolt import App
 
 from bot.incidents import IncidentBook
 from bot.render.alerts import ACTION_PREFIX
-from bot.store import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ def apply_button(book: IncidentBook, action_id: str, value: str, user: str) -> b
     """Store what the button says; False when the incident or the action is not one we know."""
     if not value.isdigit():
         return False
-    incident_id, what, now = int(value), action_id.removeprefix(ACTION_PREFIX), utcnow()
+    incident_id, what, now = int(value), action_id.removeprefix(ACTION_PREFIX), book.store.clock()
     if what == "ack":
         done = book.ack(incident_id, user, now)
     elif what in SNOOZES:

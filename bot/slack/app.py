@@ -318,7 +318,7 @@ class Alerts:
     def on_saved(self, app, saved, events) -> None:
         from bot.alerting import batch_of
 
-        self.engine.observe(batch_of(app, saved.codes, events, utcnow()))
+        self.engine.observe(batch_of(app, saved.codes, events, self.book.store.clock()))
 
     def start(self) -> None:
         self.engine.start()

@@ -88,3 +88,23 @@ NOT_IN_CHANNEL = (
     "add me with `/invite @Dyno Doctor`."
 )
 REPLY_FAILED = "Sorry — I couldn't finish that reply ({error})."
+
+# --- Slack: cards, their buttons, threads -----------------------------------------------------------
+
+CARD_GONE = (
+    "I no longer have the rest of that answer (I keep it for {days} days, and lose it when I restart on a "
+    "fresh disk). Ask me again and I'll answer afresh."
+)
+SHARED_IN = ":white_check_mark: Shared in <#{channel}>."
+CANNOT_SHARE_IN = "I can't post in <#{channel}>: add me there with `/invite @Dyno Doctor`, then share again."
+SHARE_FAILED = "Sorry — I couldn't share that ({error})."
+THANKS_UP = ":+1: Thanks — noted. It tells me which answers work."
+THANKS_DOWN = (
+    ":-1: Thanks — noted. If you paste the log line or error body you were looking at, I'll diagnose it "
+    "instead."
+)
+VOTE_FAILED = "Sorry — I couldn't record that vote ({error})."
+THREAD_PARENT_UNREADABLE = (
+    "I couldn't read the message that started this thread ({error}). Paste the log lines here, or use "
+    "*Diagnose with Dyno Doctor* on that message."
+)

@@ -38,6 +38,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot import messages
 from bot.config import ConfigError, Settings
 from bot.knowledge import KnowledgeBase
+from bot.slack.cards import forget_old_cards
 from bot.slack.dedupe import drop_retried_events
 from bot.slack.listeners import Services, register
 from bot.store import Store, utcnow
@@ -306,6 +307,7 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None, ho
     store = Store(settings.db_path)
     try:
         store.forget_seen_events(utcnow() - timedelta(days=1))
+        forget_old_cards(store)
         services = Services(settings=settings, kb=KnowledgeBase.load(), store=store)
         with _sdk_quiet():
             app = build_app(settings, services)

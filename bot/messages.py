@@ -51,7 +51,9 @@ SLACK_USAGE = (
     "• `/dynodoc status` — watched apps, last poll, last digest\n"
     "• `/dynodoc autodiagnose on|off` — diagnose pasted platform errors in this channel without a mention\n"
     "• `/dynodoc digest [app]` — the error digest\n"
-    "I answer in the thread of the message I'm replying to."
+    "In a channel or group DM I answer in the message's thread; in a DM, right below it. Each answer starts "
+    "as a short card: *Show more* has the rest, *Share to channel* shows a private answer to others, and "
+    "👍 / 👎 tell me whether it helped."
 )
 
 SLACK_HELP = SLACK_INTRO + "\n\n" + SLACK_USAGE

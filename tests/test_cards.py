@@ -96,7 +96,7 @@ def test_the_figures_of_the_issue_code_answer_and_nine_line_paste():
     h12 = shown("what is H12?")
     paste = shown(NINE_LINES)
     assert (len(h12), len(paste)) == (5, 5)
-    assert visible_length(h12) < 400 and visible_length(paste) < 650
+    assert visible_length(h12) < 400 and visible_length(paste) < 550
     assert h12[0]["text"]["text"] == "H12 — Request timeout"
     assert paste[0]["text"]["text"] == "R14 → H12 on web.1"
     text = blocks_as_text(paste)

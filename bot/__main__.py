@@ -218,17 +218,19 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """Each watched app's last poll and health."""
+    """Each watched app's last poll and health, and the votes on the bot's answers."""
     from contextlib import closing
 
-    from bot.render.polling import render_status
+    from bot.render.polling import render_feedback, render_status
     from bot.store import Store
 
     settings = load_settings()
     with closing(Store(settings.db_path)) as store:
         rows = [(app, store.poll_health(app.name)) for app in settings.apps]
         now = store.clock()
+        tally = store.feedback_tally()
     print(render_status(rows, now, settings.poll_minutes))
+    print(render_feedback(tally))
     return 0
 
 

@@ -51,7 +51,9 @@ SLACK_USAGE = (
     "• `/dynodoc status` — watched apps, last poll, last digest\n"
     "• `/dynodoc autodiagnose on|off` — diagnose pasted platform errors in this channel without a mention\n"
     "• `/dynodoc digest [app]` — the error digest\n"
-    "I answer in the thread of the message I'm replying to."
+    "In a channel or group DM I answer in the message's thread; in a DM, right below it. Each answer starts "
+    "as a short card: *Show more* has the rest, *Share to channel* shows a private answer to others, and "
+    "👍 / 👎 tell me whether it helped."
 )
 
 SLACK_HELP = SLACK_INTRO + "\n\n" + SLACK_USAGE
@@ -95,4 +97,24 @@ NO_DRAIN_TOKEN = (
 NO_PUBLIC_URL = (
     "DYNODOC_PUBLIC_URL is not set: the bot's public https address, e.g. https://my-dynodoc.herokuapp.com, "
     "which Heroku will post the logs to."
+)
+
+# --- Slack: cards, their buttons, threads -----------------------------------------------------------
+
+CARD_GONE = (
+    "I no longer have the rest of that answer (I keep it for {days} days, and lose it when I restart on a "
+    "fresh disk). Ask me again and I'll answer afresh."
+)
+SHARED_IN = ":white_check_mark: Shared in <#{channel}>."
+CANNOT_SHARE_IN = "I can't post in <#{channel}>: add me there with `/invite @Dyno Doctor`, then share again."
+SHARE_FAILED = "Sorry — I couldn't share that ({error})."
+THANKS_UP = ":+1: Thanks — noted. It tells me which answers work."
+THANKS_DOWN = (
+    ":-1: Thanks — noted. If you paste the log line or error body you were looking at, I'll diagnose it "
+    "instead."
+)
+VOTE_FAILED = "Sorry — I couldn't record that vote ({error})."
+THREAD_PARENT_UNREADABLE = (
+    "I couldn't read the message that started this thread ({error}). Paste the log lines here, or use "
+    "*Diagnose with Dyno Doctor* on that message."
 )

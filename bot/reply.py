@@ -5,11 +5,13 @@ The Slack listeners and the offline console both call `respond`, so the two alwa
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
 from bot.diagnose import Diagnosis, diagnose
 from bot.knowledge import Answer, KnowledgeBase, clean_question
+from bot.paste import unslack
 
 # Signs of pasted log text or an error body rather than a question.
 _PASTE_SIGNS = re.compile(
@@ -49,3 +51,12 @@ def respond(text: str, kb: KnowledgeBase) -> Reply:
     if looks_like_paste(text):
         return Reply(diagnosis=diagnose(text, kb))
     return Reply(answer=kb.lookup(clean_question(text)))
+
+
+def fingerprint(kind: str, text: str) -> str:
+    """A question or paste as a hash: feedback is filed under it, so the text itself is never kept. The
+    same words with other spacing, case or Slack formatting give the same fingerprint."""
+    normal = " ".join(unslack(text).split())
+    if kind == "question":
+        normal = clean_question(normal).lower()
+    return hashlib.sha256(f"{kind}\0{normal}".encode()).hexdigest()[:32]

@@ -115,6 +115,21 @@ def _v2(db: Database) -> None:
 
 
 def _v3(db: Database) -> None:
+    """Cards and feedback: what a card's Show more expands to (kept a few days), and 👍/👎 filed under the
+    question's or paste's fingerprint, a hash: the text itself is never stored. One vote per person and
+    fingerprint (a second click changes it). Plain SQL that SQLite and PostgreSQL both accept."""
+    db.execute(
+        "CREATE TABLE cards (id TEXT PRIMARY KEY, kind TEXT NOT NULL, fingerprint TEXT NOT NULL, "
+        "label TEXT NOT NULL, card TEXT NOT NULL, details TEXT NOT NULL, created TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX idx_cards_created ON cards (created)")
+    db.execute(
+        "CREATE TABLE feedback (fingerprint TEXT NOT NULL, user_id TEXT NOT NULL, kind TEXT NOT NULL, "
+        "label TEXT NOT NULL, vote INTEGER NOT NULL, created TEXT NOT NULL, PRIMARY KEY (fingerprint, user_id))"
+    )
+
+
+def _v4(db: Database) -> None:
     """Alerts: one incident per app and code while it lasts (who acked it, until when it is snoozed), codes
     muted per app, and the outbox of Slack messages still to send, delivered in order and once."""
     db.execute(
@@ -135,7 +150,7 @@ def _v3(db: Database) -> None:
     db.execute("CREATE INDEX idx_alert_outbox_state ON alert_outbox (state, id)")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4]
 
 
 # --- polling records (bot/poll.py writes them; digests and `dynodoc status` read them) -----------------
@@ -216,6 +231,39 @@ def _time(value: str | None) -> datetime | None:
 
 def _hour(t: datetime) -> str:
     return iso(t.astimezone(UTC).replace(minute=0, second=0, microsecond=0))
+
+
+@dataclass(frozen=True)
+class StoredCard:
+    """A card as posted (its blocks as JSON) and the messages Show more expands it to."""
+
+    id: str
+    kind: str  # question | paste
+    fingerprint: str
+    label: str
+    card: dict  # {"text", "blocks"}
+    details: list[dict]  # [{"text", "blocks"}, ...]
+    created: datetime
+
+
+@dataclass(frozen=True)
+class Disliked:
+    """An answer people voted down more than up: what was answered, and under which fingerprint."""
+
+    kind: str
+    fingerprint: str
+    label: str
+    down: int
+    up: int
+
+
+@dataclass(frozen=True)
+class FeedbackTally:
+    """👍 and 👎 counted for `dynodoc status` and the App Home, with the answers disliked most."""
+
+    up: int = 0
+    down: int = 0
+    disliked: tuple[Disliked, ...] = ()
 
 
 class StoreError(ConfigError):
@@ -690,3 +738,69 @@ class Store:
                 "UPDATE digests SET state = 'posted', ts = ?, posted = ? WHERE channel = ? AND day = ?",
                 [ts, iso(self.clock()), channel, day],
             )
+
+    # --- cards and feedback (bot/slack/cards.py writes them; status and the App Home count them) ---
+
+    def save_card(self, card: StoredCard) -> None:
+        with self.lock:
+            self.db.execute(
+                "INSERT INTO cards (id, kind, fingerprint, label, card, details, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    card.id,
+                    card.kind,
+                    card.fingerprint,
+                    card.label,
+                    json.dumps(card.card),
+                    json.dumps(card.details),
+                    iso(card.created),
+                ],
+            )
+
+    def card(self, card_id: str) -> StoredCard | None:
+        """A card kept by `save_card`, or None once it is forgotten (or never was)."""
+        with self.lock:
+            row = self.db.execute(
+                "SELECT id, kind, fingerprint, label, card, details, created FROM cards WHERE id = ?",
+                [card_id],
+            ).fetchone()
+        if not row:
+            return None
+        return StoredCard(
+            row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]), _time(row[6])
+        )
+
+    def forget_cards(self, before: datetime) -> int:
+        """Drop cards kept since before `before`; their Show more then says the details are gone."""
+        with self.lock:
+            return self.db.execute("DELETE FROM cards WHERE created < ?", [iso(before)]).rowcount
+
+    def record_vote(self, fingerprint: str, user: str, kind: str, label: str, vote: int) -> None:
+        """File a 👍 (vote 1) or 👎 (vote -1) from `user`; their earlier vote on the same fingerprint is replaced."""
+        with self.lock:
+            self.db.execute(
+                "INSERT INTO feedback (fingerprint, user_id, kind, label, vote, created) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (fingerprint, user_id) DO UPDATE SET "
+                "kind = excluded.kind, label = excluded.label, vote = excluded.vote, created = excluded.created",
+                [fingerprint, user, kind, label, 1 if vote > 0 else -1, iso(self.clock())],
+            )
+
+    def feedback_tally(self, worst: int = 3) -> FeedbackTally:
+        """All votes counted, and the `worst` answers with more 👎 than 👍 (most 👎 first)."""
+        with self.lock:
+            up, down = self.db.execute(
+                "SELECT COALESCE(SUM(CASE WHEN vote > 0 THEN 1 ELSE 0 END), 0), "
+                "COALESCE(SUM(CASE WHEN vote < 0 THEN 1 ELSE 0 END), 0) FROM feedback"
+            ).fetchone()
+        return FeedbackTally(int(up), int(down), tuple(self.disliked(worst)))
+
+    def disliked(self, limit: int = 100) -> list[Disliked]:
+        """Answers voted down more than up, most 👎 first: the questions and pastes to look at again."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT kind, fingerprint, MAX(label), SUM(CASE WHEN vote < 0 THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN vote > 0 THEN 1 ELSE 0 END) FROM feedback GROUP BY kind, fingerprint "
+                "HAVING SUM(vote) < 0 ORDER BY 4 DESC, 3 LIMIT ?",
+                [limit],
+            ).fetchall()
+        return [Disliked(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows]

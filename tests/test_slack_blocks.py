@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from fakes.slack import block_problems
 
 from bot.diagnose import diagnose
 from bot.knowledge import Answer, KnowledgeBase, Match
@@ -26,8 +27,9 @@ PASTES = sorted((Path(__file__).parent / "data" / "pastes").glob("*.txt"))
 KB = KnowledgeBase.load()
 
 
-def assert_within_limits(message, max_blocks: int = 50) -> None:
+def assert_within_limits(message, max_blocks: int = 50, headed: bool = True) -> None:
     blocks = list(message.blocks)
+    assert block_problems(blocks, max_blocks) == []  # what the real Slack would refuse
     assert 1 <= len(blocks) <= max_blocks
     assert len(json.dumps(blocks)) < 12_000
     assert message.text.strip() and len(message.text) <= 3000
@@ -41,6 +43,8 @@ def assert_within_limits(message, max_blocks: int = 50) -> None:
             assert all(len(e["text"]) <= 2000 for e in block["elements"])
         else:
             assert block["type"] == "divider"
+    if headed:  # every answer and diagnosis starts with its header (continuations and panels need none)
+        assert blocks[0]["type"] == "header"
 
 
 def text_of(messages) -> str:
@@ -106,8 +110,8 @@ def test_markup_characters_from_logs_are_escaped():
 def test_every_sample_paste_renders_within_limits_and_names_every_finding(path):
     diagnosis = diagnose(path.read_text(), KB)
     messages = render_diagnosis(diagnosis)
-    for message in messages:
-        assert_within_limits(message)
+    for i, message in enumerate(messages):
+        assert_within_limits(message, headed=i == 0)
     assert messages[0].text == diagnosis.summary[:3000]
     text = text_of(messages)
     for finding in diagnosis.findings:
@@ -126,8 +130,8 @@ def test_a_long_diagnosis_is_summarised_first_and_continued():
     assert len(diagnosis.findings) > 20
     messages = render_diagnosis(diagnosis)
     assert len(messages) >= 2
-    for message in messages:
-        assert_within_limits(message)
+    for i, message in enumerate(messages):
+        assert_within_limits(message, headed=i == 0)
     first = text_of(messages[:1])
     assert diagnosis.summary in first and "*Found:*" in first and "follow in this thread" in first
     assert [m.text for m in messages[1:]] == [
@@ -164,7 +168,7 @@ def test_status_and_home():
         autodiagnose_channels=("C0INCIDENT",),
     )
     message = render_status(report)
-    assert_within_limits(message)
+    assert_within_limits(message, headed=False)
     text = text_of([message])
     epoch = int(polled.timestamp())
     assert (

@@ -21,6 +21,8 @@ from fakes.slack import (
     BotProcess,
     FakeSlack,
     blocks_as_text,
+    button,
+    click,
     get,
     payload,
     post,
@@ -79,6 +81,8 @@ def bot(fake, workdir):
     assert code == 0, process.stderr
     assert "Traceback" not in process.stderr, process.stderr
     assert BOT_TOKEN not in process.stderr
+    # Nothing the bot sent would have been refused by the real Slack.
+    assert fake.rejected == [], fake.rejected
 
 
 @pytest.fixture
@@ -105,6 +109,12 @@ def posts_in(fake: FakeSlack, channel: str) -> list:
 
 def section_texts(blocks: list[dict]) -> str:
     return blocks_as_text(blocks)
+
+
+def visible_chars(blocks: list[dict]) -> int:
+    from bot.render.mrkdwn import visible_length
+
+    return visible_length(blocks)
 
 
 # --- plumbing -------------------------------------------------------------------------------------------
@@ -203,10 +213,13 @@ def test_a_question_mention_is_answered_in_its_thread(bot, slack):
         "type": "header",
         "text": {"type": "plain_text", "emoji": True, "text": "R15 — Memory quota vastly exceeded"},
     }
+    # A card: one sentence, the first fix, whose side, the docs, the buttons.
+    assert len(blocks) <= 6 and visible_chars(blocks) <= 700
     text = section_texts(blocks)
-    assert "*What to do*" in text and "`heroku ps:resize" in text
-    assert "on your app's side" in text and "severity" in text
-    assert "|Docs>" in text and "<https://devcenter.heroku.com/" in text
+    assert "*First fix:* Find what was running just before the kill with `heroku logs" in text
+    assert "On your app's side" in text and "severity high" in text
+    assert "|Heroku docs>" in text and "<https://devcenter.heroku.com/" in text
+    assert "[ Show more ] [ 👍 ] [ 👎 ]" in text  # in a channel everyone sees it: nothing to share
     assert call.params["unfurl_links"] is False
     # 👀 while working, taken back afterwards.
     slack.wait_for("reactions.remove", channel=channel)
@@ -249,6 +262,42 @@ def test_a_bare_mention_under_a_paste_diagnoses_the_paste(bot, slack):
     [call] = slack.wait_for("chat.postMessage", channel=channel)
     assert call.params["thread_ts"] == "1715680000.000100"
     assert "Start with R10" in call.params["text"]
+    # The parent is read the way bot tokens may read it in a channel; replies is never needed here.
+    [history] = slack.calls_to("conversations.history", channel=channel)
+    assert (history.params["latest"], str(history.params["limit"])) == ("1715680000.000100", "1")
+    assert str(history.params["inclusive"]).lower() in ("1", "true")  # slack_sdk sends True as 1
+    assert slack.calls_to("conversations.replies", channel=channel) == []
+
+
+def test_a_bare_mention_under_an_unreadable_parent_says_so_in_one_line(bot, slack):
+    channel = unique("C0GONE")  # nothing posted there: history finds nothing, replies is refused in a channel
+    data = event(
+        "event_app_mention",
+        channel=channel,
+        ts="1715680001.000200",
+        thread_ts="1715680000.000100",
+        text=f"<@{BOT_USER_ID}> what's this?",
+    )
+    post_event(bot, data)
+    [call] = slack.wait_for("chat.postMessage", channel=channel)
+    assert call.params["thread_ts"] == "1715680000.000100"
+    assert call.params["text"].startswith("I couldn't read the message that started this thread (")
+    assert "method_not_supported_for_channel_type" in call.params["text"]
+    assert "Try:" not in call.params["text"]  # not the help text
+    assert len(call.params["blocks"]) == 1
+
+
+def test_in_a_dm_thread_the_parent_comes_from_replies_when_history_fails(bot, slack):
+    channel = unique("D0THREAD")
+    slack.add_message(channel, "1715680000.000100", f"```{R10_H10}```")
+    slack.fail("conversations.history", body={"ok": False, "error": "missing_scope"}, times=1)
+    data = event(
+        "event_message_im", channel=channel, ts="1715680001.000200", thread_ts="1715680000.000100", text="?"
+    )
+    post_event(bot, data)
+    [call] = slack.wait_for("chat.postMessage", channel=channel)
+    assert call.params["thread_ts"] == "1715680000.000100"  # asked in a thread, answered there
+    assert "Start with R10" in call.params["text"]
     assert slack.calls_to("conversations.replies", channel=channel)[0].params["ts"] == "1715680000.000100"
 
 
@@ -275,12 +324,14 @@ def test_a_pasted_log_mention_gets_the_diagnosis(bot, slack):
     [call] = slack.wait_for("chat.postMessage", channel=channel)
     assert call.params["thread_ts"] == data["event"]["ts"]
     assert "R10" in call.params["text"] and "H10" in call.params["text"]  # the summary is the fallback
-    text = section_texts(call.params["blocks"])
-    assert text.startswith("## :stethoscope: Diagnosis")
-    assert "*Root cause → `R10`*" in text
-    assert "0.0.0.0:$PORT" in text
+    blocks = call.params["blocks"]
+    assert len(blocks) <= 6 and visible_chars(blocks) <= 700
+    text = section_texts(blocks)
+    assert text.startswith("## R10 → H10 on web.1\nThe web process did not bind to $PORT")
+    assert "*First fix:* Listen on `0.0.0.0:$PORT`" in text
     # The app's own line that gives it away is quoted as code.
-    assert "```2024-05-14T03:07:01.000000+00:00 app[web.1]: Listening on http://127.0.0.1:5000```" in text
+    assert "`2024-05-14T03:07:01.000000+00:00 app[web.1]: Listening on http://127.0.0.1:5000`" in text
+    assert "On your app's side" in text and "<!date^1715656080^" in text
 
 
 def test_an_empty_mention_gets_help(bot, slack):
@@ -295,9 +346,11 @@ def test_a_direct_message_is_answered_without_a_mention(bot, slack):
     data = event("event_message_im", channel=channel, text="r14 vs r15")
     post_event(bot, data)
     [call] = slack.wait_for("chat.postMessage", channel=channel)
-    assert call.params["thread_ts"] == data["event"]["ts"]
+    assert "thread_ts" not in call.params  # in a DM the answer comes inline, where it is seen
     assert call.params["blocks"][0]["text"]["text"] == "R14 vs R15"
-    assert "*First fix:*" in section_texts(call.params["blocks"])
+    text = section_texts(call.params["blocks"])
+    assert "*`R14` Memory quota exceeded* · :hammer_and_wrench: on your app's side" in text
+    assert "[ Share to channel… ▾ ]" in text  # a DM is private: a menu shares it to a channel
 
 
 def test_a_retried_event_is_answered_once(bot, slack):
@@ -337,20 +390,39 @@ def test_a_rate_limited_reply_waits_and_is_sent(bot, slack):
     assert calls[0].params["text"] == calls[1].params["text"]
 
 
-def test_a_long_diagnosis_is_summarised_and_continued_in_the_thread(bot, slack):
+def test_a_long_diagnosis_is_a_card_whose_show_more_fills_the_thread(bot, slack):
     channel = unique("C0LONG")
     data = event("event_app_mention", channel=channel, text=f"<@{BOT_USER_ID}>\n```{MANY_CODES}```")
     post_event(bot, data)
-    calls = slack.wait_for("chat.postMessage", count=3, channel=channel)
-    assert {c.params["thread_ts"] for c in calls} == {data["event"]["ts"]}
-    first = section_texts(calls[0].params["blocks"])
+    [card] = slack.wait_for("chat.postMessage", channel=channel)
+    assert card.params["thread_ts"] == data["event"]["ts"]
+    blocks = card.params["blocks"]
+    assert len(blocks) <= 6 and visible_chars(blocks) <= 700
+    assert "21 event(s) in 21 line(s): H20×1, H10×1, H14×1, H11×1 …" in section_texts(blocks)
+    ts = slack.history[channel][0][0]["ts"]
+    key = unique("more")
+    payload_ = click(
+        blocks,
+        "more",
+        channel=channel,
+        message_ts=ts,
+        thread_ts=data["event"]["ts"],
+        response_url=slack.response_url(key),
+    )
+    assert post_form(bot, {"payload": json.dumps(payload_)}).status == 200
+    [update] = slack.wait_for("chat.update", channel=channel)
+    assert update.params["ts"] == ts
+    first = section_texts(update.params["blocks"])
     assert "*Found:*" in first and "• `H99`" in first and "follow in this thread" in first
-    for call in calls:
+    assert "[ Show less ]" in first
+    rest = slack.wait_for("chat.postMessage", count=3, channel=channel)[1:]
+    assert {c.params["thread_ts"] for c in rest} == {data["event"]["ts"]}
+    for call in [update, *rest]:
         blocks = call.params["blocks"]
         assert len(blocks) <= 50
         assert len(json.dumps(blocks)) < 12_000
         assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
-    details = "".join(section_texts(c.params["blocks"]) for c in calls[1:])
+    details = "".join(section_texts(c.params["blocks"]) for c in rest)
     assert details.count("|Docs>") == 21
 
 
@@ -377,7 +449,7 @@ def test_a_shared_log_file_is_downloaded_with_the_bot_token_and_diagnosed(bot, s
     channel = data["event"]["channel"]
     post_event(bot, data)
     [call] = slack.wait_for("chat.postMessage", channel=channel)
-    assert call.params["thread_ts"] == data["event"]["ts"]
+    assert "thread_ts" not in call.params  # a DM: inline
     assert "R10" in call.params["text"]
     [download] = [c for c in slack.calls_to("file") if c.params["name"] == data["event"]["files"][0]["name"]]
     assert download.auth == f"Bearer {BOT_TOKEN}"
@@ -406,7 +478,7 @@ def test_a_file_over_the_cap_gets_a_clear_note_and_is_not_downloaded(bot, slack)
     [call] = slack.wait_for("chat.postMessage", channel=channel)
     assert f"`{name}` is 50.0 MB" in call.params["text"]
     assert "5.0 MB" in call.params["text"]
-    assert call.params["thread_ts"] == data["event"]["ts"]
+    assert "thread_ts" not in call.params
     assert [c for c in slack.calls_to("file") if c.params["name"] == name] == []
 
 
@@ -537,8 +609,8 @@ def test_the_shortcut_posts_the_diagnosis_in_the_messages_thread(bot, slack):
     [call] = slack.wait_for("chat.postMessage", channel=channel)
     assert call.params["thread_ts"] == data["message"]["ts"]
     text = section_texts(call.params["blocks"])
-    assert "*Root cause → `R14`*" in text
-    assert "`H12` Request timeout" in text
+    assert text.startswith("## R14 → H12 on web.1\n")
+    assert "*First fix:* Lower the process count" in text and "[ Show more ]" in text
 
 
 def test_the_shortcut_answers_privately_where_the_bot_cannot_post(bot, slack):
@@ -553,6 +625,8 @@ def test_the_shortcut_answers_privately_where_the_bot_cannot_post(bot, slack):
     assert calls[0].params["response_type"] == "ephemeral"
     assert "/invite @Dyno Doctor" in calls[0].params["text"]
     assert "R14" in calls[1].params["text"] and calls[1].params["blocks"]
+    # Only the person sees it, so it can be shared.
+    assert button(calls[1].params["blocks"], "Share to channel")["action_id"] == "dynodoc_share"
 
 
 # --- the slash command ----------------------------------------------------------------------------------
@@ -688,19 +762,27 @@ def test_autodiagnose_in_a_dm_explains_itself(bot):
     assert "always diagnosed" in body["text"]
 
 
-def test_a_long_slash_command_answer_continues_through_the_response_url(bot, slack):
+def test_a_long_slash_command_answer_expands_through_the_response_url(bot, slack):
     key = unique("cmd")
     body = post_form(bot, command(MANY_CODES, response_url=slack.response_url(key))).json()
     assert body["response_type"] == "ephemeral"
     assert body["text"].startswith("21 error event(s)")
-    assert "follow in this thread" in section_texts(body["blocks"])
-    rest = slack.wait_for("response_url", count=2, path=f"/respond/{key}")
-    assert [c.params["text"] for c in rest] == [
+    assert len(body["blocks"]) <= 6 and visible_chars(body["blocks"]) <= 700
+    assert "[ Show more ] [ Share to channel ] [ 👍 ] [ 👎 ]" in section_texts(body["blocks"])
+    # Show more on an ephemeral message: Slack sends no message, only the response_url to replace it.
+    data = click(
+        body["blocks"], "more", channel="C0INCIDENT", message_ts=None, response_url=slack.response_url(key)
+    )
+    assert post_form(bot, {"payload": json.dumps(data)}).status == 200
+    calls = slack.wait_for("response_url", count=3, path=f"/respond/{key}")
+    assert calls[0].params["replace_original"] is True
+    assert "follow in this thread" in section_texts(calls[0].params["blocks"])
+    assert [c.params["text"] for c in calls[1:]] == [
         "Dyno Doctor, continued (2/3)",
         "Dyno Doctor, continued (3/3)",
     ]
-    assert all(c.params["response_type"] == "ephemeral" for c in rest)
-    shown = section_texts(body["blocks"]) + "".join(section_texts(c.params["blocks"]) for c in rest)
+    assert all(c.params["response_type"] == "ephemeral" for c in calls[1:])
+    shown = "".join(section_texts(c.params["blocks"]) for c in calls)
     assert all(f"*`{code}` " in shown for code in ("H10", "H12", "H99"))
 
 

@@ -18,6 +18,7 @@ NEEDED_SCOPES = {
     "channels:history": "message.channels: pastes in public autodiagnose channels",
     "groups:history": "message.groups: pastes in private autodiagnose channels",
     "im:history": "message.im: direct messages",
+    "mpim:history": "message.mpim: group DMs, and reading a thread's first message there",
     "chat:write": "replies",
     "commands": "/dynodoc and the message shortcut",
     "files:read": "downloading shared log files",
@@ -74,10 +75,26 @@ def test_events_interactivity_and_socket_mode():
         "message.im",
         "message.channels",
         "message.groups",
+        "message.mpim",
         "app_home_opened",
     }
+    # The card buttons need interactivity: in Socket Mode it comes over the websocket...
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["socket_mode_enabled"] is True
+
+
+def test_http_mode_is_the_same_manifest_with_its_url_lines_uncommented():
+    text = (ROOT / "manifest.yml").read_text()
+    uncommented = re.sub(r"(?m)^(\s*)# ((?:request_)?url: )", r"\1\2", text)
+    http = yaml.safe_load(uncommented.replace("socket_mode_enabled: true", "socket_mode_enabled: false"))
+    settings = http["settings"]
+    urls = {
+        settings["event_subscriptions"]["request_url"],
+        settings["interactivity"]["request_url"],  # ...and in HTTP mode as signed POSTs to the same URL
+        http["features"]["slash_commands"][0]["url"],
+    }
+    assert len(urls) == 1 and urls.pop().endswith("/slack/events")
+    assert settings["interactivity"]["is_enabled"] is True and settings["socket_mode_enabled"] is False
 
 
 def test_procfile_runs_http_on_port_and_socket_mode_as_worker():

@@ -12,7 +12,9 @@ from fakes.slack import (
     BotProcess,
     FakeSlack,
     FakeSocketMode,
+    blocks_as_text,
     bot_env,
+    click,
     payload,
 )
 
@@ -37,6 +39,7 @@ def bot(fake, tmp_path_factory):
     assert process.stop() == 0, process.stderr
     assert "Traceback" not in process.stderr, process.stderr
     assert APP_TOKEN not in process.stderr and BOT_TOKEN not in process.stderr
+    assert fake.rejected == [], fake.rejected
 
 
 def envelope(envelope_id: str, kind: str, body: dict, retry: int = 0) -> dict:
@@ -104,6 +107,29 @@ def test_the_shortcut_works_over_the_socket(bot, fake):
     [call] = fake.wait_for("chat.postMessage", channel="C0SOCKET4")
     assert call.params["thread_ts"] == data["message"]["ts"]
     assert "R14" in call.params["text"]
+
+
+def test_a_card_button_arrives_over_the_socket_and_is_acknowledged_and_handled(bot, fake):
+    data = payload(
+        "event_app_mention",
+        event_id="EvSOCKET0006",
+        event={"channel": "C0SOCKET6", "text": f"<@{BOT_USER_ID}> what is r14"},
+    )
+    fake.socket.send(envelope("env-6", "events_api", data))
+    [card] = fake.wait_for("chat.postMessage", channel="C0SOCKET6")
+    ts = fake.history["C0SOCKET6"][-1][0]["ts"]
+    clicked = click(
+        card.params["blocks"],
+        "more",
+        channel="C0SOCKET6",
+        message_ts=ts,
+        thread_ts=data["event"]["ts"],
+        response_url=fake.response_url("socket-more"),
+    )
+    fake.socket.send(envelope("env-7", "interactive", clicked))
+    assert fake.socket.wait_ack("env-7")["envelope_id"] == "env-7"
+    [update] = fake.wait_for("chat.update", channel="C0SOCKET6")
+    assert update.params["ts"] == ts and "*What to do*" in blocks_as_text(update.params["blocks"])
 
 
 def test_after_slack_asks_it_to_reconnect_it_keeps_answering(bot, fake):

@@ -18,7 +18,8 @@ from datetime import datetime
 
 from bot.context import Where, fixes_for
 from bot.knowledge import BLAME_WORDS, Answer, Entry
-from bot.render.text import entry_facts, entry_heading, finding_facts, finding_where
+from bot.render.mrkdwn import clip, code, date, escape, link
+from bot.render.text import entry_facts, entry_heading, finding_where
 
 MAX_BLOCKS = 50
 MAX_HOME_BLOCKS = 100
@@ -81,24 +82,28 @@ class DigestStatus:
 
 
 @dataclass(frozen=True)
+class FeedbackStatus:
+    """👍 and 👎 on the bot's answers, and the answers disliked most (label, 👎 count)."""
+
+    up: int = 0
+    down: int = 0
+    disliked: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
 class StatusReport:
     """What `/dynodoc status` and the App Home show."""
 
     apps: tuple[AppStatus, ...] = ()
     last_digest: DigestStatus | None = None
     autodiagnose_channels: tuple[str, ...] = ()
+    feedback: FeedbackStatus | None = None
 
 
 # --- mrkdwn and block helpers -------------------------------------------------------------------------
 
 
-def escape(text: str) -> str:
-    """Escape the three characters Slack treats as markup in any text it shows."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+__all__ = ["clip", "code", "escape", "link"]  # re-exported: the helpers every renderer uses
 
 
 def section(text: str) -> dict:
@@ -123,10 +128,6 @@ def divider() -> dict:
     return {"type": "divider"}
 
 
-def link(url: str, label: str) -> str:
-    return f"<{url}|{label}>"
-
-
 def quote(lines: Sequence[str], limit: int = 600) -> str:
     """Log lines as a code block, escaped and cut short."""
     body = "\n".join(clip(line, 300) for line in lines)
@@ -147,22 +148,37 @@ def sections(lines: Sequence[str], title: str = "") -> list[dict]:
     return out
 
 
+def tidy(blocks: Sequence[dict]) -> list[dict]:
+    """Drop what Slack refuses as `invalid_blocks`: a section with empty text, a context with no elements."""
+    out = []
+    for block in blocks:
+        if block["type"] in ("section", "header") and not block["text"]["text"].strip():
+            continue
+        if block["type"] == "context" and not block["elements"]:
+            continue
+        out.append(block)
+    return out
+
+
 def blocks_size(blocks: Sequence[dict]) -> int:
     return len(json.dumps(list(blocks)))
 
 
-def fits(blocks: Sequence[dict], max_blocks: int = MAX_BLOCKS) -> bool:
-    return len(blocks) <= max_blocks and blocks_size(blocks) <= MAX_BLOCKS_JSON
+def fits(blocks: Sequence[dict], max_blocks: int = MAX_BLOCKS, reserve: int = 0) -> bool:
+    return len(blocks) <= max_blocks and blocks_size(blocks) <= MAX_BLOCKS_JSON - reserve
 
 
-def paginate(blocks: Sequence[dict], max_blocks: int = MAX_BLOCKS) -> list[list[dict]]:
-    """Split blocks, in order, into pages that each fit one message."""
+def paginate(blocks: Sequence[dict], max_blocks: int = MAX_BLOCKS, reserve: int = 0) -> list[list[dict]]:
+    """Split blocks, in order, into pages that each fit one message (with `reserve` characters and one
+    block to spare on every page when `reserve` is given, for the buttons added later)."""
+    if reserve:
+        max_blocks -= 1
     pages: list[list[dict]] = []
     page: list[dict] = []
     size = 2
     for block in blocks:
         cost = len(json.dumps(block)) + 2
-        if page and (len(page) >= max_blocks or size + cost > MAX_BLOCKS_JSON):
+        if page and (len(page) >= max_blocks or size + cost > MAX_BLOCKS_JSON - reserve):
             pages.append(page)
             page, size = [], 2
         page.append(block)
@@ -179,15 +195,18 @@ def _severity(entry: Entry) -> str:
 # --- answers ------------------------------------------------------------------------------------------
 
 
-def entry_blocks(entry: Entry, *, fixes: int = 3, where: Where | None = None) -> list[dict]:
-    """One knowledge entry in full: heading, facts, summary, causes, fixes, example, docs."""
+def entry_blocks(entry: Entry, *, fixes: int = 3, where: Where | None = None, lead: str = "") -> list[dict]:
+    """One knowledge entry in full: heading, facts, summary, fixes, causes, example, docs. `lead` is a
+    line of mrkdwn said under the heading (the status or the question that led here)."""
+    facts = (
+        f"{_severity(entry)} {escape(entry_facts(entry))}"
+        + (f" · HTTP {', '.join(map(str, entry.statuses))}" if entry.statuses else "")
+        + f" · {link(entry.docs, 'Docs')}"
+    )
     blocks = [
         header(entry_heading(entry)),
-        context(
-            f"{_severity(entry)} {escape(entry_facts(entry))}"
-            + (f" · HTTP {', '.join(map(str, entry.statuses))}" if entry.statuses else "")
-            + f" · {link(entry.docs, 'Docs')}"
-        ),
+        *([context(lead)] if lead else []),
+        context(facts),
         section(escape(entry.summary)),
         # The fix before the causes: at 3 a.m. the first screen should say what to do.
         section(
@@ -204,66 +223,74 @@ def entry_blocks(entry: Entry, *, fixes: int = 3, where: Where | None = None) ->
         blocks.append(section(quote(table, limit=2500)))
     if entry.notes:
         blocks.append(section("*Good to know*\n" + "\n".join(f"• {escape(n)}" for n in entry.notes[:3])))
-    blocks.append(section("*Looks like*\n" + quote([entry.example])))
-    related = f"Related: {', '.join(f'`{c}`' for c in entry.related)} · " if entry.related else ""
+    if entry.example.strip():
+        blocks.append(section("*Looks like*\n" + quote([entry.example])))
+    related = f"Related: {', '.join(code(c) for c in entry.related)} · " if entry.related else ""
     blocks.append(context(related + link(entry.docs, "Docs")))
     return blocks
 
 
-def _entry_line(entry: Entry) -> str:
+def entry_line(entry: Entry) -> str:
     retired = " _(retired)_" if entry.retired else ""
-    return f"• `{entry.code}` {escape(entry.title)}{retired}"
+    return f"• {code(entry.code)} {escape(entry.title)}{retired}"
 
 
-def _entry_brief(entry: Entry) -> str:
-    """An entry in one section: what a comparison shows of each code."""
+def _entry_brief(entry: Entry, where: Where | None = None) -> str:
+    """An entry in one section: what a comparison (or a 'not sure') shows of each code."""
+    fix = fixes_for(entry.fixes, where)[0]
     return (
         f"*{escape(entry_heading(entry))}*\n{_severity(entry)} {escape(entry_facts(entry))}\n"
-        f"{escape(entry.summary)}\n*First fix:* {escape(entry.fixes[0])}\n{link(entry.docs, 'Docs')}"
+        f"{escape(entry.summary)}\n*First fix:* {escape(fix)}\n{link(entry.docs, 'Docs')}"
     )
 
 
 def answer_blocks(answer: Answer) -> list[dict]:
+    """An answer in full: what Show more expands a card to. A header always comes first."""
     entries = [m.entry for m in answer.matches]
     if answer.kind == "unsure":
-        return [
-            section(f":thinking_face: {escape(answer.note)}"),
-            *sections([_entry_line(m.entry) for m in answer.candidates]),
-        ]
+        blocks = [header("Not sure which one you mean"), section(f":thinking_face: {escape(answer.note)}")]
+        for m in answer.candidates:
+            blocks += [divider(), section(_entry_brief(m.entry, answer.where))]
+        return blocks
     if answer.kind == "help" or (not entries and answer.kind != "unknown_code"):
-        return [section(escape(answer.note))]
+        return help_blocks(answer.note)
     if answer.kind == "unknown_code":
-        blocks = [section(f":grey_question: {escape(answer.note)}")]
+        blocks = [header(clip(answer.note.rstrip("."), MAX_HEADER_TEXT))]
         if entries:
-            blocks += sections([_entry_line(e) for e in entries], "The nearest real ones:")
+            blocks += sections([entry_line(e) for e in entries], "The nearest real ones:")
         return blocks
     if answer.kind == "compare":
         blocks = [header(" vs ".join(e.code for e in entries))]
         if answer.note:
             blocks.append(context(escape(answer.note)))
         for entry in entries:
-            blocks += [divider(), section(_entry_brief(entry))]
+            blocks += [divider(), section(_entry_brief(entry, answer.where))]
         return blocks
     if answer.kind == "family":
         return [
             header(f"{answer.note} — {len(entries)} of them"),
-            *sections([_entry_line(e) for e in entries]),
+            *sections([entry_line(e) for e in entries]),
             context("Ask about any one for details, e.g. `/dynodoc " + entries[0].code + "`."),
         ]
     if answer.kind == "status":
-        blocks = [
-            section(f"*{escape(answer.note)}* comes from:"),
-            *entry_blocks(entries[0], where=answer.where),
-        ]
+        blocks = entry_blocks(
+            entries[0], where=answer.where, lead=f"The likeliest cause of *{escape(answer.note)}*"
+        )
         if entries[1:]:
-            blocks += sections([_entry_line(e) for e in entries[1:]], f"*Also behind {escape(answer.note)}:*")
+            blocks += sections([entry_line(e) for e in entries[1:]], f"*Also behind {escape(answer.note)}:*")
         return blocks
-    blocks = ([section(escape(answer.note))] if answer.note else []) + entry_blocks(
-        entries[0], where=answer.where
-    )
+    blocks = entry_blocks(entries[0], where=answer.where, lead=escape(answer.note))
     if answer.kind == "search" and len(entries) > 1:
-        blocks += sections([_entry_line(e) for e in entries[1:]], "*Or did you mean:*")
+        blocks += sections([entry_line(e) for e in entries[1:]], "*Or did you mean:*")
     return blocks
+
+
+def help_blocks(note_text: str) -> list[dict]:
+    """Help (small talk, or nothing found): a header, then the note. "I don't know that one." leads."""
+    first, _, rest = note_text.partition("\n\n")
+    if rest and len(first) <= 80:
+        return [header(first.rstrip(".")), section(escape(rest))]
+    return [header(":stethoscope: Dyno Doctor"), section(escape(note_text))]
 
 
 def answer_text(answer: Answer) -> str:
@@ -280,16 +307,60 @@ def answer_text(answer: Answer) -> str:
     return clip(f"{entry_heading(entry)}: {entry.summary}", MAX_FALLBACK_TEXT)
 
 
-def render_answer(answer: Answer) -> list[SlackMessage]:
-    """An answer as Slack messages (one, unless it is very long)."""
-    return _messages(answer_blocks(answer), [], answer_text(answer))
+def render_answer(answer: Answer, reserve: int = 0) -> list[SlackMessage]:
+    """An answer in full as Slack messages (one, unless it is very long)."""
+    return _messages(answer_blocks(answer), [], answer_text(answer), reserve)
 
 
 # --- diagnoses ----------------------------------------------------------------------------------------
 
 
+def diagnosis_title(diagnosis) -> str:
+    """The header of a diagnosis: the root cause, the codes it leads to, and where ("R14 → H12 on web.1")."""
+    primary = diagnosis.primary
+    findings = diagnosis.findings
+    if primary is None:
+        return "No platform errors found" if not findings else " · ".join(f.code for f in findings[:3])
+    found = next((f for f in findings if f.code == primary.code), None)
+    if found is None:  # a failure with no code of its own: "the crash" → "Crash"
+        label = primary.label.removeprefix("the ")
+        title = label[:1].upper() + label[1:]
+        others = [f.code for f in findings[:2]]
+    else:
+        title = primary.code
+        others = [f.code for f in findings if f.code != primary.code][:2]
+    if others:
+        more = len(findings) - len(others) - (found is not None)
+        title += " → " + ", ".join(others) + (f" +{more}" if more > 0 else "")
+    place = found.where[0][0] if found is not None and found.where else ""
+    return clip(title + (f" on {place}" if place else ""), MAX_HEADER_TEXT)
+
+
+def finding_facts(finding) -> list[str]:
+    """When, where and how much, in mrkdwn: times in each reader's zone, paths as code."""
+    facts = []
+    if finding.first:
+        span = date(finding.first)
+        if finding.last and finding.last != finding.first:
+            span += " → " + date(finding.last, "{time_secs}")
+        facts.append(f"*when* {span}")
+    for name, pairs in (("where", finding.where), ("regions", finding.regions), ("paths", finding.paths)):
+        if pairs:
+            facts.append(
+                f"*{name}* " + ", ".join(code(str(k)) + (f" ({n})" if n > 1 else "") for k, n in pairs)
+            )
+    if finding.statuses:
+        facts.append("*status* " + ", ".join(f"{k} ({n})" if n > 1 else str(k) for k, n in finding.statuses))
+    if finding.service_ms:
+        lo, hi = finding.service_ms
+        facts.append(f"*service* {lo:,} ms" if lo == hi else f"*service* {lo:,}–{hi:,} ms")
+    if finding.socks:
+        facts.append("*sock* " + ", ".join(f"{k} ({n})" if n > 1 else str(k) for k, n in finding.socks))
+    return facts
+
+
 def _finding_heading(finding) -> str:
-    head = f"*`{finding.code}` {escape(finding.title)}* ×{finding.count}"
+    head = f"*{code(finding.code)} {escape(finding.title)}* ×{finding.count}"
     if finding.entry:
         head += (
             f" · {_severity(finding.entry)} {finding.entry.severity}"
@@ -301,7 +372,9 @@ def _finding_heading(finding) -> str:
 def finding_block(finding) -> dict:
     """One finding in full: heading, where and how much, what it is, the first fixes, the docs."""
     lines = [_finding_heading(finding)]
-    lines += [f"_{escape(fact)}_" for fact in finding_facts(finding)]
+    facts = finding_facts(finding)
+    if facts:
+        lines.append(" · ".join(facts))
     if finding.entry:
         lines.append(escape(finding.entry.summary))
         lines += [
@@ -314,24 +387,24 @@ def finding_block(finding) -> dict:
     return section("\n".join(lines))
 
 
-def _finding_line(finding) -> str:
+def finding_line(finding) -> str:
     if finding.entry:
         return (
-            f"• `{finding.code}` {escape(finding.title)} ×{finding.count} · {_severity(finding.entry)} "
+            f"• {code(finding.code)} {escape(finding.title)} ×{finding.count} · {_severity(finding.entry)} "
             f"{finding.entry.severity} · {escape(finding.entry.blame_words)}"
         )
-    return f"• `{finding.code}` {escape(finding.title)} ×{finding.count}"
+    return f"• {code(finding.code)} {escape(finding.title)} ×{finding.count}"
 
 
 def _diagnosis_head(diagnosis) -> list[dict]:
-    blocks = [header(":stethoscope: Diagnosis"), section(escape(diagnosis.summary))]
+    blocks = [header(diagnosis_title(diagnosis)), section(escape(diagnosis.summary))]
     primary = diagnosis.primary
     if primary:
         blame = BLAME_WORDS[primary.blame]
+        label = escape(primary.title) if primary.title else code(primary.code)
         blocks.append(
             section(
-                f"*Root cause → {f'`{primary.code}`' if not primary.title else primary.title}* · {BLAME_EMOJI.get(primary.blame, '')} on {blame}\n"
-                f"{escape(primary.why)}"
+                f"*Root cause → {label}* · {BLAME_EMOJI.get(primary.blame, '')} on {blame}\n{escape(primary.why)}"
             )
         )
     shown = primary.why if primary else None
@@ -357,25 +430,26 @@ def _diagnosis_tail(diagnosis) -> list[dict]:
     return blocks
 
 
-def render_diagnosis(diagnosis) -> list[SlackMessage]:
-    """A diagnosis as Slack messages: all in one when it fits, else a summary first and the details after."""
+def render_diagnosis(diagnosis, reserve: int = 0) -> list[SlackMessage]:
+    """A diagnosis in full as Slack messages: all in one when it fits, else a summary first and the
+    details after, in the same thread."""
     head = _diagnosis_head(diagnosis)
     details = [finding_block(f) for f in diagnosis.findings]
     tail = _diagnosis_tail(diagnosis)
-    full = head + ([divider()] if details else []) + details + tail
-    if fits(full):
+    full = tidy(head + ([divider()] if details else []) + details + tail)
+    if fits(full, reserve=reserve) and len(full) < MAX_BLOCKS:
         return [SlackMessage(clip(diagnosis.summary, MAX_FALLBACK_TEXT), tuple(full))]
     summary = head + [
         divider(),
-        *sections([_finding_line(f) for f in diagnosis.findings], "*Found:*"),
+        *sections([finding_line(f) for f in diagnosis.findings], "*Found:*"),
         *tail,
         context(":point_down: The details for each code follow in this thread."),
     ]
-    return _messages(summary, details, diagnosis.summary)
+    return _messages(summary, details, diagnosis.summary, reserve)
 
 
-def _messages(first: list[dict], rest: list[dict], text: str) -> list[SlackMessage]:
-    pages = paginate(first) + paginate(rest)
+def _messages(first: list[dict], rest: list[dict], text: str, reserve: int = 0) -> list[SlackMessage]:
+    pages = paginate(tidy(first), reserve=reserve) + paginate(tidy(rest), reserve=reserve)
     if len(pages) == 1:
         return [SlackMessage(clip(text, MAX_FALLBACK_TEXT), tuple(pages[0]))]
     total = len(pages)
@@ -389,7 +463,7 @@ def _messages(first: list[dict], rest: list[dict], text: str) -> list[SlackMessa
 
 
 def render_reply(reply) -> list[SlackMessage]:
-    """A `bot.reply.Reply` as Slack messages."""
+    """A `bot.reply.Reply` in full as Slack messages."""
     return render_diagnosis(reply.diagnosis) if reply.diagnosis else render_answer(reply.answer)
 
 
@@ -437,10 +511,22 @@ def status_blocks(report: StatusReport) -> list[dict]:
         )
     else:
         blocks.append(section("*Last digest*\nNone posted yet."))
+    if report.feedback is not None:
+        blocks.append(section(feedback_text(report.feedback)))
     if report.autodiagnose_channels:
         channels = ", ".join(f"<#{c}>" for c in report.autodiagnose_channels)
         blocks.append(context(f"Pastes are diagnosed unprompted in {channels} (by default)."))
     return blocks
+
+
+def feedback_text(feedback: FeedbackStatus) -> str:
+    """The feedback panel: the votes, and the answers people disliked (to look at again)."""
+    text = f"*Feedback*\n:+1: {feedback.up} · :-1: {feedback.down}"
+    if not feedback.up and not feedback.down:
+        text += " — nobody has voted on an answer yet"
+    if feedback.disliked:
+        text += "\nDisliked most: " + ", ".join(f"{code(label)} ({n} :-1:)" for label, n in feedback.disliked)
+    return text
 
 
 def render_status(report: StatusReport) -> SlackMessage:

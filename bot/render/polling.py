@@ -1,4 +1,4 @@
-"""Poll results and polling health as terminal text: `dynodoc poll` and `dynodoc status`."""
+"""Poll results, polling health and answer feedback as terminal text: `dynodoc poll` and `dynodoc status`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from bot.config import WatchedApp
 from bot.poll import FIR_NOTE, PollResult
-from bot.store import PollHealth, PollRun
+from bot.store import FeedbackTally, PollHealth, PollRun
 
 
 def _codes(codes: tuple[tuple[str, int], ...], limit: int = 6) -> str:
@@ -118,4 +118,16 @@ def render_status(rows: list[tuple[WatchedApp, PollHealth]], now: datetime, poll
                 f"{'':<{width}}    note: no lines at all — a quiet app, or a Fir-generation app, which keeps "
                 "no log history (set DYNODOC_HEROKU_TAIL=1 to tail it)"
             )
+    return "\n".join(out)
+
+
+def render_feedback(tally: FeedbackTally) -> str:
+    """The votes on the bot's answers, and the answers disliked most with their fingerprints (the
+    questions and pastes themselves are never kept)."""
+    line = f"feedback        👍 {tally.up} · 👎 {tally.down}"
+    if not tally.up and not tally.down:
+        return line + " (no votes yet)"
+    out = [line]
+    for d in tally.disliked:
+        out.append(f"  disliked: {d.label} ({d.kind} {d.fingerprint[:12]}): 👎 {d.down}, 👍 {d.up}")
     return "\n".join(out)

@@ -40,6 +40,7 @@ from bot.clock import Clock, system_clock
 from bot.config import ConfigError, Settings
 from bot.drain import DRAIN_PREFIX, MAX_DRAIN_BYTES, DrainIngest
 from bot.knowledge import KnowledgeBase
+from bot.slack.cards import forget_old_cards
 from bot.slack.dedupe import drop_retried_events
 from bot.slack.listeners import Services, register
 from bot.store import Store
@@ -375,6 +376,7 @@ def serve(
     store = Store(settings.db_path, clock)
     try:
         store.forget_seen_events(clock() - timedelta(days=1))
+        forget_old_cards(store)
         services = Services(settings=settings, kb=KnowledgeBase.load(), store=store)
         with _sdk_quiet():
             app = build_app(settings, services)

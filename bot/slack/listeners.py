@@ -3,15 +3,16 @@
 Everything is registered in `register(app, services)`:
 
 - `app_mention`                a question or a paste (or a shared file), answered in the message's thread
-- `message` in a DM            the same, without a mention
+- `message` in a DM            the same, without a mention, answered inline (in a thread only if asked there)
 - `message` in a channel       a paste, answered unprompted only in autodiagnose channels and only when it
-                               holds a recognisable platform error (ordinary chatter never gets a reply)
+  or a group DM                holds a recognisable platform error (ordinary chatter never gets a reply)
 - shortcut `diagnose_message`  the diagnosis of any message, in its thread
 - command `/dynodoc`           `R15 [share]` · `help` · `status` · `autodiagnose on|off` · `digest [app]`
 - `app_home_opened`            the App Home tab
+- the card buttons             Show more / less, Share, 👍 / 👎 (`bot.slack.cards`)
 
-Questions and pastes go through `bot.reply.respond`, as in the terminal console, so both always agree.
-Messages from bots (including this one) are never answered.
+Questions and pastes go through `bot.reply.respond`, as in the terminal console, so both always agree;
+every answer is a card (`bot.render.cards`). Messages from bots (including this one) are never answered.
 """
 
 from __future__ import annotations
@@ -35,14 +36,17 @@ from bot.paste import unslack
 from bot.render.blocks import (
     AppStatus,
     DigestStatus,
+    FeedbackStatus,
     SlackMessage,
     StatusReport,
     home_view,
     note,
-    render_reply,
     render_status,
 )
+from bot.render.cards import SHARE_HERE, SHARE_NONE, SHARE_PICK, card_for
+from bot.slack import cards as slack_cards
 from bot.slack import files as slack_files
+from bot.slack.threads import is_dm, reply_thread, thread_parent
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -52,10 +56,8 @@ COMMAND = "/dynodoc"
 WORKING_REACTION = "eyes"
 # Plain messages, file shares and thread replies sent to the channel; not edits, joins or bot posts.
 ANSWERED_SUBTYPES = (None, "file_share", "thread_broadcast")
-# response_url takes at most five posts; keep one for a note.
-MAX_RESPONSE_POSTS = 4
-# Errors meaning the bot may not post in the conversation (not a member, or it is closed to it).
-CANNOT_POST = ("not_in_channel", "channel_not_found", "is_archived", "restricted_action")
+MAX_RESPONSE_POSTS = slack_cards.MAX_RESPONSE_POSTS
+CANNOT_POST = slack_cards.CANNOT_POST
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def register(app: App, services: Services) -> None:
         kind = event.get("channel_type")
         if kind == "im":
             answer_message(event, client, services)
-        elif kind in ("channel", "group"):
+        elif kind in ("channel", "group", "mpim"):
             if context.bot_user_id and f"<@{context.bot_user_id}>" in (event.get("text") or ""):
                 # Usually app_mention comes too (whichever arrives first answers), but for a message
                 # with files Slack may send only this event (bolt-python#925).
@@ -106,6 +108,8 @@ def register(app: App, services: Services) -> None:
     @app.command(COMMAND)
     def on_command(ack, command: dict, respond) -> None:
         slash_command(command, ack, respond, services)
+
+    slack_cards.register(app, services)
 
     @app.event("app_home_opened")
     def on_home_opened(event: dict, client: WebClient) -> None:
@@ -158,56 +162,54 @@ def read_material(text: str, shared: list[dict], token: str, services: Services)
     return Material("\n".join(parts), tuple(notes), too_big)
 
 
-def reply_to(material: Material, services: Services) -> list[SlackMessage]:
-    """Notes about unreadable files, then the answer or diagnosis (the same rules as the console)."""
-    reply = (
-        replies.respond(material.text, services.kb) if material.text.strip() or not material.notes else None
-    )
-    return [note(n) for n in material.notes] + (render_reply(reply) if reply else [])
+def reply_to(material: Material, services: Services, share: str = SHARE_NONE) -> list[SlackMessage]:
+    """Notes about unreadable files, then the card of the answer or diagnosis (the same rules as the
+    console), with its buttons."""
+    out = [note(n) for n in material.notes]
+    if material.text.strip() or not material.notes:
+        card = card_for(replies.respond(material.text, services.kb), material.text)
+        out.append(slack_cards.prepare(card, services, share))
+    return out
 
 
 def answer_message(event: dict, client: WebClient, services: Services) -> None:
-    """A mention or a direct message: always answered, in the message's thread."""
+    """A mention or a direct message: always answered, in the message's thread (inline in a DM)."""
     if ignored(event):
         return
     channel, ts = event["channel"], event["ts"]
     if not first_reply(services, channel, ts):
         return
-    thread_ts = event.get("thread_ts") or ts
+    thread_ts = reply_thread(event)
     text = event.get("text") or ""
     files = event.get("files") or []
     shared = [f for f in files if slack_files.wanted(f)]
     if files and not shared and not unslack(text).strip():
         post(client, channel, thread_ts, [note(messages.FILE_NOT_LOGS)])  # only images or the like
         return
+    share = SHARE_PICK if is_dm(event) else SHARE_NONE
     with working(client, channel, ts):
-        if thread_ts != ts and not shared and replies.is_about_context(unslack(text), services.kb):
+        parent_ts = event.get("thread_ts")
+        if (
+            parent_ts
+            and parent_ts != ts
+            and not shared
+            and replies.is_about_context(unslack(text), services.kb)
+        ):
             # "@Dyno Doctor what's this?" under someone's paste: diagnose the message that started the thread.
-            parent = thread_parent(client, channel, thread_ts)
-            if parent:
-                text = parent.get("text") or ""
-                shared = [f for f in parent.get("files") or [] if slack_files.wanted(f)]
-        out = reply_to(read_material(text, shared, client.token or "", services), services)
+            parent = thread_parent(client, channel, parent_ts)
+            if parent.message is None:
+                post(
+                    client,
+                    channel,
+                    thread_ts,
+                    [note(messages.THREAD_PARENT_UNREADABLE.format(error=parent.error))],
+                )
+                return
+            text = parent.message.get("text") or ""
+            shared = [f for f in parent.message.get("files") or [] if slack_files.wanted(f)]
+        out = reply_to(read_material(text, shared, client.token or "", services), services, share)
         post(client, channel, thread_ts, out)
     log.info("answered a message in %s (%d message(s))", channel, len(out))
-
-
-def thread_parent(client: WebClient, channel: str, thread_ts: str) -> dict | None:
-    """The message that started a thread, or None when Slack will not say (no access, deleted)."""
-    try:
-        messages_ = client.conversations_replies(channel=channel, ts=thread_ts, limit=1).get("messages") or []
-    except SlackApiError as exc:
-        log.info(
-            "could not read the start of thread %s in %s: %s", thread_ts, channel, exc.response.get("error")
-        )
-        return None
-    first = messages_[0] if messages_ else None
-    return first if first and first.get("ts") == thread_ts and not ignored_parent(first) else None
-
-
-def ignored_parent(message: dict) -> bool:
-    """Our own replies never count as the thing to diagnose."""
-    return message.get("subtype") == "bot_message" and not message.get("text")
 
 
 def autodiagnose_message(event: dict, client: WebClient, services: Services) -> None:
@@ -227,7 +229,9 @@ def autodiagnose_message(event: dict, client: WebClient, services: Services) -> 
     )
     if not (relevant or material.too_big) or not first_reply(services, channel, ts):
         return
-    out = [note(n) for n in material.notes] + (render_reply(reply) if relevant else [])
+    out = [note(n) for n in material.notes]
+    if reply is not None and relevant:
+        out.append(slack_cards.prepare(card_for(reply, material.text), services))
     post(client, channel, event.get("thread_ts") or ts, out)
     log.info("diagnosed a paste in %s unprompted (%d message(s))", channel, len(out))
 
@@ -242,11 +246,12 @@ def working(client: WebClient, channel: str, ts: str) -> Iterator[None]:
         react(client, channel, ts, add=False)
 
 
-def post(client: WebClient, channel: str, thread_ts: str, out: list[SlackMessage]) -> None:
-    """Post messages, in order, into a thread."""
+def post(client: WebClient, channel: str, thread_ts: str | None, out: list[SlackMessage]) -> None:
+    """Post messages, in order, into a thread (or inline when `thread_ts` is None)."""
+    where = {"thread_ts": thread_ts} if thread_ts else {}
     for message in out:
         client.chat_postMessage(
-            channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False, **message.payload()
+            channel=channel, unfurl_links=False, unfurl_media=False, **where, **message.payload()
         )
 
 
@@ -292,8 +297,10 @@ def diagnose_shortcut(shortcut: dict, client: WebClient, respond_url, services: 
             if error not in CANNOT_POST:
                 respond_url(text=messages.REPLY_FAILED.format(error=error), response_type="ephemeral")
                 raise
+            # Only the person sees it now, so the card gets a Share button.
+            private = reply_to(material, services, SHARE_HERE)
             respond_url(text=messages.NOT_IN_CHANNEL, response_type="ephemeral", replace_original=False)
-            for message_out in out[:MAX_RESPONSE_POSTS]:
+            for message_out in private[:MAX_RESPONSE_POSTS]:
                 respond_url(response_type="ephemeral", replace_original=False, **message_out.payload())
 
 
@@ -324,11 +331,9 @@ def slash_command(command: dict, ack, respond_url, services: Services) -> None:
         share = len(words) > 1 and words[-1].lower() == "share"
         if share:
             text = text[: len(text) - len(words[-1])].rstrip()
-        out = render_reply(replies.respond(text, services.kb))
-        response_type = "in_channel" if share else "ephemeral"
-        ack(response_type=response_type, **out[0].payload())
-        for message in out[1 : MAX_RESPONSE_POSTS + 1]:
-            respond_url(response_type=response_type, replace_original=False, **message.payload())
+        card = card_for(replies.respond(text, services.kb), text)
+        out = slack_cards.prepare(card, services, SHARE_NONE if share else SHARE_HERE)
+        ack(response_type="in_channel" if share else "ephemeral", **out.payload())
 
 
 def autodiagnose_command(command: dict, arg: str, services: Services) -> dict:
@@ -410,4 +415,10 @@ def status_report(services: Services) -> StatusReport:
             str(row.get("state") or ""),
             _time(row.get("posted") or row.get("created")),
         )
-    return StatusReport(tuple(apps), digest, services.settings.autodiagnose_channels)
+    try:
+        tally = services.store.feedback_tally()
+        feedback = FeedbackStatus(tally.up, tally.down, tuple((d.label, d.down) for d in tally.disliked))
+    except sqlite3.Error as exc:
+        log.warning("cannot count the feedback: %s", exc)
+        feedback = None
+    return StatusReport(tuple(apps), digest, services.settings.autodiagnose_channels, feedback)

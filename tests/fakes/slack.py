@@ -4,6 +4,14 @@
 params)`, answers like Slack (auth.test names the bot, chat.postMessage returns a ts, anything else
 `{"ok": true}`), checks tokens (a wrong one gets `invalid_auth`, as Slack does), serves shared files at
 `url_private` only with the bot token, takes `response_url` posts, and has a fault table per method.
+
+It refuses what real Slack refuses, so the bot's mistakes fail the tests: blocks Slack would answer
+`invalid_blocks` (more than 50 in a message or 100 in a Home tab, an empty or over-3,000-character section
+text, a header over 150 characters or not plain_text, too many context or actions elements, a button
+label over 75 characters or a value over 2,000, a repeated block_id), `msg_blocks_too_long` past about
+13,200 characters of blocks, a message with neither text nor blocks (`no_text`), and
+`conversations.replies` with a bot token in a public or private channel (Slack documents it for bot
+tokens in DMs and group DMs only). Every refusal is kept in `FakeSlack.rejected`.
 `FakeSocketMode` is a websocket server (websockets.sync) that `apps.connections.open` points the bot
 at: it says hello, sends envelopes and records the acks.
 
@@ -60,6 +68,110 @@ class Fault:
     body: dict | str
     headers: dict
     times: int | None  # None: every call
+    delay: float = 0.0  # seconds to wait before answering (a slow Slack)
+    late_only: bool = False  # then answer as usual: only the delay is the fault
+
+
+# Slack's limits on Block Kit, as it enforces them (docs.slack.dev/reference/block-kit).
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+MAX_BLOCKS_CHARS = 13_200  # msg_blocks_too_long, well below the documented limits (bolt-js#2509)
+
+
+def _text_problems(where: str, text, limit: int, types=("plain_text", "mrkdwn")) -> list[str]:
+    if not isinstance(text, dict) or text.get("type") not in types:
+        return [f"[ERROR] must be a {' or '.join(types)} text object [json-pointer:{where}]"]
+    value = text.get("text")
+    if not isinstance(value, str) or not value:
+        return [f"[ERROR] must be more than 0 characters [json-pointer:{where}/text]"]
+    if len(value) > limit:
+        return [f"[ERROR] must be less than {limit + 1} characters [json-pointer:{where}/text]"]
+    return []
+
+
+def _element_problems(where: str, element: dict) -> list[str]:
+    kind = element.get("type")
+    problems = []
+    if kind == "button":
+        problems += _text_problems(f"{where}/text", element.get("text"), 75, ("plain_text",))
+        if len(str(element.get("value", ""))) > 2000:
+            problems.append(f"[ERROR] must be less than 2001 characters [json-pointer:{where}/value]")
+        if element.get("style") not in (None, "primary", "danger"):
+            problems.append(f"[ERROR] must be primary or danger [json-pointer:{where}/style]")
+    elif kind in ("conversations_select", "channels_select", "users_select", "static_select"):
+        problems += _text_problems(f"{where}/placeholder", element.get("placeholder"), 150, ("plain_text",))
+    else:
+        problems.append(f"[ERROR] unsupported element type {kind!r} [json-pointer:{where}]")
+    if not element.get("action_id") or len(element["action_id"]) > 255:
+        problems.append(f"[ERROR] action_id must be 1 to 255 characters [json-pointer:{where}/action_id]")
+    return problems
+
+
+def block_problems(blocks, max_blocks: int = MAX_MESSAGE_BLOCKS) -> list[str]:
+    """What Slack would say is wrong with these blocks (`invalid_blocks`), empty when they would pass."""
+    if not isinstance(blocks, list):
+        return ["[ERROR] must be an array [json-pointer:/blocks]"]
+    problems = []
+    if len(blocks) > max_blocks:
+        problems.append(f"[ERROR] no more than {max_blocks} items allowed [json-pointer:/blocks]")
+    ids = set()
+    for i, block in enumerate(blocks):
+        where = f"/blocks/{i}"
+        kind = block.get("type") if isinstance(block, dict) else None
+        block_id = block.get("block_id") if isinstance(block, dict) else None
+        if block_id is not None:
+            if block_id in ids or len(block_id) > 255:
+                problems.append(f"[ERROR] duplicate or too long block_id [json-pointer:{where}/block_id]")
+            ids.add(block_id)
+        if kind == "header":
+            problems += _text_problems(f"{where}/text", block.get("text"), MAX_HEADER_TEXT, ("plain_text",))
+        elif kind == "section":
+            if "text" in block or "fields" not in block:
+                problems += _text_problems(f"{where}/text", block.get("text"), MAX_SECTION_TEXT)
+            for j, field_ in enumerate(block.get("fields") or []):
+                problems += _text_problems(f"{where}/fields/{j}", field_, 2000)
+        elif kind == "context":
+            elements = block.get("elements") or []
+            if not 1 <= len(elements) <= 10:
+                problems.append(f"[ERROR] must have 1 to 10 elements [json-pointer:{where}/elements]")
+            for j, element in enumerate(elements):
+                problems += _text_problems(f"{where}/elements/{j}", element, 2000)
+        elif kind == "actions":
+            elements = block.get("elements") or []
+            if not 1 <= len(elements) <= 25:
+                problems.append(f"[ERROR] must have 1 to 25 elements [json-pointer:{where}/elements]")
+            actions = [e.get("action_id") for e in elements]
+            if len(set(actions)) != len(actions):
+                problems.append(f"[ERROR] action_ids must be unique [json-pointer:{where}/elements]")
+            for j, element in enumerate(elements):
+                problems += _element_problems(f"{where}/elements/{j}", element)
+        elif kind != "divider":
+            problems.append(f"[ERROR] unsupported block type {kind!r} [json-pointer:{where}]")
+    return problems
+
+
+def message_problem(params: dict, max_blocks: int = MAX_MESSAGE_BLOCKS) -> dict | None:
+    """Slack's error answer for a message it would refuse, or None."""
+    blocks = params.get("blocks")
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    if not blocks and not str(params.get("text") or "").strip():
+        return {"ok": False, "error": "no_text"}
+    if blocks is None:
+        return None
+    problems = block_problems(blocks, max_blocks)
+    if problems:
+        return {
+            "ok": False,
+            "error": "invalid_blocks",
+            "errors": problems,
+            "response_metadata": {"messages": problems},
+        }
+    if len(json.dumps(blocks)) > MAX_BLOCKS_CHARS:
+        return {"ok": False, "error": "msg_blocks_too_long"}
+    return None
 
 
 class _Server(ThreadingHTTPServer):
@@ -83,6 +195,8 @@ class FakeSlack:
         self.faults: dict[str, list[Fault]] = {}
         self.files: dict[str, tuple[bytes, str]] = {}
         self.history: dict[str, list[tuple[dict, dict | None]]] = {}  # channel -> (message, metadata)
+        self.channel_types: dict[str, str] = {}  # channel -> im | mpim | private | public (else by prefix)
+        self.rejected: list[tuple[Call, dict]] = []  # calls refused as real Slack would, and the answer
         self.socket: FakeSocketMode | None = None
         self._cond = threading.Condition()
         self._ts = 0
@@ -106,6 +220,10 @@ class FakeSlack:
     def response_url(self, key: str) -> str:
         return f"{self.url}/respond/{key}"
 
+    def channel_type(self, channel: str) -> str:
+        """im, mpim, private or public: as set, else by the ID's first letter (D, G, C)."""
+        return self.channel_types.get(channel) or {"D": "im", "G": "private"}.get(channel[:1], "public")
+
     def add_message(self, channel: str, ts: str, text: str, user: str = "U0HUMAN", **fields) -> None:
         """A message someone else posted, for conversations.history / conversations.replies to return."""
         with self._cond:
@@ -127,10 +245,13 @@ class FakeSlack:
         body: dict | str | None = None,
         headers: dict | None = None,
         times: int | None = None,
+        delay: float = 0.0,
     ) -> None:
-        """Answer `method` with this instead (e.g. 429 with Retry-After, or ok:false invalid_auth)."""
+        """Answer `method` with this instead (e.g. 429 with Retry-After, or ok:false invalid_auth); with
+        `delay` (and no body), answer as usual but that many seconds late."""
+        late_only = body is None and delay > 0
         body = body if body is not None else {"ok": False, "error": "internal_error"}
-        self.faults.setdefault(method, []).append(Fault(status, body, headers or {}, times))
+        self.faults.setdefault(method, []).append(Fault(status, body, headers or {}, times, delay, late_only))
 
     def _fault(self, method: str) -> Fault | None:
         with self._cond:
@@ -207,9 +328,15 @@ class FakeSlack:
 
     # -- answers --
 
+    def reject(self, call: Call, answer: dict) -> None:
+        with self._cond:
+            self.rejected.append((call, answer))
+
     def answer(self, method: str, auth: str, params: dict) -> tuple[int, dict | str, dict]:
         fault = self._fault(method)
-        if fault:
+        if fault and fault.delay:
+            time.sleep(fault.delay)
+        if fault and not fault.late_only:
             return fault.status, fault.body, fault.headers
         token = auth.removeprefix("Bearer ").strip()
         if method == "apps.connections.open":
@@ -235,11 +362,45 @@ class FakeSlack:
                 },
                 {},
             )
+        if method in ("chat.postMessage", "chat.postEphemeral", "chat.update", "views.publish"):
+            view = params.get("view") if method == "views.publish" else None
+            problem = (
+                message_problem({"blocks": (view or {}).get("blocks"), "text": "view"}, MAX_VIEW_BLOCKS)
+                if method == "views.publish"
+                else message_problem(params)
+            )
+            if problem:
+                self.reject(Call(method, auth, params), problem)
+                return 200, problem, {}
+        if method == "chat.update":
+            with self._cond:
+                found = next(
+                    (
+                        m
+                        for m, _ in self.history.get(params.get("channel"), [])
+                        if m["ts"] == params.get("ts")
+                    ),
+                    None,
+                )
+                if found is None:
+                    return 200, {"ok": False, "error": "message_not_found"}, {}
+                found.update(text=params.get("text"), blocks=params.get("blocks"))
+            return (
+                200,
+                {
+                    "ok": True,
+                    "channel": params.get("channel"),
+                    "ts": params.get("ts"),
+                    "text": params.get("text"),
+                },
+                {},
+            )
         if method in ("chat.postMessage", "chat.postEphemeral"):
             ts = self.next_ts()
             message = {
                 "type": "message",
                 "text": params.get("text"),
+                "blocks": params.get("blocks"),
                 "bot_id": BOT_ID,
                 "user": BOT_USER_ID,
                 "ts": ts,
@@ -264,6 +425,9 @@ class FakeSlack:
                 {},
             )
         if method == "conversations.replies":
+            # Slack documents this method for bot tokens in DMs and group DMs only.
+            if self.channel_type(str(params.get("channel"))) in ("public", "private"):
+                return 200, {"ok": False, "error": "method_not_supported_for_channel_type"}, {}
             # The thread's first message, then its replies (only what `add_message` or posts put there).
             with self._cond:
                 found = [
@@ -280,16 +444,22 @@ class FakeSlack:
                 {},
             )
         if method == "conversations.history":
-            # Newest first; top-level messages only; metadata only when asked for, as Slack does.
+            # Newest first; top-level messages only (and thread starters); between `oldest` and `latest`,
+            # which count themselves only with `inclusive`; metadata only when asked for, as Slack does.
+            inclusive = str(params.get("inclusive")).lower() in ("true", "1")
             oldest = float(params.get("oldest") or 0)
+            latest = float(params.get("latest") or "inf")
             with_meta = str(params.get("include_all_metadata")).lower() in ("true", "1")
             with self._cond:
                 found = [
                     {**m, **({"metadata": meta} if with_meta and meta else {})}
                     for m, meta in self.history.get(params.get("channel"), [])
-                    if float(m["ts"]) > oldest and "thread_ts" not in m
+                    if (oldest <= float(m["ts"]) <= latest if inclusive else oldest < float(m["ts"]) < latest)
+                    and m.get("thread_ts", m["ts"]) == m["ts"]
                 ]
-            return 200, {"ok": True, "messages": found[::-1], "has_more": False}, {}
+            found.sort(key=lambda m: float(m["ts"]), reverse=True)
+            limit = int(params.get("limit") or 100)
+            return 200, {"ok": True, "messages": found[:limit], "has_more": len(found) > limit}, {}
         if method == "views.publish":
             return 200, {"ok": True, "view": {"id": "V0HOME", **(params.get("view") or {})}}, {}
         return 200, {"ok": True}, {}
@@ -368,7 +538,13 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                     if isinstance(params.get(key), str):
                         params[key] = json.loads(params[key])
             if path.startswith("/respond/"):
-                fake.record(Call("response_url", auth, params, path))
+                call = Call("response_url", auth, params, path)
+                fake.record(call)
+                problem = None if params.get("delete_original") else message_problem(params)
+                if problem:
+                    fake.reject(call, problem)
+                    self._send(400, problem["error"].encode(), content_type="text/plain")
+                    return
                 self._send(200, b"ok", content_type="text/plain")
                 return
             if not path.startswith("/api/"):
@@ -635,4 +811,77 @@ def blocks_as_text(blocks: list[dict]) -> str:
             out.append("   " + "  ".join(e.get("text", "") for e in block["elements"]))
         elif kind == "divider":
             out.append("─" * 40)
+        elif kind == "actions":
+            out.append(
+                " ".join(
+                    f"[ {e['text']['text']} ]"
+                    if e["type"] == "button"
+                    else f"[ {e['placeholder']['text']} ▾ ]"
+                    for e in block["elements"]
+                )
+            )
     return "\n".join(out)
+
+
+def button(blocks: list[dict], label: str) -> dict:
+    """The button (or menu) in a message's actions block whose label contains `label` (case-insensitive)."""
+    for block in blocks:
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            text = (element.get("text") or element.get("placeholder") or {}).get("text", "")
+            if label.lower() in text.lower():
+                return element
+    raise AssertionError(f"no button like {label!r} in {blocks_as_text(blocks)}")
+
+
+def click(
+    blocks: list[dict],
+    label: str,
+    *,
+    channel: str,
+    message_ts: str | None,
+    response_url: str,
+    thread_ts: str | None = None,
+    user: str = "U0ALICE",
+    selected: str | None = None,
+) -> dict:
+    """The block_actions payload Slack sends when `user` clicks the button labelled `label` on a message
+    with these blocks (`message_ts` None: an ephemeral message, which Slack sends without the message).
+    `selected` is the conversation picked in a conversations menu."""
+    data = payload(
+        "block_actions", response_url=response_url, user={**payload("block_actions")["user"], "id": user}
+    )
+    element = button(blocks, label)
+    action = {
+        "type": element["type"],
+        "action_id": element["action_id"],
+        "block_id": "blk1",
+        "action_ts": f"{time.time():.6f}",
+    }
+    if element["type"] == "button":
+        action.update(text=element["text"], value=element["value"])
+    else:
+        action.update(selected_conversation=selected)
+    data["actions"] = [action]
+    data["channel"] = {"id": channel, "name": "somewhere"}
+    if message_ts is None:
+        data["container"] = {
+            "type": "message",
+            "message_ts": "1715680199.000001",
+            "channel_id": channel,
+            "is_ephemeral": True,
+        }
+        del data["message"]
+    else:
+        data["container"] = {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel,
+            "is_ephemeral": False,
+        }
+        data["message"] = {**data["message"], "ts": message_ts, "blocks": blocks}
+        if thread_ts:
+            data["container"]["thread_ts"] = thread_ts
+            data["message"]["thread_ts"] = thread_ts
+        else:
+            data["message"].pop("thread_ts", None)
+    return data

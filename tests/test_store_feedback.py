@@ -1,0 +1,119 @@
+"""Migration 3: cards kept for Show more, and 👍/👎 filed by fingerprint, in SQL that PostgreSQL accepts too."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import sqlite3
+from datetime import timedelta
+
+import pytest
+from sqlite_utils import Database
+
+from bot import store as store_module
+from bot.clock import system_clock as utcnow
+from bot.store import MIGRATIONS, Store, StoredCard
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "dynodoc.db")
+    yield s
+    s.close()
+
+
+def card(card_id: str, days_old: float = 0) -> StoredCard:
+    return StoredCard(
+        card_id,
+        "question",
+        "f" * 32,
+        "code H12",
+        {"text": "H12", "blocks": [{"type": "divider"}]},
+        [{"text": "H12", "blocks": []}],
+        utcnow() - timedelta(days=days_old),
+    )
+
+
+def test_an_older_database_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "old.db"
+    old = Database(sqlite3.connect(path, isolation_level=None))
+    for number, migration in enumerate(MIGRATIONS[:2], 1):  # a database as version 2 left it
+        migration(old)
+        old.execute(f"PRAGMA user_version = {number}")
+    old.execute("INSERT INTO seen_events (event_id, seen_at) VALUES ('Ev1', 'x')")
+    old.conn.close()
+
+    upgraded = Store(path)
+    assert upgraded.version == len(MIGRATIONS) >= 3
+    assert not upgraded.first_sighting("Ev1")  # the old rows are still there
+    upgraded.record_vote("a" * 32, "U1", "question", "code H12", 1)
+    assert upgraded.feedback_tally().up == 1
+    upgraded.close()
+
+
+def test_one_vote_per_person_and_fingerprint_the_last_one_counts(store):
+    store.record_vote("a" * 32, "U1", "question", "code H12", 1)
+    store.record_vote("a" * 32, "U1", "question", "code H12", -1)
+    store.record_vote("a" * 32, "U2", "question", "code H12", -1)
+    store.record_vote("b" * 32, "U1", "paste", "diagnosis R14: R14, H12", 1)
+    tally = store.feedback_tally()
+    assert (tally.up, tally.down) == (1, 2)
+    [disliked] = tally.disliked
+    assert (disliked.kind, disliked.fingerprint, disliked.label, disliked.down, disliked.up) == (
+        "question",
+        "a" * 32,
+        "code H12",
+        2,
+        0,
+    )
+
+
+def test_disliked_lists_only_answers_voted_down_more_than_up_most_first(store):
+    for user in ("U1", "U2", "U3"):
+        store.record_vote("c" * 32, user, "question", "unsure a b", -1)
+    store.record_vote("d" * 32, "U1", "paste", "diagnosis none", -1)
+    store.record_vote("e" * 32, "U1", "question", "code H10", -1)
+    store.record_vote("e" * 32, "U2", "question", "code H10", 1)
+    assert [(d.label, d.down) for d in store.disliked()] == [("unsure a b", 3), ("diagnosis none", 1)]
+    assert store.feedback_tally(worst=1).disliked[0].label == "unsure a b"
+
+
+def test_an_empty_tally_counts_zero(store):
+    tally = store.feedback_tally()
+    assert (tally.up, tally.down, tally.disliked) == (0, 0, ())
+
+
+def test_cards_are_kept_and_forgotten_after_their_days(store):
+    store.save_card(card("new1"))
+    store.save_card(card("old1", days_old=8))
+    assert store.card("new1").card["blocks"] == [{"type": "divider"}]
+    assert store.card("nope") is None
+    assert store.forget_cards(utcnow() - timedelta(days=7)) == 1
+    assert store.card("old1") is None and store.card("new1") is not None
+
+
+def test_the_new_sql_is_plain_enough_for_postgresql():
+    # PostgreSQL is coming (DATABASE_URL): none of SQLite's own words in the migration or the new queries.
+    sources = "\n".join(
+        inspect.getsource(f)
+        for f in (
+            store_module._v3,
+            Store.save_card,
+            Store.card,
+            Store.forget_cards,
+            Store.record_vote,
+            Store.feedback_tally,
+            Store.disliked,
+        )
+    )
+    for word in (
+        "INSERT OR",
+        "WITHOUT ROWID",
+        "AUTOINCREMENT",
+        "PRAGMA",
+        "REPLACE INTO",
+        "strftime",
+        '"user"',
+    ):
+        assert word not in sources
+    assert re.search(r"ON CONFLICT \(fingerprint, user_id\) DO UPDATE", sources)

@@ -167,7 +167,7 @@ def polled_apps(settings: Settings) -> tuple:
     return settings.apps
 
 
-def run_poll(settings: Settings, store: Store, *, wait: bool = False) -> None:
+def run_poll(settings: Settings, store: Store, *, wait: bool = False, on_result=None) -> None:
     from bot.poll import poll_all
 
     apps = polled_apps(settings)
@@ -177,7 +177,7 @@ def run_poll(settings: Settings, store: Store, *, wait: bool = False) -> None:
         log.info("poll skipped: the previous one is still running")
         return
     try:
-        for result in poll_all(settings, store, apps=apps):
+        for result in poll_all(settings, store, apps=apps, on_result=on_result):
             if result.error:
                 log.warning("poll %s: %s", result.app, result.error)
     except Exception:  # a scheduled job must never take the bot down; the next run tries again
@@ -241,10 +241,10 @@ class OnClock(BaseTrigger):
 
 
 def start_scheduler(
-    client, settings: Settings, store: Store, kb: KnowledgeBase | None = None
+    client, settings: Settings, store: Store, kb: KnowledgeBase | None = None, on_result=None
 ) -> BackgroundScheduler:
     """Start the jobs: polling (when apps are watched) and the daily digest (when a channel is set), on the
-    store's clock.
+    store's clock. `on_result(PollResult)` hears each app's poll (alerts use it).
 
     Neither job overlaps itself; polling starts at once, and a digest missed while the bot was down
     runs once on start.
@@ -277,7 +277,7 @@ def start_scheduler(
         threading.Thread(
             target=poll_forever,
             args=(settings, store),
-            kwargs={"stop": stop},
+            kwargs={"stop": stop, "on_result": on_result},
             daemon=True,
             name="dynodoc-tail",
         ).start()
@@ -288,6 +288,7 @@ def start_scheduler(
             OnClock(IntervalTrigger(minutes=settings.poll_minutes, start_date=now, timezone=tz), skew),
             id="poll",
             args=[settings, store],
+            kwargs={"on_result": on_result},
             next_run_time=now - skew,
         )
     if settings.digest_channel:

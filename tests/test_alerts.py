@@ -4,6 +4,7 @@ and the whole path on the real `dynodoc serve --http` fed by Logplex-framed drai
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from datetime import datetime, timedelta
 
@@ -356,3 +357,40 @@ def test_without_a_release_lookup_the_alert_still_goes():
     }
     failed = {"version": 8, "created_at": utcnow().isoformat(), "status": "failed", "user": {"email": "a@b"}}
     assert suspect([old, failed], utcnow()) is None  # too old, and a failed release started nothing
+
+
+def test_a_polled_app_alerts_within_one_poll_and_old_history_stays_quiet(tmp_path):
+    from fakes.heroku import API_KEY, FakeHeroku
+
+    fake, heroku = FakeSlack(), FakeHeroku()
+    try:
+        now = utcnow()
+        old = [
+            router(now - timedelta(hours=3), f"/old/{i}", 503, 30000, code="H12", desc="Request timeout")
+            for i in range(5)
+        ]
+        fresh = [router(now - timedelta(minutes=1), "/", 503, 0, code="H99", desc="Platform error")]
+        heroku.add_app("shop-api", old + fresh)
+        bot, _ = BotProcess.http(
+            fake,
+            tmp_path,
+            DYNODOC_APPS="heroku:shop-api",
+            DYNODOC_ALERT_CHANNEL=CHANNEL,
+            HEROKU_API_KEY=API_KEY,
+            HEROKU_API_URL=heroku.url,
+        )
+        try:
+            [alert] = fake.wait_for("chat.postMessage", channel=CHANNEL, timeout=60)
+            assert "H99" in alert.params["text"] and "shop-api" in alert.params["text"]
+            assert "the platform's side" in json.dumps(alert.params["blocks"])
+            # The H12s from three hours ago were history, not news. The poll's codes are judged together and
+            # recorded before the first post is sent, so once H99 is posted the incidents are all there.
+            with sqlite3.connect(tmp_path / "dynodoc.db") as db:
+                assert db.execute("SELECT app, code, reason FROM incidents").fetchall() == [
+                    ("shop-api", "H99", "platform")
+                ]
+        finally:
+            bot.stop()
+    finally:
+        fake.close()
+        heroku.close()

@@ -312,6 +312,7 @@ class Alerts:
         from bot.slack.alert_actions import register_alert_actions
 
         self.book = IncidentBook(store)
+        self.poll_minutes = settings.poll_minutes
         self.sender = AlertSender(app.client, self.book, kb, mention=settings.alert_mention)
         self.engine = AlertEngine(settings, store, kb, self.book, self.sender.wake, release_lookup(settings))
         register_alert_actions(app, self.book, self.sender.wake)
@@ -320,6 +321,16 @@ class Alerts:
         from bot.alerting import batch_of
 
         self.engine.observe(batch_of(app, saved.codes, events, self.book.store.clock()))
+
+    def on_poll(self, result) -> None:
+        """A polled app's new events: alerts within one poll. "New" looks back from the start of the
+        interval the poll covers, so a first poll's replayed history does not alert as new."""
+        from bot.alerting import Batch
+
+        if result.codes:
+            now = self.book.store.clock()
+            since = result.started - timedelta(minutes=self.poll_minutes + 5)
+            self.engine.observe(Batch(result.app, dict(result.codes), since=since, now=now))
 
     def start(self) -> None:
         self.engine.start()
@@ -399,7 +410,8 @@ def serve(
             log.warning("DYNODOC_DRAIN_TOKEN is set but log drains need HTTP mode (dynodoc serve --http)")
 
         def start_jobs() -> None:  # once Slack has accepted the tokens and the bot is reachable
-            jobs.append(start_scheduler(app.client, settings, store, services.kb))
+            on_poll = alerts.on_poll if alerts is not None else None
+            jobs.append(start_scheduler(app.client, settings, store, services.kb, on_poll))
             if drain is not None:
                 drain.start_reports()
             if alerts is not None:

@@ -92,6 +92,10 @@ def test_credentials_app_and_retries(tmp_path):
     assert result.new_events == 4 and result.lines_read == 8
     assert result.note == f"{DRAIN_NOTE} (0 malformed frames skipped, 1 retried batches)"
     assert fed_by_drain(store, "acme-api", utcnow())
+    from bot.render.polling import render_status
+
+    said = render_status([(WatchedApp("heroku", "acme-api"), store.poll_health("acme-api"))], utcnow(), 5)
+    assert "source: log drain" in said and "coverage: partial" not in said
 
 
 def test_drain_url_keeps_the_token_in_the_shell():

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.config import WatchedApp
-from bot.poll import FIR_NOTE, PollResult
+from bot.poll import DRAIN_NOTE, FIR_NOTE, PollResult
+from bot.sources.heroku import HISTORY_LINES
 from bot.store import FeedbackTally, PollHealth, PollRun
 
 
@@ -99,7 +100,9 @@ def render_status(rows: list[tuple[WatchedApp, PollHealth]], now: datetime, poll
         if last is None:
             out.append(line)
             continue
-        line += f" · last poll {last.finished:%Y-%m-%d %H:%M} UTC ({_ago(last.finished, now)}): {_run(last)}"
+        drained = bool(last.note and last.note.startswith(DRAIN_NOTE))
+        line += f" · source: {'log drain' if drained else 'polling'}"
+        line += f" · last {'batch' if drained else 'poll'} {last.finished:%Y-%m-%d %H:%M} UTC ({_ago(last.finished, now)}): {_run(last)}"
         if health.newest_time:
             line += f" · newest line {_when(health.newest_time)}"
         line += f" · last 24 h: {_n(health.events_24h, 'event')}"
@@ -111,6 +114,11 @@ def render_status(rows: list[tuple[WatchedApp, PollHealth]], now: datetime, poll
         if health.failures_in_a_row:
             since = f"last good poll {_ago(health.last_ok, now)}" if health.last_ok else "no good poll yet"
             out.append(f"{'':<{width}}    {health.failures_in_a_row} failed poll(s) in a row; {since}")
+        if not drained and app.platform == "heroku" and last.lines_read >= HISTORY_LINES:
+            out.append(
+                f"{'':<{width}}    coverage: partial — the poll read all {HISTORY_LINES:,} lines Heroku keeps, so older "
+                f"lines of that interval were missed; a log drain sees every line (dynodoc drain-url {app.name})"
+            )
         if last.note:
             out.append(f"{'':<{width}}    note: {last.note}")
         elif app.platform == "heroku" and last.outcome == "ok" and not last.lines_read:

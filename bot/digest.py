@@ -194,6 +194,17 @@ class Digest:
     start: datetime
     end: datetime
     apps: tuple[AppDigest, ...]
+    alerts: dict[str, int] | None = (
+        None  # incidents opened in the window: opened, acked, open (from the store)
+    )
+
+    @property
+    def alerts_line(self) -> str:
+        """ "3 alerts (2 acked, 1 still open)", or "" when no incident opened."""
+        if not self.alerts or not self.alerts.get("opened"):
+            return ""
+        a = self.alerts
+        return f"{a['opened']} alert(s) ({a['acked']} acked, {a['open']} still open)"
 
     @property
     def total_errors(self) -> int:

@@ -240,12 +240,12 @@ class IncidentBook:
                 [error[:300], iso(now), row.id],
             )
 
-    def counts(self, since: datetime) -> dict[str, int]:
-        """Incidents opened since `since`: all, acked, still open — for the digest and `dynodoc status`."""
+    def counts(self, since: datetime, until: datetime) -> dict[str, int]:
+        """Incidents opened in [since, until): all, acked, still open — for the digest."""
         with self.store.lock:
             row = self.store.db.execute(
                 "SELECT COUNT(*), COUNT(acked_by), SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END) "
-                "FROM incidents WHERE opened >= ?",
-                [iso(since)],
+                "FROM incidents WHERE opened >= ? AND opened < ?",
+                [iso(since), iso(until)],
             ).fetchone()
         return {"opened": row[0] or 0, "acked": row[1] or 0, "open": row[2] or 0}

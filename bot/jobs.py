@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -58,7 +59,10 @@ def build_stored_digest(
     apps = [a for a in settings.apps if app is None or a.name == app]
     since = end - timedelta(days=HISTORY_DAYS)
     tallies = [store.digest_tally(a.name, a.platform, since, end, settings.poll_minutes) for a in apps]
-    return build_digest(tallies, end, kb)
+    from bot.incidents import IncidentBook
+
+    alerts = IncidentBook(store).counts(end - timedelta(days=1), end)
+    return replace(build_digest(tallies, end, kb), alerts=alerts)
 
 
 def find_posted_digest(client, channel: str, day: str, since: datetime) -> str | None:

@@ -394,3 +394,23 @@ def test_a_polled_app_alerts_within_one_poll_and_old_history_stays_quiet(tmp_pat
     finally:
         fake.close()
         heroku.close()
+
+
+def test_the_digest_counts_the_days_alerts(store, kb):
+    from bot.jobs import build_stored_digest
+    from bot.render.text import digest_json, render_digest
+
+    engine, book = engine_for(store, kb, [])
+    now = utcnow()
+    [first] = engine.process(Batch(APP, store_h12(store, [now]), since=now, now=now))
+    engine.process(Batch(APP, {"H99": 1}, since=now, now=now))
+    book.ack(first.id, "U0ALICE", now)
+    settings = Settings(apps=(APP,), alert_channel=CHANNEL)
+    digest = build_stored_digest(
+        store, settings, now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1), kb=kb
+    )
+    assert digest.alerts == {"opened": 2, "acked": 1, "open": 2}
+    assert "2 alert(s) (1 acked, 2 still open)" in render_digest(digest)
+    assert digest_json(digest)["alerts"]["acked"] == 1
+    yesterday = build_stored_digest(store, settings, now - timedelta(days=2), kb=kb)
+    assert yesterday.alerts == {"opened": 0, "acked": 0, "open": 0} and yesterday.alerts_line == ""

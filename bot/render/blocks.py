@@ -599,6 +599,7 @@ def render_digest(digest, title: str = "") -> list[SlackMessage]:
         context(
             f"last 24 h to {digest.end:%Y-%m-%d %H:%M} UTC · {len(digest.apps)} app(s) · "
             f"{digest.total_errors:,} error event(s)"
+            + (f" · {digest.alerts_line}" if digest.alerts_line else "")
         ),
     ]
     if not digest.apps:

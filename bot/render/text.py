@@ -307,6 +307,8 @@ def code_line(stat) -> str:
 
 def render_digest(digest) -> str:
     lines = [f"Dyno Doctor digest — {digest.start:%Y-%m-%d %H:%M} → {digest.end:%Y-%m-%d %H:%M} UTC"]
+    if digest.alerts_line:
+        lines.append(digest.alerts_line)
     if not digest.apps:
         lines.append("No apps to report on.")
     for app in digest.apps:
@@ -364,4 +366,7 @@ def digest_json(digest, file_tallies=None) -> dict:
                 "errors": sum(codes.values()),
             }
         apps.append(item)
-    return {"start": digest.start.isoformat(), "end": digest.end.isoformat(), "apps": apps}
+    out = {"start": digest.start.isoformat(), "end": digest.end.isoformat(), "apps": apps}
+    if digest.alerts is not None:
+        out["alerts"] = dict(digest.alerts)
+    return out

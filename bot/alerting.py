@@ -182,11 +182,11 @@ class AlertEngine:
         kb: KnowledgeBase,
         book: IncidentBook,
         wake: Callable[[], None],
-        release: Callable[[str, datetime], str | None] | None = None,
+        release: Mapping[str, Callable[[str, datetime], str | None]] | None = None,
     ):
         self.channel = settings.alert_channel or settings.digest_channel
         self.kb, self.book, self.wake = kb, book, wake
-        self.release = release  # the deploy just before a new incident, as a sentence (Heroku apps)
+        self.release = release or {}  # platform -> the deploy just before a new incident, as a sentence
         self.history = History(store)
         self._queue: queue.Queue[Batch | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -205,12 +205,9 @@ class AlertEngine:
         opened = []
         for firing in fired.values():
             release = None
-            if (
-                self.release
-                and batch.app.platform == "heroku"
-                and not self.book.current(batch.app.name, firing.code)
-            ):
-                release = self.release(batch.app.name, batch.now)
+            lookup = self.release.get(batch.app.platform)
+            if lookup and not self.book.current(batch.app.name, firing.code):
+                release = lookup(batch.app.name, batch.now)
             incident = self.book.fire(
                 batch.app.name, firing.code, firing.reason, firing.count, batch.now, self.channel, release
             )

@@ -37,6 +37,7 @@ class Settings:
     fly_api_token: str = field(default="", repr=False)
     heroku_api_url: str = "https://api.heroku.com"
     fly_api_url: str = "https://api.fly.io"
+    fly_machines_url: str = "https://api.machines.dev"  # FLY_MACHINES_URL: releases for alerts
     heroku_tail: bool = False
     http_timeout: float = 30.0  # seconds; DYNODOC_HTTP_TIMEOUT
     retry_base: float = 1.0  # seconds before the first retry, doubled each time; DYNODOC_RETRY_BASE
@@ -199,7 +200,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
     slack_api_url = env.get("SLACK_API_URL", "").strip() or "https://slack.com/api/"
     if not slack_api_url.endswith("/"):
         slack_api_url += "/"
-    for name in ("SLACK_API_URL", "HEROKU_API_URL", "FLY_API_URL"):
+    for name in ("SLACK_API_URL", "HEROKU_API_URL", "FLY_API_URL", "FLY_MACHINES_URL"):
         value = env.get(name, "").strip()
         if value and not re.match(r"^https?://", value):
             problems.lines.append(f"{name} must be an http(s) URL, got {value!r}")
@@ -218,6 +219,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         fly_api_token=check(lambda: _token(env, "FLY_API_TOKEN"), ""),
         heroku_api_url=(env.get("HEROKU_API_URL", "").strip() or "https://api.heroku.com").rstrip("/"),
         fly_api_url=(env.get("FLY_API_URL", "").strip() or "https://api.fly.io").rstrip("/"),
+        fly_machines_url=(env.get("FLY_MACHINES_URL", "").strip() or "https://api.machines.dev").rstrip("/"),
         heroku_tail=env.get("DYNODOC_HEROKU_TAIL", "").strip().lower() in ("1", "true", "yes", "on"),
         http_timeout=check(lambda: _seconds(env, "DYNODOC_HTTP_TIMEOUT", 30.0, 0.05, 600), 30.0),
         retry_base=check(lambda: _seconds(env, "DYNODOC_RETRY_BASE", 1.0, 0.0, 60), 1.0),

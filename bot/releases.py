@@ -40,6 +40,25 @@ class Release:
             return None
 
 
+def from_fly_machines(machines: list[dict]) -> list[dict]:
+    """Fly releases as seen on the machines: flyctl stamps each machine's config metadata with
+    `fly_release_version`; a release's time is when its first machine was updated to it, and `by` is its
+    image. Shaped like Heroku's release objects, so `suspect` reads both."""
+    seen: dict[int, dict] = {}
+    for machine in machines:
+        config = machine.get("config") if isinstance(machine.get("config"), dict) else {}
+        meta = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
+        version, updated = str(meta.get("fly_release_version") or ""), machine.get("updated_at")
+        if not version.isdigit() or not isinstance(updated, str):
+            continue
+        release = seen.setdefault(
+            int(version), {"version": int(version), "created_at": updated, "status": "succeeded"}
+        )
+        release["created_at"] = min(release["created_at"], updated)
+        release["user"] = {"email": "image " + str(config.get("image") or "?").rsplit("/", 1)[-1]}
+    return sorted(seen.values(), key=lambda r: -r["version"])
+
+
 def suspect(releases: list[dict], opened: datetime) -> Release | None:
     """The newest succeeded release within SUSPECT_WINDOW before `opened`."""
     found = [
@@ -52,8 +71,13 @@ def suspect(releases: list[dict], opened: datetime) -> Release | None:
     return max(found, key=lambda r: r.version, default=None)
 
 
-def describe(release: Release, app: str, opened: datetime) -> str:
+def describe(release: Release, app: str, opened: datetime, platform: str = "heroku") -> str:
     minutes = max(0, round((opened - release.at).total_seconds() / 60))
+    if platform == "fly":
+        return (
+            f"Started {minutes} min after release v{release.version} ({release.by}); to undo it: "
+            f"`fly releases --image -a {app}`, then `fly deploy --image <the previous image> -a {app}`"
+        )
     line = f"Started {minutes} min after v{release.version} (deployed by {release.by})"
     if release.version > 1:
         line += f"; to undo it: `heroku rollback v{release.version - 1} -a {app}`"
@@ -64,8 +88,8 @@ class ReleaseLookup:
     """`lookup(app, opened)` → the sentence for an alert, or None. Asks the Platform API at most once a
     minute per app and never raises: a failed lookup only leaves the sentence out."""
 
-    def __init__(self, fetch: Callable[[str], list[dict]]):
-        self.fetch = fetch
+    def __init__(self, fetch: Callable[[str], list[dict]], platform: str = "heroku"):
+        self.fetch, self.platform = fetch, platform
         self._cache: dict[str, tuple[float, list[dict]]] = {}
         self._lock = threading.Lock()
 
@@ -83,4 +107,4 @@ class ReleaseLookup:
             with self._lock:
                 self._cache[app] = (time.monotonic(), releases)
         release = suspect(releases, opened)
-        return describe(release, app, opened) if release else None
+        return describe(release, app, opened, self.platform) if release else None

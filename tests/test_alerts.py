@@ -414,3 +414,47 @@ def test_the_digest_counts_the_days_alerts(store, kb):
     assert digest_json(digest)["alerts"]["acked"] == 1
     yesterday = build_stored_digest(store, settings, now - timedelta(days=2), kb=kb)
     assert yesterday.alerts == {"opened": 0, "acked": 0, "open": 0} and yesterday.alerts_line == ""
+
+
+def test_a_fly_alert_names_the_release_its_machines_were_updated_to(store, kb):
+    from fakes.fly import FLY_TOKEN, FakeFly
+
+    from bot.alerting import AlertEngine
+    from bot.releases import ReleaseLookup, from_fly_machines
+    from bot.sources.fly import FlyLogs
+
+    fly = FakeFly()
+    try:
+        now = utcnow()
+        stamp = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+        fly.machine(
+            "edge",
+            "e2862692b79d68",
+            41,
+            stamp(now - timedelta(days=2)),
+            "registry.fly.io/edge:deployment-01OLD",
+        )
+        fly.machine(
+            "edge",
+            "91857500f61d87",
+            42,
+            stamp(now - timedelta(minutes=4)),
+            "registry.fly.io/edge:deployment-01NEW",
+        )
+        fly.machine(
+            "edge",
+            "3d8d9e41f23e89",
+            42,
+            stamp(now - timedelta(minutes=2)),
+            "registry.fly.io/edge:deployment-01NEW",
+        )
+        client = FlyLogs(FLY_TOKEN, base_url=fly.url)
+        lookup = ReleaseLookup(lambda app: from_fly_machines(client.machines(app, fly.url)), "fly")
+        edge = WatchedApp("fly", "edge")
+        settings = Settings(apps=(edge,), alert_channel=CHANNEL)
+        engine = AlertEngine(settings, store, kb, IncidentBook(store), lambda: None, {"fly": lookup})
+        [incident] = engine.process(Batch(edge, {"PU02": 3}, since=now, now=now))
+        assert incident.release.startswith("Started 4 min after release v42 (image edge:deployment-01NEW)")
+        assert "fly releases --image -a edge" in incident.release
+    finally:
+        fly.close()

@@ -340,15 +340,24 @@ class Alerts:
         self.sender.stop()
 
 
-def release_lookup(settings: Settings):
-    """Heroku releases for alerts, when there is an API key to read them with."""
-    if not settings.heroku_api_key:
-        return None
-    from bot.releases import ReleaseLookup
-    from bot.sources.heroku import HerokuLogs
+def release_lookup(settings: Settings) -> dict:
+    """Per platform, how alerts find the release before them (Heroku releases, Fly machines' release
+    versions), where there is a token to read them with."""
+    from bot.releases import ReleaseLookup, from_fly_machines
 
-    heroku = HerokuLogs(settings.heroku_api_key, base_url=settings.heroku_api_url, timeout=10)
-    return ReleaseLookup(heroku.releases)
+    lookups = {}
+    if settings.heroku_api_key:
+        from bot.sources.heroku import HerokuLogs
+
+        heroku = HerokuLogs(settings.heroku_api_key, base_url=settings.heroku_api_url, timeout=10)
+        lookups["heroku"] = ReleaseLookup(heroku.releases)
+    if settings.fly_api_token:
+        from bot.sources.fly import FlyLogs
+
+        fly = FlyLogs(settings.fly_api_token, base_url=settings.fly_api_url, timeout=10)
+        machines_url = settings.fly_machines_url
+        lookups["fly"] = ReleaseLookup(lambda app: from_fly_machines(fly.machines(app, machines_url)), "fly")
+    return lookups
 
 
 def start_alerts(app: App, settings: Settings, store: Store, kb: KnowledgeBase) -> Alerts | None:

@@ -28,6 +28,7 @@ from bot.sources._http import (
 )
 
 DEFAULT_URL = "https://api.fly.io"
+MACHINES_URL = "https://api.machines.dev"  # the Machines API's public address (superfly/docs)
 _PROVIDERS = ("proxy", "app", "runner", "health", "machine", "stats", "api")
 
 
@@ -164,6 +165,22 @@ class FlyLogs(PlatformClient):
             return FlyPage(entries, token if isinstance(token, str) and token else next_token)
 
         return with_retries(self.policy, "fly", app, attempt)
+
+    def machines(self, app: str, machines_url: str = MACHINES_URL) -> list[dict]:
+        """The app's machines from the Machines API (`GET /v1/apps/{app}/machines`); one try: it only adds
+        "started after release v42" to an alert, so a failure raises and the alert goes without."""
+        response = self.client.get(
+            f"{machines_url.rstrip('/')}/v1/apps/{quote(app, safe='')}/machines",
+            headers={
+                "Authorization": self._authorization,
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+            },
+            timeout=self.timeout,
+        )
+        check(response, platform="fly", app=app, name="Fly.io", setting="FLY_API_TOKEN")
+        data = response.json()
+        return [m for m in data if isinstance(m, dict)] if isinstance(data, list) else []
 
     def pages(self, app: str, cursor: str = "") -> Iterator[FlyPage]:
         """Pages from `cursor` until the API has nothing newer (at most `max_pages`; the rest waits for the

@@ -162,6 +162,7 @@ class FakeFly:
         self.token = token
         self.page_size = page_size
         self.apps: dict[str, list[tuple[int, dict]]] = {}  # app -> (ns timestamp, entry), oldest first
+        self.machines: dict[str, list[dict]] = {}  # app -> Machines API machine objects
         self.faults: dict[str, list[Fault]] = {}
         self.requests: list[Request] = []
         self._lock = threading.Lock()
@@ -182,6 +183,31 @@ class FakeFly:
     def add_app(self, name: str, entries: list[dict] | None = None) -> None:
         self.apps[name] = []
         self.log(name, *(entries or []))
+
+    def machine(self, app: str, machine_id: str, release_version: int, updated_at: str, image: str) -> dict:
+        """A machine as `GET /v1/apps/{app}/machines` lists it, stamped by flyctl with its release."""
+        machine = {
+            "id": machine_id,
+            "name": f"{app}-{machine_id[:6]}",
+            "state": "started",
+            "region": "ams",
+            "instance_id": "01J" + machine_id.upper()[:20],
+            "image_ref": {"registry": "registry.fly.io", "repository": app, "tag": image.rsplit(":", 1)[-1]},
+            "created_at": updated_at,
+            "updated_at": updated_at,
+            "config": {
+                "image": image,
+                "metadata": {
+                    "fly_platform_version": "v2",
+                    "fly_process_group": "app",
+                    "fly_release_id": f"rel{release_version:04d}",
+                    "fly_release_version": str(release_version),
+                },
+            },
+        }
+        with self._lock:
+            self.machines.setdefault(app, []).append(machine)
+        return machine
 
     def log(self, name: str, *entries: dict) -> None:
         with self._lock:
@@ -247,10 +273,10 @@ def _ns_of(e: dict) -> int:
 
 def _make_handler(fake: FakeFly) -> type[BaseHTTPRequestHandler]:
     class Handler(QuietHandler):
-        def _send(self, status: int, body: dict | str, headers: dict | None = None) -> None:
+        def _send(self, status: int, body: dict | list | str, headers: dict | None = None) -> None:
             data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json" if isinstance(body, dict) else "text/html")
+            self.send_header("Content-Type", "text/html" if isinstance(body, str) else "application/json")
             self.send_header("Content-Length", str(len(data)))
             for k, v in (headers or {}).items():
                 self.send_header(k, str(v))
@@ -260,6 +286,8 @@ def _make_handler(fake: FakeFly) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802
             parts = urlsplit(self.path)
             segs = parts.path.strip("/").split("/")
+            if len(segs) == 4 and segs[:2] == ["v1", "apps"] and segs[3] == "machines":
+                return self._machines(segs[2])
             if len(segs) != 5 or segs[:3] != ["api", "v1", "apps"] or segs[4] != "logs":
                 return self._send(404, {"error": "Not Found"})
             app = segs[3]
@@ -280,5 +308,13 @@ def _make_handler(fake: FakeFly) -> type[BaseHTTPRequestHandler]:
             if app not in fake.apps:
                 return self._send(404, {"error": "Could not find App"})
             self._send(200, fake.page(app, params["next_token"]))
+
+        def _machines(self, app: str) -> None:
+            expected = ("FlyV1 " if fake.token.startswith(("fm1r_", "fm2_")) else "Bearer ") + fake.token
+            if self.headers.get("Authorization", "") != expected:
+                return self._send(401, {"error": "You must be authenticated to view this."})
+            if app not in fake.apps and app not in fake.machines:
+                return self._send(404, {"error": "app not found"})
+            self._send(200, fake.machines.get(app, []))
 
     return Handler

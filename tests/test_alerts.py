@@ -458,3 +458,29 @@ def test_a_fly_alert_names_the_release_its_machines_were_updated_to(store, kb):
         assert "fly releases --image -a edge" in incident.release
     finally:
         fly.close()
+
+
+def test_a_restart_mid_incident_continues_it_without_a_second_alert(tmp_path):
+    fake = FakeSlack()
+    env = {"DYNODOC_APPS": "heroku:acme-api", "DYNODOC_DRAIN_TOKEN": TOKEN, "DYNODOC_ALERT_CHANNEL": CHANNEL}
+    try:
+        now = utcnow()
+        for round_, frame_id in enumerate(("R1", "R2")):
+            bot, port = BotProcess.http(fake, tmp_path, **env)
+            try:
+                url = f"http://127.0.0.1:{port}/drains/heroku/acme-api"
+                t = now + timedelta(seconds=round_)
+                lines = [
+                    router(t, f"/r{round_}/{i}", 503, 30000, code="H12", desc="Request timeout")
+                    for i in range(5)
+                ]
+                assert logplex.post(url, lines, password=TOKEN, frame_id=frame_id).status_code == 204
+                if round_ == 0:
+                    fake.wait_for("chat.postMessage", channel=CHANNEL, timeout=60)
+                else:
+                    update_showing(fake, "*10*")  # the same incident, counted on, after the restart
+            finally:
+                bot.stop()
+        assert len(top_level_alerts(fake)) == 1
+    finally:
+        fake.close()

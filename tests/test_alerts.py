@@ -484,3 +484,44 @@ def test_a_restart_mid_incident_continues_it_without_a_second_alert(tmp_path):
         assert len(top_level_alerts(fake)) == 1
     finally:
         fake.close()
+
+
+def test_the_drain_keeps_accepting_while_slack_is_slow_and_rate_limits(tmp_path):
+    fake = FakeSlack()
+    env = {"DYNODOC_APPS": "heroku:acme-api", "DYNODOC_DRAIN_TOKEN": TOKEN, "DYNODOC_ALERT_CHANNEL": CHANNEL}
+    try:
+        fake.fail("chat.postMessage", delay=5.0, times=1)  # Slack takes 5 s over the first alert
+        fake.fail(
+            "chat.postMessage",
+            status=429,
+            body={"ok": False, "error": "ratelimited"},
+            headers={"Retry-After": "1"},
+            times=1,
+        )
+        bot, port = BotProcess.http(fake, tmp_path, **env)
+        try:
+            url = f"http://127.0.0.1:{port}/drains/heroku/acme-api"
+            now = utcnow()
+            codes = ("H12", "H13", "H18", "H99")
+            took = []
+            for i, code in enumerate(codes):
+                line = router(now + timedelta(seconds=i), f"/c/{i}", 503, 100, code=code, desc="x")
+                started = time.monotonic()
+                assert logplex.post(url, [line], password=TOKEN).status_code == 204
+                took.append(time.monotonic() - started)
+            assert max(took) < 2.0  # never waiting on Slack
+            posts = fake.wait_for("chat.postMessage", count=len(codes) + 1, channel=CHANNEL, timeout=60)
+            said = [next(code for code in codes if f" {code} " in c.params["text"]) for c in posts]
+            # In order, once each: the slow one waited for, the rate-limited one sent again after Retry-After.
+            assert said == ["H12", "H13", "H13", "H18", "H99"]
+            with sqlite3.connect(
+                tmp_path / "dynodoc.db"
+            ) as db:  # every row delivered, none left to send twice
+                assert (
+                    db.execute("SELECT action, state FROM alert_outbox ORDER BY id").fetchall()
+                    == [("post", "sent")] * 4
+                )
+        finally:
+            bot.stop()
+    finally:
+        fake.close()

@@ -138,7 +138,7 @@ def _digest_from_store(args: argparse.Namespace) -> int:
 
     from bot.digest import hour_of
     from bot.jobs import build_stored_digest
-    from bot.store import Store, utcnow
+    from bot.store import open_store, utcnow
 
     settings = load_settings()
     if not settings.apps:
@@ -151,7 +151,7 @@ def _digest_from_store(args: argparse.Namespace) -> int:
     if args.app and args.app not in {a.name for a in settings.apps}:
         print(f"dynodoc: {args.app} is not in DYNODOC_APPS", file=sys.stderr)
         return 2
-    store = Store(settings.db_path)
+    store = open_store(settings)
     try:
         digest = build_stored_digest(store, settings, hour_of(utcnow()) + timedelta(hours=1), args.app)
     finally:
@@ -189,12 +189,12 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
     from bot.poll import check_poll_settings, poll_all, poll_forever
     from bot.render.polling import render_poll_result
-    from bot.store import Store
+    from bot.store import open_store
 
     settings = load_settings()
     check_poll_settings(settings)
     width = max(len(str(a)) for a in settings.apps)
-    with closing(Store(settings.db_path)) as store:
+    with closing(open_store(settings)) as store:
 
         def show(result) -> None:
             print(render_poll_result(result, width), flush=True)
@@ -206,7 +206,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
                 return 130
             return 1 if any(r.outcome == "failed" for r in results) else 0
         print(
-            f"Polling {len(settings.apps)} app(s) every {settings.poll_minutes} min into {settings.db_path}; "
+            f"Polling {len(settings.apps)} app(s) every {settings.poll_minutes} min into {store.path}; "
             "Ctrl-C stops.",
             file=sys.stderr,
         )
@@ -222,10 +222,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     from contextlib import closing
 
     from bot.render.polling import render_status
-    from bot.store import Store, utcnow
+    from bot.store import open_store, utcnow
 
     settings = load_settings()
-    with closing(Store(settings.db_path)) as store:
+    with closing(open_store(settings)) as store:
         rows = [(app, store.poll_health(app.name)) for app in settings.apps]
     print(render_status(rows, utcnow(), settings.poll_minutes))
     return 0
@@ -301,8 +301,13 @@ def main(argv: list[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
+    from bot.store import StoreUnavailable
+
     try:
         return func(args)
+    except StoreUnavailable as exc:  # a fault of the moment (the server is down), not a wrong setting
+        print(f"dynodoc: {exc}", file=sys.stderr)
+        return 1
     except (ConfigError, KnowledgeError) as exc:
         print(f"dynodoc: {exc}", file=sys.stderr)
         return 2

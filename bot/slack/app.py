@@ -40,7 +40,7 @@ from bot.config import ConfigError, Settings
 from bot.knowledge import KnowledgeBase
 from bot.slack.dedupe import drop_retried_events
 from bot.slack.listeners import Services, register
-from bot.store import Store, utcnow
+from bot.store import open_store, utcnow
 
 log = logging.getLogger("dynodoc")
 
@@ -303,7 +303,7 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None, ho
     if not socket_mode and not settings.slack_signing_secret:
         raise ConfigError(messages.NO_SIGNING_SECRET)
 
-    store = Store(settings.db_path)
+    store = open_store(settings)
     try:
         store.forget_seen_events(utcnow() - timedelta(days=1))
         services = Services(settings=settings, kb=KnowledgeBase.load(), store=store)

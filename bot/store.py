@@ -274,8 +274,8 @@ def _v2(db: Db) -> None:
 def _v3(db: Db) -> None:
     """Queries that stay flat as events pile up. `code_hours` keeps the digest's trend (events per app,
     hour and code), written with the events, so a digest reads at most 8 days x 24 h x codes rows
-    however many events there are; (app, code, time) answers "first seen" with one index probe per
-    code; time-ordered indexes let retention delete the oldest rows in batches without a full scan;
+    however many events there are; (app, time, code, path, dyno) covers the last 24 h of paths and
+    dynos; (app, code, time) answers "first seen" with one index probe per code; time-ordered indexes let retention delete the oldest rows in batches without a full scan;
     `chores` records when retention last ran (at most once an hour, across instances)."""
     db.ddl(
         "CREATE TABLE code_hours (app TEXT NOT NULL, hour TEXT NOT NULL, code TEXT NOT NULL,"
@@ -287,6 +287,9 @@ def _v3(db: Db) -> None:
     )
     db.ddl("CREATE INDEX idx_code_hours_hour ON code_hours (hour)")
     db.ddl("CREATE INDEX idx_events_app_code_time ON events (app, code, time)")
+    # The digest's last 24 h read from the index alone; it also does all (app, time) did.
+    db.ddl("CREATE INDEX idx_events_app_time_detail ON events (app, time, code, path, dyno)")
+    db.ddl("DROP INDEX idx_events_app_time")
     db.ddl("CREATE INDEX idx_events_time ON events (time)")
     db.ddl("CREATE INDEX idx_rollups_hour ON rollups (hour)")
     db.ddl("CREATE INDEX idx_poll_runs_started ON poll_runs (started)")
@@ -973,8 +976,9 @@ class Store:
 
     def digest_tally(self, app: str, platform: str, since: datetime, until: datetime, poll_minutes: int = 5):
         """Everything `bot.digest` needs about one app between `since` and `until` (hour boundaries), as
-        a Tally: the hourly counts per code over the whole window from `code_hours`, paths and dynos for
-        the last 24 h only (all a digest shows of them), and when each of those codes was first seen."""
+        a Tally: the hourly counts per code over the whole window from `code_hours`; paths and dynos for
+        the last 24 h only, as a whole (all a digest shows of them; in the Tally they sit in the first
+        hour of those 24 h); and when each of those codes was first seen."""
         from bot.digest import Tally
         from bot.logs import normalise_path
 
@@ -986,11 +990,20 @@ class Store:
                 "SELECT hour, code, events FROM code_hours WHERE app = ? AND hour >= ? AND hour < ?",
                 [app, _hour(since), b],
             ).fetchall()
-            details = db.execute(
-                "SELECT substr(time, 1, 13), code, path, dyno, COUNT(*) FROM events "
-                "WHERE app = ? AND time >= ? AND time < ? GROUP BY 1, 2, 3, 4",
-                [app, max(a, day_before), b],
-            ).fetchall()
+            # A digest shows paths and dynos for its last 24 h as a whole: counted per code, not per hour,
+            # from the covering index (app, time, code, path, dyno).
+            # Equal counts keep the order they always had: the hour each was first seen in, then the name.
+            paths, places = (
+                sorted(
+                    db.execute(
+                        f"SELECT code, {column}, COUNT(*), substr(MIN(time), 1, 13) FROM events"
+                        f" WHERE app = ? AND time >= ? AND time < ? AND {column} IS NOT NULL GROUP BY code, {column}",
+                        [app, max(a, day_before), b],
+                    ).fetchall(),
+                    key=lambda row: (row[3], row[1]),
+                )
+                for column in ("path", "dyno")
+            )
             firsts = {}
             for code in sorted({row[1] for row in trend}):
                 # One probe of (app, code, time) per code: the oldest event still kept.
@@ -1009,10 +1022,11 @@ class Store:
             first_run = db.execute("SELECT MIN(started) FROM poll_runs WHERE app = ?", [app]).fetchone()[0]
         for hour, code, n in trend:
             tally.codes[datetime.fromisoformat(hour), code] += n
-        for hour, code, path, dyno, n in details:
-            h = datetime.fromisoformat(hour + ":00:00+00:00")
+        h = max(since, until - timedelta(days=1))  # the first hour of the last 24 h stands for all of them
+        for code, path, n, _ in paths:
             if path:
                 tally.paths[h, code, normalise_path(path)] += n
+        for code, dyno, n, _ in places:
             if dyno:
                 tally.places[h, code, dyno] += n
         for code, first in firsts.items():

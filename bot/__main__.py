@@ -180,6 +180,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings | None = None) -> int
         http=getattr(args, "http", False),
         port=getattr(args, "port", None),
         host=getattr(args, "host", "0.0.0.0"),
+        jobs=getattr(args, "jobs", "on"),
     )
 
 
@@ -269,6 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--http", action="store_true", help="HTTP mode (Slack requests at /slack/events)")
     serve.add_argument("--port", type=_port, help="HTTP port (default: $PORT, else 3000)")
     serve.add_argument("--host", default="0.0.0.0", help="HTTP address to listen on (default: 0.0.0.0)")
+    serve.add_argument(
+        "--jobs",
+        choices=("on", "off", "shared"),
+        default="on",
+        help="poll and post the digest here too: on (default), off, or shared: only with a shared "
+        "PostgreSQL (DATABASE_URL), where every instance may and each job runs once",
+    )
     serve.set_defaults(func=cmd_serve)
 
     poll = sub.add_parser("poll", help="poll the watched apps' Heroku / Fly.io logs into the database")

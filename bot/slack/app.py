@@ -295,8 +295,22 @@ def _on_sigterm(signum, frame) -> None:
     raise _Stop
 
 
-def serve(settings: Settings, *, http: bool = False, port: int | None = None, host: str = "0.0.0.0") -> int:
-    """Run the bot until stopped: Socket Mode when SLACK_APP_TOKEN is set (and not `http`), else HTTP."""
+def runs_jobs(jobs: str, store) -> bool:
+    """Whether this process runs the scheduler: `on`, `off`, or `shared` (only with PostgreSQL, where
+    every instance may, since each job is taken under a lock; an SQLite file is one process's)."""
+    return jobs == "on" or (jobs == "shared" and store.dialect == "postgres")
+
+
+def serve(
+    settings: Settings,
+    *,
+    http: bool = False,
+    port: int | None = None,
+    host: str = "0.0.0.0",
+    jobs: str = "on",
+) -> int:
+    """Run the bot until stopped: Socket Mode when SLACK_APP_TOKEN is set (and not `http`), else HTTP.
+    `jobs` says whether this process also polls and posts the digest (see `runs_jobs`)."""
     if not settings.slack_bot_token:
         raise ConfigError(messages.NO_BOT_TOKEN)
     socket_mode = bool(settings.slack_app_token) and not http
@@ -317,10 +331,18 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None, ho
         from bot.jobs import start_scheduler  # APScheduler: polling and the daily digest
 
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every job run at INFO
-        jobs = []
+        schedulers = []
+        scheduling = runs_jobs(jobs, store)
+        if not scheduling:
+            log.info(
+                "polling and the digest are left to another process (--jobs %s, database %s)",
+                jobs,
+                store.dialect,
+            )
 
         def start_jobs() -> None:  # once Slack has accepted the tokens and the bot is reachable
-            jobs.append(start_scheduler(app.client, settings, store, services.kb))
+            if scheduling:
+                schedulers.append(start_scheduler(app.client, settings, store, services.kb))
 
         try:
             if socket_mode:
@@ -337,7 +359,7 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None, ho
         except (_Stop, KeyboardInterrupt):
             log.info("stopped")
         finally:
-            for scheduler in jobs:
+            for scheduler in schedulers:
                 scheduler.shutdown(wait=False)
     finally:
         store.close()

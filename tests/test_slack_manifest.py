@@ -82,4 +82,5 @@ def test_events_interactivity_and_socket_mode():
 
 def test_procfile_runs_http_on_port_and_socket_mode_as_worker():
     lines = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
-    assert lines == {"web": "dynodoc serve --http --port $PORT", "worker": "dynodoc serve"}
+    # The worker schedules only with a shared PostgreSQL: web + worker on SQLite files schedule once.
+    assert lines == {"web": "dynodoc serve --http --port $PORT", "worker": "dynodoc serve --jobs shared"}

@@ -116,7 +116,7 @@ def main() -> None:
         server, port = serve(ingest.handle)
         took, latencies = run(port, bodies)
         server.shutdown()
-        stored = store.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        [(stored,)] = store.query("SELECT COUNT(*) FROM events")
         store.close()
 
     def p(xs: list[float], q: float) -> float:

@@ -138,7 +138,7 @@ def _digest_from_store(args: argparse.Namespace) -> int:
 
     from bot.digest import hour_of
     from bot.jobs import build_stored_digest
-    from bot.store import Store
+    from bot.store import open_store
 
     settings = load_settings()
     if not settings.apps:
@@ -151,7 +151,7 @@ def _digest_from_store(args: argparse.Namespace) -> int:
     if args.app and args.app not in {a.name for a in settings.apps}:
         print(f"dynodoc: {args.app} is not in DYNODOC_APPS", file=sys.stderr)
         return 2
-    store = Store(settings.db_path)
+    store = open_store(settings)
     try:
         digest = build_stored_digest(store, settings, hour_of(store.clock()) + timedelta(hours=1), args.app)
     finally:
@@ -180,6 +180,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings | None = None) -> int
         http=getattr(args, "http", False),
         port=getattr(args, "port", None),
         host=getattr(args, "host", "0.0.0.0"),
+        jobs=getattr(args, "jobs", "on"),
     )
 
 
@@ -189,12 +190,12 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
     from bot.poll import check_poll_settings, poll_all, poll_forever
     from bot.render.polling import render_poll_result
-    from bot.store import Store
+    from bot.store import open_store
 
     settings = load_settings()
     check_poll_settings(settings)
     width = max(len(str(a)) for a in settings.apps)
-    with closing(Store(settings.db_path)) as store:
+    with closing(open_store(settings)) as store:
 
         def show(result) -> None:
             print(render_poll_result(result, width), flush=True)
@@ -206,7 +207,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
                 return 130
             return 1 if any(r.outcome == "failed" for r in results) else 0
         print(
-            f"Polling {len(settings.apps)} app(s) every {settings.poll_minutes} min into {settings.db_path}; "
+            f"Polling {len(settings.apps)} app(s) every {settings.poll_minutes} min into {store.path}; "
             "Ctrl-C stops.",
             file=sys.stderr,
         )
@@ -222,10 +223,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     from contextlib import closing
 
     from bot.render.polling import render_feedback, render_status
-    from bot.store import Store
+    from bot.store import open_store
 
     settings = load_settings()
-    with closing(Store(settings.db_path)) as store:
+    with closing(open_store(settings)) as store:
         rows = [(app, store.poll_health(app.name)) for app in settings.apps]
         now = store.clock()
         tally = store.feedback_tally()
@@ -288,6 +289,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--http", action="store_true", help="HTTP mode (Slack requests at /slack/events)")
     serve.add_argument("--port", type=_port, help="HTTP port (default: $PORT, else 3000)")
     serve.add_argument("--host", default="0.0.0.0", help="HTTP address to listen on (default: 0.0.0.0)")
+    serve.add_argument(
+        "--jobs",
+        choices=("on", "off", "shared"),
+        default="on",
+        help="poll and post the digest here too: on (default), off, or shared: only with a shared "
+        "PostgreSQL (DATABASE_URL), where every instance may and each job runs once",
+    )
     serve.set_defaults(func=cmd_serve)
 
     poll = sub.add_parser("poll", help="poll the watched apps' Heroku / Fly.io logs into the database")
@@ -324,8 +332,13 @@ def main(argv: list[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
+    from bot.store import StoreUnavailable
+
     try:
         return func(args)
+    except StoreUnavailable as exc:  # a fault of the moment (the server is down), not a wrong setting
+        print(f"dynodoc: {exc}", file=sys.stderr)
+        return 1
     except (ConfigError, KnowledgeError) as exc:
         print(f"dynodoc: {exc}", file=sys.stderr)
         return 2

@@ -385,8 +385,10 @@ class AlertSender:
                     if time.monotonic() - last_recover >= 60:
                         last_recover = time.monotonic()
                         self.book.recover_quiet(self.now())
-                    while self.run_once():
-                        pass
+                    # Several instances may share a PostgreSQL database: one sends at a time, so no row twice.
+                    with self.book.store.exclusive("alert-sender") as mine:
+                        while mine and self.run_once():
+                            pass
                 except Exception:
                     log.exception("sending alerts failed; retrying")
                     self._stop.wait(every)

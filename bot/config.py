@@ -43,6 +43,7 @@ class Settings:
     retry_base: float = 1.0  # seconds before the first retry, doubled each time; DYNODOC_RETRY_BASE
     # Storage and schedule
     db_path: Path = Path("dynodoc.db")
+    database_url: str = field(default="", repr=False)  # PostgreSQL, when set: wins over db_path
     poll_minutes: int = 5
     retention_days: int = 30
     digest_time: time = time(9, 0)
@@ -146,6 +147,25 @@ def _drain_token(env: Mapping[str, str]) -> str:
     return value
 
 
+def _database_url(env: Mapping[str, str]) -> str:
+    """DATABASE_URL as Heroku Postgres sets it (postgres:// or postgresql://, sslmode in the query)."""
+    from urllib.parse import urlsplit
+
+    value = env.get("DATABASE_URL", "").strip()
+    if not value:
+        return ""
+    if not value.startswith(("postgres://", "postgresql://")):
+        raise ConfigError(
+            "DATABASE_URL must be a postgres:// or postgresql:// URL (value not shown); "
+            "unset it to keep the data in the SQLite file DYNODOC_DB"
+        )
+    try:
+        urlsplit(value).port  # noqa: B018 (reading it validates it)
+    except ValueError:
+        raise ConfigError("DATABASE_URL has a port that is not a number (value not shown)") from None
+    return value
+
+
 def _channel(name: str, value: str) -> str:
     if value and not _CHANNEL_ID.fullmatch(value):
         raise ConfigError(
@@ -224,6 +244,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         http_timeout=check(lambda: _seconds(env, "DYNODOC_HTTP_TIMEOUT", 30.0, 0.05, 600), 30.0),
         retry_base=check(lambda: _seconds(env, "DYNODOC_RETRY_BASE", 1.0, 0.0, 60), 1.0),
         db_path=Path(env.get("DYNODOC_DB", "").strip() or "dynodoc.db"),
+        database_url=check(lambda: _database_url(env), ""),
         poll_minutes=check(lambda: _int(env, "DYNODOC_POLL_MINUTES", 5, 1, 1440), 5),
         retention_days=check(lambda: _int(env, "DYNODOC_RETENTION_DAYS", 30, 1, 3650), 30),
         digest_time=time(int(m.group(1)), int(m.group(2))) if m else time(9, 0),

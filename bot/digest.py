@@ -260,7 +260,10 @@ def summarise(tally: Tally, end: datetime, kb: KnowledgeBase) -> AppDigest:
             )
         )
     stats.sort(key=lambda s: (-s.count, s.code))
-    hourly = [sum(n for (h, _), n in tally.codes.items() if h == start + i * HOUR) for i in range(24)]
+    per_hour: Counter = Counter()
+    for (h, _), n in tally.codes.items():
+        per_hour[h] += n
+    hourly = [per_hour[start + i * HOUR] for i in range(24)]
     requests = sum(_window(tally.requests, start, end).values())
     tally.fold(start, end)
     hist: Counter = Counter()

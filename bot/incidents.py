@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.store import Store, iso
+from bot.store import Db, Store, iso
 
 RECOVERED_AFTER = timedelta(minutes=30)  # quiet this long and an incident is over
 
@@ -72,15 +72,14 @@ def _incident(row) -> Incident:
 
 
 class IncidentBook:
-    """Reads and writes incidents, mutes and the outbox through the store's connection."""
+    """Reads and writes incidents, mutes and the outbox through the store's transactions (either engine)."""
 
     def __init__(self, store: Store):
         self.store = store
 
     def _one(self, sql: str, params: list) -> Incident | None:
-        with self.store.lock:
-            row = self.store.db.execute(f"SELECT {_COLUMNS} FROM incidents WHERE {sql}", params).fetchone()
-        return _incident(row) if row else None
+        rows = self.store.query(f"SELECT {_COLUMNS} FROM incidents WHERE {sql}", params)
+        return _incident(rows[0]) if rows else None
 
     def get(self, incident_id: int) -> Incident | None:
         return self._one("id = ?", [incident_id])
@@ -90,13 +89,7 @@ class IncidentBook:
         return self._one("app = ? AND code = ? AND state = 'open' ORDER BY id DESC LIMIT 1", [app, code])
 
     def muted(self, app: str, code: str) -> bool:
-        with self.store.lock:
-            return (
-                self.store.db.execute(
-                    "SELECT 1 FROM alert_mutes WHERE app = ? AND code = ?", [app, code]
-                ).fetchone()
-                is not None
-            )
+        return bool(self.store.query("SELECT 1 FROM alert_mutes WHERE app = ? AND code = ?", [app, code]))
 
     def fire(
         self,
@@ -112,37 +105,37 @@ class IncidentBook:
         and a reply, unless it is snoozed). Nothing for a muted code. Returns the incident."""
         if self.muted(app, code):
             return None
-        db = self.store.db
-        with self.store.lock, db.conn:
-            db.execute("BEGIN IMMEDIATE")
-            row = db.execute(
-                f"SELECT {_COLUMNS} FROM incidents WHERE app = ? AND code = ? AND state = 'open' "
-                "ORDER BY id DESC LIMIT 1",
-                [app, code],
+        with self.store._tx() as db:
+            # Open one, unless another instance just did (the partial unique index says so): then add to it.
+            opened = db.execute(
+                "INSERT INTO incidents (app, code, reason, opened, last_seen, count, state, channel, release) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?) "
+                "ON CONFLICT (app, code) WHERE state = 'open' DO NOTHING RETURNING id",
+                [app, code, reason, iso(now), iso(now), count, channel, release],
             ).fetchone()
-            if row is None:
-                incident_id = db.execute(
-                    "INSERT INTO incidents (app, code, reason, opened, last_seen, count, state, channel, release) "
-                    "VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
-                    [app, code, reason, iso(now), iso(now), count, channel, release],
-                ).lastrowid
-                self._queue(incident_id, "post", now)
+            if opened is not None:
+                incident_id = opened[0]
+                self._queue(db, incident_id, "post", now)
             else:
+                row = db.execute(
+                    f"SELECT {_COLUMNS} FROM incidents WHERE app = ? AND code = ? AND state = 'open'",
+                    [app, code],
+                ).fetchone()
                 incident = _incident(row)
                 incident_id = incident.id
                 db.execute(
                     "UPDATE incidents SET count = count + ?, last_seen = ? WHERE id = ?",
                     [count, iso(now), incident_id],
                 )
-                self._queue(incident_id, "update", now)  # the count on the post, even while snoozed
+                self._queue(db, incident_id, "update", now)  # the count on the post, even while snoozed
                 if not incident.snoozed(now):
-                    self._queue(incident_id, "reply", now)
+                    self._queue(db, incident_id, "reply", now)
         return self.get(incident_id)
 
-    def _queue(self, incident_id: int, action: str, now: datetime) -> None:
+    @staticmethod
+    def _queue(db: Db, incident_id: int, action: str, now: datetime) -> None:
         """Add an outbox row unless the same action for the incident is already waiting (merged: the
         message is rendered from the incident when it is sent, so one send covers every firing)."""
-        db = self.store.db
         waiting = db.execute(
             "SELECT 1 FROM alert_outbox WHERE incident_id = ? AND action = ? AND state = 'pending'",
             [incident_id, action],
@@ -155,9 +148,7 @@ class IncidentBook:
 
     def recover_quiet(self, now: datetime) -> list[Incident]:
         """Close the incidents quiet for RECOVERED_AFTER, queueing a "recovered" note on each."""
-        db = self.store.db
-        with self.store.lock, db.conn:
-            db.execute("BEGIN IMMEDIATE")
+        with self.store._tx() as db:
             ids = [
                 r[0]
                 for r in db.execute(
@@ -167,7 +158,7 @@ class IncidentBook:
             ]
             for incident_id in ids:
                 db.execute("UPDATE incidents SET state = 'recovered' WHERE id = ?", [incident_id])
-                self._queue(incident_id, "recovered", now)
+                self._queue(db, incident_id, "recovered", now)
         return [i for i in map(self.get, ids) if i is not None]
 
     # --- what people do with the buttons ---
@@ -182,43 +173,42 @@ class IncidentBook:
         incident = self.get(incident_id)
         if incident is None:
             return None
-        with self.store.lock:
-            self.store.db.execute(
-                "INSERT INTO alert_mutes (app, code, muted_by, muted_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (app, code) DO UPDATE SET muted_by = excluded.muted_by, muted_at = excluded.muted_at",
-                [incident.app, incident.code, user, iso(now)],
-            )
+        self.store.execute(
+            "INSERT INTO alert_mutes (app, code, muted_by, muted_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (app, code) DO UPDATE SET muted_by = excluded.muted_by, muted_at = excluded.muted_at",
+            [incident.app, incident.code, user, iso(now)],
+        )
         return self._set(incident_id, "state = state", [], now)
 
     def unmute(self, app: str, code: str) -> None:
-        with self.store.lock:
-            self.store.db.execute("DELETE FROM alert_mutes WHERE app = ? AND code = ?", [app, code])
+        self.store.execute("DELETE FROM alert_mutes WHERE app = ? AND code = ?", [app, code])
 
     def _set(self, incident_id: int, assignments: str, params: list, now: datetime) -> Incident | None:
-        db = self.store.db
-        with self.store.lock, db.conn:
-            db.execute("BEGIN IMMEDIATE")
+        with self.store._tx() as db:
             if db.execute(
                 f"UPDATE incidents SET {assignments} WHERE id = ?", [*params, incident_id]
             ).rowcount:
-                self._queue(incident_id, "update", now)  # the message shows who acked, or the snooze
+                self._queue(db, incident_id, "update", now)  # the message shows who acked, or the snooze
         return self.get(incident_id)
 
     # --- the outbox, for the sender ---
 
     def pending(self, limit: int = 50) -> list[OutboxRow]:
-        with self.store.lock:
-            rows = self.store.db.execute(
-                "SELECT id, incident_id, action, tries FROM alert_outbox WHERE state = 'pending' ORDER BY id LIMIT ?",
-                [limit],
-            ).fetchall()
+        rows = self.store.query(
+            "SELECT id, incident_id, action, tries FROM alert_outbox WHERE state = 'pending' ORDER BY id LIMIT ?",
+            [limit],
+        )
         return [OutboxRow(*r) for r in rows]
+
+    def outbox(self) -> list[tuple[str, str, str | None]]:
+        """Every outbox row as (action, state, error), oldest first: for `dynodoc status` and the tests."""
+        return [
+            tuple(r) for r in self.store.query("SELECT action, state, error FROM alert_outbox ORDER BY id")
+        ]
 
     def sent(self, row: OutboxRow, now: datetime, ts: str | None = None) -> None:
         """Slack took the row's message; a post's ts is kept on the incident, for updates and replies."""
-        db = self.store.db
-        with self.store.lock, db.conn:
-            db.execute("BEGIN IMMEDIATE")
+        with self.store._tx() as db:
             db.execute(
                 "UPDATE alert_outbox SET state = 'sent', sent = ?, error = NULL WHERE id = ?",
                 [iso(now), row.id],
@@ -227,25 +217,22 @@ class IncidentBook:
                 db.execute("UPDATE incidents SET ts = ? WHERE id = ?", [ts, row.incident_id])
 
     def retry_later(self, row: OutboxRow, error: str) -> None:
-        with self.store.lock:
-            self.store.db.execute(
-                "UPDATE alert_outbox SET tries = tries + 1, error = ? WHERE id = ?", [error[:300], row.id]
-            )
+        self.store.execute(
+            "UPDATE alert_outbox SET tries = tries + 1, error = ? WHERE id = ?", [error[:300], row.id]
+        )
 
     def give_up(self, row: OutboxRow, error: str, now: datetime) -> None:
         """Slack refused the row for good (a deleted channel, a revoked token): kept, with the reason."""
-        with self.store.lock:
-            self.store.db.execute(
-                "UPDATE alert_outbox SET state = 'failed', error = ?, sent = ? WHERE id = ?",
-                [error[:300], iso(now), row.id],
-            )
+        self.store.execute(
+            "UPDATE alert_outbox SET state = 'failed', error = ?, sent = ? WHERE id = ?",
+            [error[:300], iso(now), row.id],
+        )
 
     def counts(self, since: datetime, until: datetime) -> dict[str, int]:
         """Incidents opened in [since, until): all, acked, still open — for the digest."""
-        with self.store.lock:
-            row = self.store.db.execute(
-                "SELECT COUNT(*), COUNT(acked_by), SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END) "
-                "FROM incidents WHERE opened >= ? AND opened < ?",
-                [iso(since), iso(until)],
-            ).fetchone()
+        [row] = self.store.query(
+            "SELECT COUNT(*), COUNT(acked_by), SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END) "
+            "FROM incidents WHERE opened >= ? AND opened < ?",
+            [iso(since), iso(until)],
+        )
         return {"opened": row[0] or 0, "acked": row[1] or 0, "open": row[2] or 0}

@@ -25,12 +25,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.clock import system_clock
 from bot.config import Settings
 from bot.digest import Digest, build_digest, hour_of
+from bot.instances import DIGEST_EVENT, earlier_digest, only_one, tagged_digests
 from bot.knowledge import KnowledgeBase
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-DIGEST_EVENT = "dynodoc_digest"  # Slack message metadata event_type of a posted digest
 HISTORY_DAYS = 8  # the digest compares with the previous day and the 7 days before that
 RETRY_LATER = "; will try again"
 _PASSING = ("ratelimited", "fatal_error", "internal_error", "service_unavailable", "request_timeout")
@@ -66,24 +66,9 @@ def build_stored_digest(
 
 
 def find_posted_digest(client, channel: str, day: str, since: datetime) -> str | None:
-    """The ts of the digest for `day` already in the channel, found by its message metadata."""
-    cursor = None
-    for _ in range(5):  # at most 5 pages of 200: a digest is found within minutes of its intent
-        resp = client.conversations_history(
-            channel=channel,
-            oldest=f"{since.timestamp():.6f}",
-            limit=200,
-            include_all_metadata=True,
-            cursor=cursor,
-        )
-        for message in resp.get("messages", []):
-            meta = message.get("metadata") or {}
-            if meta.get("event_type") == DIGEST_EVENT and (meta.get("event_payload") or {}).get("day") == day:
-                return message.get("ts")
-        cursor = (resp.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
-            return None
-    return None
+    """The ts of the digest for `day` already in the channel (the earliest), found by its message metadata."""
+    found = tagged_digests(client, channel, day, since)
+    return found[0] if found else None
 
 
 def post_daily_digest(client, store: Store, settings: Settings, kb: KnowledgeBase | None = None) -> str:
@@ -151,6 +136,11 @@ def post_daily_digest(client, store: Store, settings: Settings, kb: KnowledgeBas
         # history first, so a post that did land is found and recorded, never posted twice.
         store.forget_digest_claim(channel, day)
         return f"could not reach Slack to post the {day} digest ({type(exc).__name__}){RETRY_LATER}"
+    # Two instances without a shared database may both have got here: at most one digest stays.
+    earlier = earlier_digest(client, channel, day, since, resp["ts"])
+    if earlier:
+        store.mark_digest_posted(channel, day, earlier)
+        return f"found the {day} digest posted just before ours (ts {earlier}); deleted ours"
     store.mark_digest_posted(channel, day, resp["ts"])
     for message in messages[1:]:
         client.chat_postMessage(
@@ -288,7 +278,7 @@ def start_scheduler(
         scheduler.add_listener(lambda _: stop.set(), EVENT_SCHEDULER_SHUTDOWN)
     elif polling:
         scheduler.add_job(
-            run_poll,
+            only_one(store, "poll", run_poll),
             OnClock(IntervalTrigger(minutes=settings.poll_minutes, start_date=now, timezone=tz), skew),
             id="poll",
             args=[settings, store],
@@ -297,10 +287,20 @@ def start_scheduler(
         )
     if settings.digest_channel:
         digest_args = [client, settings, store, kb, polling]
-        scheduler.add_job(run_digest, OnClock(digest_trigger(settings), skew), id="digest", args=digest_args)
+        scheduler.add_job(
+            only_one(store, "digest", run_digest),
+            OnClock(digest_trigger(settings), skew),
+            id="digest",
+            args=digest_args,
+        )
         due = last_due(settings, now)
         record = store.digest_record(settings.digest_channel, due.date().isoformat())
         if now - due < timedelta(days=1) and not (record and record["state"] == "posted"):
-            scheduler.add_job(run_digest, id="digest-missed", args=digest_args, next_run_time=now - skew)
+            scheduler.add_job(
+                only_one(store, "digest", run_digest),
+                id="digest-missed",
+                args=digest_args,
+                next_run_time=now - skew,
+            )
     scheduler.start()
     return scheduler

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 
 import pytest
+from pgserver import PostgresServer, PostgresUnavailable
 
 from bot.knowledge import KnowledgeBase
+from bot.store import Store
 
-_CLEARED_PREFIXES = ("SLACK_", "DYNODOC_", "HEROKU_", "FLY_")
+_CLEARED_PREFIXES = ("SLACK_", "DYNODOC_", "HEROKU_", "FLY_", "DATABASE_URL")
 _PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
@@ -25,3 +27,37 @@ def clean_environ(monkeypatch, tmp_path):
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     return KnowledgeBase.load()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the whole run. If it cannot start, every test that asked for it
+    FAILS with the reason: a skip would let the PostgreSQL store go untested unnoticed."""
+    try:
+        server = PostgresServer.start()
+    except PostgresUnavailable as exc:
+        pytest.fail(f"PostgreSQL could not start for the tests: {exc}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request, monkeypatch, tmp_path) -> str:
+    """Where the store lives, once per engine: an SQLite file, or a fresh schema on the test PostgreSQL.
+    The environment points `dynodoc` at it too (DYNODOC_DB, or DATABASE_URL which takes precedence)."""
+    if request.param == "sqlite":
+        target = str(tmp_path / "dynodoc.db")
+        monkeypatch.setenv("DYNODOC_DB", target)
+        return target
+    server = request.getfixturevalue("postgres")
+    url = server.new_database()
+    monkeypatch.setenv("DATABASE_URL", url)
+    request.addfinalizer(lambda: server.drop_database(url))
+    return url
+
+
+@pytest.fixture
+def store(database):
+    s = Store(database)
+    yield s
+    s.close()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
-import sqlite3
 from collections import Counter
-from pathlib import Path
+from contextlib import closing
 
 from bot.__main__ import main
+from bot.store import Store
 
 DB = "dyno.db"
 
@@ -40,27 +41,28 @@ def line_for(out: str, app: str) -> str:
     return found[0]
 
 
-def db(path: str | Path = DB) -> sqlite3.Connection:
-    conn = sqlite3.connect(path)
-    conn.row_factory = sqlite3.Row
-    return conn
+def target() -> str:
+    """The database `dynodoc` was pointed at: DATABASE_URL (PostgreSQL) wins over DYNODOC_DB."""
+    return os.environ.get("DATABASE_URL") or os.environ.get("DYNODOC_DB") or DB
 
 
-def event_codes(app: str, path: str | Path = DB) -> Counter:
-    with db(path) as conn:
-        return Counter(r["code"] for r in conn.execute("SELECT code FROM events WHERE app = ?", [app]))
+def rows(sql: str, params: list | tuple = ()) -> list[dict]:
+    with closing(Store(target())) as store:
+        return store.query(sql, params, as_dicts=True)
 
 
-def runs(app: str, path: str | Path = DB) -> list[sqlite3.Row]:
-    with db(path) as conn:
-        return list(conn.execute("SELECT * FROM poll_runs WHERE app = ? ORDER BY id", [app]))
+def event_codes(app: str) -> Counter:
+    return Counter(r["code"] for r in rows("SELECT code FROM events WHERE app = ?", [app]))
 
 
-def rollup_totals(app: str, path: str | Path = DB) -> dict[str, int]:
-    with db(path) as conn:
-        row = conn.execute(
-            "SELECT SUM(requests) r, SUM(errors) e, SUM(status_5xx) s FROM rollups WHERE app = ?", [app]
-        ).fetchone()
+def runs(app: str) -> list[dict]:
+    return rows("SELECT * FROM poll_runs WHERE app = ? ORDER BY id", [app])
+
+
+def rollup_totals(app: str) -> dict[str, int]:
+    (row,) = rows(
+        "SELECT SUM(requests) r, SUM(errors) e, SUM(status_5xx) s FROM rollups WHERE app = ?", [app]
+    )
     return {"requests": row["r"] or 0, "errors": row["e"] or 0, "status_5xx": row["s"] or 0}
 
 

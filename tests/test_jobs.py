@@ -30,7 +30,7 @@ from bot.jobs import (
     start_scheduler,
 )
 from bot.render.text import render_digest
-from bot.store import PollRun, Store, iso
+from bot.store import LineRecord, PollRun, Store, iso
 
 CHANNEL = "C0DIGEST"
 NOW = datetime(2026, 11, 24, 9, 0, 30, tzinfo=UTC)  # just after the 09:00 UTC digest time
@@ -55,8 +55,8 @@ def client(fake):
 
 
 @pytest.fixture
-def store(tmp_path, now):
-    s = Store(tmp_path / "dynodoc.db", clock=now)
+def store(database, now):
+    s = Store(database, clock=now)  # once per engine (conftest's `database`), on the test's clock
     yield s
     s.close()
 
@@ -108,21 +108,14 @@ def settings(**changes) -> Settings:
 
 
 def add_events(store: Store, app: str, code: str, times: list[datetime], path: str = "/orders/7") -> None:
-    store.db["events"].insert_all(
-        {
-            "app": app,
-            "platform": "heroku",
-            "time": iso(t),
-            "code": code,
-            "kind": "router",
-            "dyno": "web.1",
-            "path": path,
-            "status": 503,
-            "service_ms": 30000,
-            "line": "x",
-            "line_hash": f"{app}{code}{t}",
-        }
-        for t in times
+    """Events stored the way polling stores them (each time once: a poll sees a line once)."""
+    store.save_lines(
+        app,
+        "heroku",
+        [
+            LineRecord(f"{app}{code}{t}{i}", t, "x", code=code, kind="router", dyno="web.1", path=path)
+            for i, t in enumerate(times)
+        ],
     )
 
 
@@ -132,20 +125,14 @@ def digest_posts(fake: FakeSlack) -> list:
 
 def test_digest_from_stored_events_with_known_counts(store):
     end = datetime(2026, 11, 24, 9, tzinfo=UTC)
+    store.execute(
+        "INSERT INTO rollups (app, hour, requests, errors, status_5xx, service_hist) VALUES (?, ?, ?, ?, ?, ?)",
+        ["acme-api", iso(end - timedelta(hours=1)), 400, 5, 5, '{"5": 370, "21": 30}'],
+    )
     add_events(store, "acme-api", "H12", [end - timedelta(hours=h) for h in (1, 2, 3, 5)])  # last 24 h: 4
     add_events(store, "acme-api", "H12", [end - timedelta(hours=30)])  # the day before: 1
     add_events(store, "acme-api", "R14", [end - timedelta(days=20)])  # long ago only
     add_events(store, "acme-api", "H10", [end - timedelta(hours=2)])  # first time ever: new
-    store.db["rollups"].insert(
-        {
-            "app": "acme-api",
-            "hour": iso(end - timedelta(hours=1)),
-            "requests": 400,
-            "errors": 5,
-            "status_5xx": 5,
-            "service_hist": '{"5": 370, "21": 30}',
-        }
-    )
     for i in range(10):
         started = end - timedelta(minutes=5 * (i + 1))
         store.record_run(PollRun("acme-api", "heroku", started, started + timedelta(seconds=2), "ok", 100, 0))
@@ -229,7 +216,7 @@ def test_a_crash_between_posting_and_recording_does_not_post_twice(fake, client,
 def test_a_crash_before_posting_posts_on_restart(fake, client, store):
     assert store.claim_digest(CHANNEL, DAY)
     # The intent is older than a process would take to post, and nothing is in the channel: it died first.
-    store.db.execute("UPDATE digests SET created = ?", [iso(NOW - timedelta(minutes=10))])
+    store.execute("UPDATE digests SET created = ?", [iso(NOW - timedelta(minutes=10))])
     outcome = post_daily_digest(client, store, settings())
     assert outcome == f"posted the {DAY} digest to {CHANNEL}"
     assert len(digest_posts(fake)) == 1
@@ -444,13 +431,11 @@ def test_tail_mode_in_serve_keeps_heroku_tailed_and_stops_with_the_scheduler(cli
     try:
         assert scheduler.get_job("poll") is None  # the tail thread does the work
         deadline = time.monotonic() + 10
-        while (
-            time.monotonic() < deadline and not store.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-        ):
+        while time.monotonic() < deadline and not store.query("SELECT COUNT(*) FROM events")[0][0]:
             time.sleep(0.05)
         posts = heroku.requests_to("POST", "/apps/acme-api/")
         assert posts and all(p.body["tail"] is True for p in posts)
-        assert store.db.execute("SELECT COUNT(*) FROM events").fetchone()[0] > 0
+        assert store.query("SELECT COUNT(*) FROM events")[0][0] > 0
     finally:
         scheduler.shutdown(wait=False)
     # Stopped with the scheduler: the threads that open tail sessions end (the open session runs out

@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fakes.fly import FLY_TOKEN, FakeFly, entry, history, ns
-from pollkit import DB, configure, db, dynodoc, event_codes, line_for, rollup_totals, runs
+from pollkit import configure, dynodoc, event_codes, line_for, rollup_totals, rows, runs, target
 
 from bot.sources.fly import FlyEntry, authorization
 from bot.store import Store
+
+# Every test here runs on SQLite and on PostgreSQL (DATABASE_URL, set by the fixture, wins).
+pytestmark = pytest.mark.usefixtures("database")
 
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
 ENTRIES = history(
@@ -28,8 +31,7 @@ def fly():
 
 
 def stored_cursor(app: str = "shop-fly") -> str:
-    with db() as conn:
-        return conn.execute("SELECT cursor FROM cursors WHERE app = ?", [app]).fetchone()[0]
+    return rows("SELECT cursor FROM cursors WHERE app = ?", [app])[0]["cursor"]
 
 
 def test_poll_once_stores_fly_events_with_codes_machines_and_regions(monkeypatch, capsys, fly):
@@ -39,9 +41,8 @@ def test_poll_once_stores_fly_events_with_codes_machines_and_regions(monkeypatch
     assert code == 0
     assert "fly:shop-fly  ok      · read 12 lines, 5 new events (PC01 (3), PR04, PU02)" in out
     assert event_codes("shop-fly") == CODES
-    with db() as conn:
-        rows = {r["code"]: r for r in conn.execute("SELECT * FROM events ORDER BY time")}  # the last of each
-    pc01 = rows["PC01"]
+    last = {r["code"]: r for r in rows("SELECT * FROM events ORDER BY time")}  # the last of each
+    pc01 = last["PC01"]
     assert (pc01["platform"], pc01["kind"], pc01["dyno"], pc01["region"], pc01["status"], pc01["path"]) == (
         "fly",
         "proxy",
@@ -53,8 +54,8 @@ def test_poll_once_stores_fly_events_with_codes_machines_and_regions(monkeypatch
     assert pc01["line"].startswith(
         ENTRIES[5]["attributes"]["timestamp"] + " proxy[e2862692b79d68] sin [error][PC01]"
     )
-    assert (rows["PR04"]["dyno"], rows["PR04"]["region"]) == ("3d8d9e0c5e1e89", "ams")
-    assert "[PU02]" not in rows["PU02"]["line"]  # mapped from the knowledge base's old wording
+    assert (last["PR04"]["dyno"], last["PR04"]["region"]) == ("3d8d9e0c5e1e89", "ams")
+    assert "[PU02]" not in last["PU02"]["line"]  # mapped from the knowledge base's old wording
     assert rollup_totals("shop-fly") == {"requests": 0, "errors": 5, "status_5xx": 4}
     assert stored_cursor() == str(ns(START + timedelta(seconds=30)))
     assert fly.requests_for("shop-fly")[0].params == {"next_token": ""}  # always sent, empty the first time
@@ -200,7 +201,7 @@ def test_entries_are_read_with_any_key_casing_and_rendered_as_flyctl_does():
 def test_a_cursor_older_than_the_api_keeps_means_a_gap(monkeypatch, capsys, fly):
     configure(monkeypatch, apps="fly:shop-fly", fly=fly)
     long_ago = datetime.now(UTC) - timedelta(days=9)
-    store = Store(DB)
+    store = Store(target())
     store.save_lines("shop-fly", "fly", [], cursor=str(ns(long_ago)))  # the bot was off for nine days
     store.close()
     code, out, _ = dynodoc(capsys, "poll", "--once")

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,13 +20,13 @@ from fakes.fly import history as fly_history
 from fakes.heroku import API_KEY, FakeHeroku, history, router
 from pollkit import (
     configure,
-    db,
     dynodoc,
     event_codes,
     expected_codes,
     expected_totals,
     line_for,
     rollup_totals,
+    rows,
     runs,
     service_times,
 )
@@ -36,6 +37,9 @@ from bot.poll import HerokuTail, poll_all, poll_forever
 from bot.sources._http import RetryPolicy
 from bot.sources.heroku import HerokuLogs
 from bot.store import Store
+
+# Every test here runs on SQLite and on PostgreSQL (DATABASE_URL, set by the fixture, wins).
+pytestmark = pytest.mark.usefixtures("database")
 
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
 LINES = history(START)  # 144 lines: traffic, 6 H12, 2 H10, an R14, a crash and restart
@@ -68,16 +72,15 @@ def test_poll_once_stores_the_coded_events_and_the_hourly_rollups(monkeypatch, c
     assert line_for(out, "heroku:shop-api").split()[:2] == ["heroku:shop-api", "ok"]
     assert f"read {len(LINES)} lines, 9 new events (H12 (6), H10 (2), R14)" in out
     assert event_codes("shop-api") == expected_codes(LINES) == Counter({"H12": 6, "H10": 2, "R14": 1})
-    with db() as conn:
-        h12 = conn.execute("SELECT * FROM events WHERE code = 'H12' ORDER BY time").fetchall()
-        assert {
-            (r["platform"], r["kind"], r["dyno"], r["path"], r["status"], r["service_ms"]) for r in h12
-        } == {("heroku", "router", "web.2", "/reports/export", 503, 30000)}
-        assert all("s3cr3tvalue1234" not in r["line"] and "[REDACTED]" in r["line"] for r in h12)
-        r14 = conn.execute("SELECT dyno, kind FROM events WHERE code = 'R14'").fetchone()
-        assert tuple(r14) == ("web.1", "runtime")
-        assert conn.execute("SELECT COUNT(DISTINCT line_hash) FROM events").fetchone()[0] == 9
-        rollups = conn.execute("SELECT * FROM rollups WHERE app = 'shop-api'").fetchall()
+    h12 = rows("SELECT * FROM events WHERE code = 'H12' ORDER BY time")
+    assert {(r["platform"], r["kind"], r["dyno"], r["path"], r["status"], r["service_ms"]) for r in h12} == {
+        ("heroku", "router", "web.2", "/reports/export", 503, 30000)
+    }
+    assert all("s3cr3tvalue1234" not in r["line"] and "[REDACTED]" in r["line"] for r in h12)
+    (r14,) = rows("SELECT dyno, kind FROM events WHERE code = 'R14'")
+    assert (r14["dyno"], r14["kind"]) == ("web.1", "runtime")
+    assert rows("SELECT COUNT(DISTINCT line_hash) AS n FROM events") == [{"n": 9}]
+    rollups = rows("SELECT * FROM rollups WHERE app = 'shop-api'")
     assert rollup_totals("shop-api") == expected_totals(LINES)
     assert rollup_totals("shop-api")["requests"] == 128
     # The histogram merges hour by hour into exactly the distribution of the router lines' service times.
@@ -246,7 +249,7 @@ def test_a_long_rate_limit_fails_the_app_and_skips_the_platform_until_the_next_p
     assert code == 0 and event_codes("shop-web") == expected_codes(LINES[:40])
 
 
-def test_low_ratelimit_remaining_slows_the_next_call_down(heroku):
+def test_low_ratelimit_remaining_slows_the_next_call_down(heroku, store):
     heroku.add_app("shop-web", LINES[:40])
     heroku.rate_remaining = 3  # the first session leaves 2 in the pool
     waits: list[float] = []
@@ -260,7 +263,6 @@ def test_low_ratelimit_remaining_slows_the_next_call_down(heroku):
         },
         dotenv=None,
     )
-    store = Store(":memory:")
     results = poll_all(settings, store, policy=policy)
     assert [r.outcome for r in results] == ["ok", "ok"]
     assert waits == [pytest.approx(0.01 * (5 + 1 - 2))]
@@ -337,9 +339,8 @@ def test_a_fir_app_is_reported_as_having_no_history(monkeypatch, capsys, heroku)
     assert "heroku:shop-fir  no history" in out and "DYNODOC_HEROKU_TAIL=1" in out
 
 
-def test_tail_mode_keeps_a_session_open_and_reopens_it(heroku):
+def test_tail_mode_keeps_a_session_open_and_reopens_it(heroku, store):
     heroku.tail_seconds = 0.3  # sessions end quickly, so the tail must reopen them
-    store = Store(":memory:")
     source = HerokuLogs(API_KEY, base_url=heroku.url, policy=RetryPolicy(base=0.01))
     tail = HerokuTail(WatchedApp("heroku", "shop-api"), source, store, flush_seconds=0.1).start()
     try:
@@ -355,9 +356,9 @@ def test_tail_mode_keeps_a_session_open_and_reopens_it(heroku):
     posts = heroku.requests_to("POST", "/apps/shop-api/")
     assert len(posts) >= 3 and all(p.body["tail"] is True for p in posts)
     assert result.new_events == 10 and dict(result.codes) == {"H12": 7, "H10": 2, "R14": 1}
-    assert store.db.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 10
+    assert store.query("SELECT COUNT(*) FROM events") == [(10,)]
     # Every reopened session replayed the history; none of it was counted twice.
-    requests, errors = store.db.execute("SELECT SUM(requests), SUM(errors) FROM rollups").fetchone()
+    ((requests, errors),) = store.query("SELECT SUM(requests), SUM(errors) FROM rollups")
     totals = expected_totals([*LINES, new])
     assert (requests, errors) == (totals["requests"], totals["errors"])
 
@@ -387,11 +388,15 @@ def test_the_real_command_never_prints_or_stores_the_key(heroku, tmp_path):
     assert "FAILING" in status.stdout
     everything = poll.stdout + poll.stderr + status.stdout + status.stderr
     assert API_KEY not in everything and "logplex-session-token" not in everything
-    stored = b"".join(p.read_bytes() for p in tmp_path.glob("cli.db*"))
-    assert API_KEY.encode() not in stored
+    if os.environ.get("DATABASE_URL"):  # the command stored into PostgreSQL: read every text it kept
+        with closing(Store(os.environ["DATABASE_URL"])) as store:
+            stored = repr([store.query(f"SELECT * FROM {t}") for t in ("events", "poll_runs", "cursors")])
+        assert "shop-web" in stored and API_KEY not in stored
+    else:
+        assert API_KEY.encode() not in b"".join(p.read_bytes() for p in tmp_path.glob("cli.db*"))
 
 
-def test_poll_forever_polls_each_round_until_stopped(heroku, fly):
+def test_poll_forever_polls_each_round_until_stopped(heroku, fly, store):
     settings = load_settings(
         {
             "DYNODOC_APPS": "heroku:shop-api,fly:shop-fly",
@@ -402,7 +407,6 @@ def test_poll_forever_polls_each_round_until_stopped(heroku, fly):
         },
         dotenv=None,
     )
-    store = Store(":memory:")
     stop = threading.Event()
     seen = []
 

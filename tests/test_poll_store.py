@@ -1,15 +1,14 @@
-"""The polling side of the store: the v2 migration, one-transaction saves, mergeable rollups, retention."""
+"""The polling side of the store: one-transaction saves, mergeable rollups, retention; on both engines."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlite_utils import Database
 
-from bot.store import MIGRATIONS, LineRecord, PollRun, Store, _v1, iso
+from bot.store import LineRecord, PollRun, Store
 
 NOW = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
 
@@ -33,44 +32,12 @@ def rec(
 
 def counts(store: Store) -> dict[str, int]:
     return {
-        t: store.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+        t: store.query(f"SELECT COUNT(*) FROM {t}")[0][0]
         for t in ("events", "rollups", "seen_lines", "cursors", "poll_runs")
     }
 
 
-def test_a_v1_database_is_upgraded_in_place_and_keeps_its_rows(tmp_path):
-    path = tmp_path / "v1.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    _v1(Database(conn))
-    conn.execute("PRAGMA user_version = 1")
-    conn.execute(
-        "INSERT INTO poll_runs (app, platform, started, finished, lines_read, new_events, gap, error) "
-        "VALUES ('shop-api', 'heroku', ?, ?, 1500, 3, 1, NULL)",
-        [iso(NOW), iso(NOW)],
-    )
-    conn.execute(
-        "INSERT INTO events (app, platform, time, code, kind, line, line_hash) "
-        "VALUES ('shop-api', 'heroku', ?, 'H12', 'router', 'a line', 'abc')",
-        [iso(NOW)],
-    )
-    conn.close()
-
-    store = Store(path, clock=lambda: NOW + timedelta(minutes=1))
-
-    assert store.version == len(MIGRATIONS) >= 2
-    assert {"outcome", "codes", "note"} <= {c.name for c in store.db["poll_runs"].columns}
-    assert "seen_lines" in store.db.table_names()
-    (old,) = store.poll_runs("shop-api")
-    assert (old.outcome, old.lines_read, old.new_events, old.codes) == ("ok", 1500, 3, ())
-    assert store.db.execute("SELECT code FROM events").fetchall() == [("H12",)]
-    health = store.poll_health("shop-api")
-    assert health.last == old and health.events_24h == 1 and health.failures_in_a_row == 0
-    store.close()
-    assert Store(path).version == len(MIGRATIONS)  # opening again changes nothing
-
-
-def test_a_batch_is_one_transaction_a_failure_midway_stores_nothing():
-    store = Store(":memory:")
+def test_a_batch_is_one_transaction_a_failure_midway_stores_nothing(store):
 
     def lines():
         yield rec(1, NOW, code="H12", status=503)
@@ -92,7 +59,7 @@ def test_a_batch_is_one_transaction_a_failure_midway_stores_nothing():
     assert store.cursor("shop-api").cursor == "17"  # kept when the batch brings no new token
 
 
-def test_rollups_merge_batch_by_batch_to_what_one_batch_gives():
+def test_rollups_merge_batch_by_batch_to_what_one_batch_gives(database, tmp_path):
     services = [5, 12, 40, 40, 90, 140, 480, 1200, 3100, 30000] * 3
     records = [
         rec(
@@ -104,23 +71,26 @@ def test_rollups_merge_batch_by_batch_to_what_one_batch_gives():
         )
         for i, ms in enumerate(services)
     ]
-    one, many = Store(":memory:"), Store(":memory:")
+    one, many = Store(database), Store(database)
     one.save_lines("a", "heroku", records)
     for start in range(0, len(records), 7):
-        many.save_lines("a", "heroku", records[start : start + 7])
+        many.save_lines(
+            "b", "heroku", [replace(r, line_hash="b" + r.line_hash) for r in records[start : start + 7]]
+        )
 
-    def rollups(store: Store) -> list[tuple]:
-        return store.db.execute("SELECT * FROM rollups ORDER BY hour").fetchall()
+    def rollups(app: str) -> list[tuple]:
+        return one.query("SELECT * FROM rollups WHERE app = ? ORDER BY hour", [app])
 
-    assert rollups(one) == rollups(many)
-    rows = {r[1]: r for r in rollups(one)}
+    assert [r[1:] for r in rollups("a")] == [r[1:] for r in rollups("b")]
+    many.close()
+    rows = {r[1]: r for r in rollups("a")}
     total = sum(r[2] for r in rows.values())
     assert total == 30 and sum(r[3] for r in rows.values()) == 3 and sum(r[4] for r in rows.values()) == 3
     assert all(sum(json.loads(r[5]).values()) == r[2] for r in rows.values())
+    one.close()
 
 
-def test_retention_drops_old_rows_and_too_old_lines_are_never_stored():
-    store = Store(":memory:", clock=lambda: NOW)
+def test_retention_drops_old_rows_and_too_old_lines_are_never_stored(store):
     old, recent = NOW - timedelta(days=40), NOW - timedelta(days=1)
     store.save_lines("a", "heroku", [rec(1, old, code="H10"), rec(2, recent, code="H10")])
     store.record_run(PollRun("a", "heroku", old, old))
@@ -129,17 +99,16 @@ def test_retention_drops_old_rows_and_too_old_lines_are_never_stored():
 
     deleted = store.enforce_retention(30)
 
-    assert deleted == {"events": 1, "rollups": 1, "poll_runs": 1, "seen_lines": 1}
-    assert [r[0] for r in store.db.execute("SELECT line FROM events")] == ["line 2"]
+    assert deleted == {"events": 1, "code_hours": 1, "rollups": 1, "poll_runs": 1, "seen_lines": 1}
+    assert store.query("SELECT line FROM events") == [("line 2",)]
     saved = store.save_lines("a", "heroku", [rec(3, old, code="H10")], keep_after=NOW - timedelta(days=30))
     assert saved.new_lines == 0 and counts(store)["events"] == 1
 
 
-def test_line_hashes_the_platform_cannot_send_again_are_forgotten():
-    store = Store(":memory:")
+def test_line_hashes_the_platform_cannot_send_again_are_forgotten(store):
     store.save_lines("a", "heroku", [rec(i, NOW - timedelta(hours=5 - i)) for i in range(5)])
     store.save_lines("a", "heroku", [rec(9, NOW)], forget_seen_before=NOW - timedelta(hours=2, minutes=30))
-    assert [r[0] for r in store.db.execute("SELECT line_hash FROM seen_lines ORDER BY time")] == [
+    assert [r[0] for r in store.query("SELECT line_hash FROM seen_lines ORDER BY time")] == [
         "h00003",
         "h00004",
         "h00009",
@@ -147,8 +116,7 @@ def test_line_hashes_the_platform_cannot_send_again_are_forgotten():
     assert store.cursor("a").newest_time == NOW
 
 
-def test_health_counts_failures_in_a_row_until_the_last_good_poll():
-    store = Store(":memory:", clock=lambda: NOW)
+def test_health_counts_failures_in_a_row_until_the_last_good_poll(store):
     for minutes, outcome in [(30, "ok"), (20, "failed"), (10, "skipped"), (5, "failed")]:
         t = NOW - timedelta(minutes=minutes)
         store.record_run(

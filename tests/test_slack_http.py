@@ -30,7 +30,7 @@ from fakes.slack import (
     post_form,
 )
 
-from bot.store import PollRun, Store, iso
+from bot.store import LineRecord, PollRun, Store, iso
 
 AUTO_CHANNEL = "C0AUTODIAG"
 H12 = (
@@ -672,15 +672,9 @@ def test_slash_command_status_shows_each_watched_apps_last_poll_and_the_last_dig
         PollRun("acme-api", "heroku", now - timedelta(seconds=3), now, "ok", 1500, 7, (("H12", 7),))
     )
     store.record_run(PollRun("acme-edge", "fly", now, now, "failed", error="Fly.io rejected FLY_API_TOKEN"))
-    store.db["digests"].insert(
-        {
-            "channel": "C0OPS",
-            "day": "2026-11-23",
-            "state": "posted",
-            "ts": "1.2",
-            "created": iso(now),
-            "posted": iso(now),
-        }
+    store.execute(
+        "INSERT INTO digests (channel, day, state, ts, created, posted) VALUES (?, ?, ?, ?, ?, ?)",
+        ["C0OPS", "2026-11-23", "posted", "1.2", iso(now), iso(now)],
     )
     store.close()
     response = post_form(bot, command("status")).json()
@@ -696,23 +690,23 @@ def test_slash_command_status_shows_each_watched_apps_last_poll_and_the_last_dig
 def test_slash_command_digest_shows_the_stored_errors_to_the_caller(bot, slack, workdir):
     now = datetime.now(UTC)
     store = Store(workdir / "dynodoc.db")
-    store.db["events"].insert_all(
+    store.save_lines(
+        "acme-api",
+        "heroku",
         [
-            {
-                "app": "acme-api",
-                "platform": "heroku",
-                "time": iso(now - timedelta(minutes=i + 1)),
-                "code": "H12",
-                "kind": "router",
-                "dyno": "web.1",
-                "path": f"/reports/{i}/export",
-                "status": 503,
-                "service_ms": 30000,
-                "line": "x",
-                "line_hash": unique("hash"),
-            }
+            LineRecord(
+                unique("hash"),
+                now - timedelta(minutes=i + 1),
+                "x",
+                code="H12",
+                kind="router",
+                dyno="web.1",
+                path=f"/reports/{i}/export",
+                status=503,
+                service_ms=30000,
+            )
             for i in range(3)
-        ]
+        ],
     )
     store.close()
     key = unique("digest")

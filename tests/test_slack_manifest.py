@@ -99,4 +99,5 @@ def test_http_mode_is_the_same_manifest_with_its_url_lines_uncommented():
 
 def test_procfile_runs_http_on_port_and_socket_mode_as_worker():
     lines = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
-    assert lines == {"web": "dynodoc serve --http --port $PORT", "worker": "dynodoc serve"}
+    # The worker schedules only with a shared PostgreSQL: web + worker on SQLite files schedule once.
+    assert lines == {"web": "dynodoc serve --http --port $PORT", "worker": "dynodoc serve --jobs shared"}

@@ -43,7 +43,7 @@ from bot.knowledge import KnowledgeBase
 from bot.slack.cards import forget_old_cards
 from bot.slack.dedupe import drop_retried_events
 from bot.slack.listeners import Services, register
-from bot.store import Store
+from bot.store import Store, open_store
 
 log = logging.getLogger("dynodoc")
 
@@ -376,6 +376,12 @@ def _on_sigterm(signum, frame) -> None:
     raise _Stop
 
 
+def runs_jobs(jobs: str, store) -> bool:
+    """Whether this process runs the scheduler: `on`, `off`, or `shared` (only with PostgreSQL, where
+    every instance may, since each job is taken under a lock; an SQLite file is one process's)."""
+    return jobs == "on" or (jobs == "shared" and store.dialect == "postgres")
+
+
 def serve(
     settings: Settings,
     *,
@@ -383,17 +389,19 @@ def serve(
     port: int | None = None,
     host: str = "0.0.0.0",
     clock: Clock = system_clock,
+    jobs: str = "on",
 ) -> int:
     """Run the bot until stopped: Socket Mode when SLACK_APP_TOKEN is set (and not `http`), else HTTP.
 
-    `clock` is the whole bot's time (`bot.clock`): the store, the schedule, polling and digests read it."""
+    `clock` is the whole bot's time (`bot.clock`): the store, the schedule, polling and digests read it.
+    `jobs` says whether this process also polls and posts the digest (see `runs_jobs`)."""
     if not settings.slack_bot_token:
         raise ConfigError(messages.NO_BOT_TOKEN)
     socket_mode = bool(settings.slack_app_token) and not http
     if not socket_mode and not settings.slack_signing_secret:
         raise ConfigError(messages.NO_SIGNING_SECRET)
 
-    store = Store(settings.db_path, clock)
+    store = open_store(settings, clock)
     try:
         store.forget_seen_events(clock() - timedelta(days=1))
         forget_old_cards(store)
@@ -408,7 +416,14 @@ def serve(
         from bot.jobs import start_scheduler  # APScheduler: polling and the daily digest
 
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every job run at INFO
-        jobs = []
+        schedulers = []
+        scheduling = runs_jobs(jobs, store)
+        if not scheduling:
+            log.info(
+                "polling and the digest are left to another process (--jobs %s, database %s)",
+                jobs,
+                store.dialect,
+            )
         alerts = start_alerts(app, settings, store, services.kb)
         drain = (
             DrainIngest(settings, store, on_saved=alerts.on_saved if alerts else None)
@@ -419,8 +434,9 @@ def serve(
             log.warning("DYNODOC_DRAIN_TOKEN is set but log drains need HTTP mode (dynodoc serve --http)")
 
         def start_jobs() -> None:  # once Slack has accepted the tokens and the bot is reachable
-            on_poll = alerts.on_poll if alerts is not None else None
-            jobs.append(start_scheduler(app.client, settings, store, services.kb, on_poll))
+            if scheduling:
+                on_poll = alerts.on_poll if alerts is not None else None
+                schedulers.append(start_scheduler(app.client, settings, store, services.kb, on_poll))
             if drain is not None:
                 drain.start_reports()
             if alerts is not None:
@@ -442,7 +458,7 @@ def serve(
         except (_Stop, KeyboardInterrupt):
             log.info("stopped")
         finally:
-            for scheduler in jobs:
+            for scheduler in schedulers:
                 scheduler.shutdown(wait=False)
             if alerts is not None:
                 alerts.stop()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import sqlite3
 from dataclasses import replace
 from datetime import timedelta
 
@@ -34,7 +33,7 @@ from bot.render.cards import (
     shows_more,
     with_actions,
 )
-from bot.store import StoredCard
+from bot.store import StoredCard, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +58,7 @@ def prepare(card: Card, services, share: str = SHARE_NONE) -> SlackMessage:
     )
     try:
         services.store.save_card(kept)
-    except sqlite3.Error as exc:
+    except StoreError as exc:
         log.warning("cannot keep a card's details, posting it without Show more: %s", type(exc).__name__)
         return with_actions(card.message, replace(ref, share=SHARE_NONE), more=False, share=False)
     return with_actions(card.message, ref, more=card.has_more)
@@ -238,7 +237,7 @@ def vote(body: dict, respond, services, value: int) -> None:
         return
     try:
         services.store.record_vote(ref.fingerprint, user, ref.kind, ref.label, value)
-    except sqlite3.Error as exc:
+    except StoreError as exc:
         _tell(respond, messages.VOTE_FAILED.format(error=type(exc).__name__))
         return
     log.info("feedback %s on %s (%s)", "up" if value > 0 else "down", ref.label, ref.kind)

@@ -3,18 +3,17 @@
 Slack redelivers an event that got no 2xx within three seconds (headers `X-Slack-Retry-Num`,
 `X-Slack-Retry-Reason`), and in Socket Mode the envelope's `retry_attempt` becomes the same header.
 Bolt processes each delivery again, so without this a slow moment would post the same reply twice.
-Seen ids live in SQLite (`Store.first_sighting`), so a restart between two deliveries changes nothing.
+Seen ids live in the database (`Store.first_sighting`), shared by every instance on PostgreSQL, so a restart between two deliveries changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 
 from slack_bolt.response import BoltResponse
 
-from bot.store import Store
+from bot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +25,7 @@ def drop_retried_events(store: Store) -> Callable[..., BoltResponse | None]:
         event_id = body.get("event_id") if isinstance(body, dict) else None
         try:
             first = not event_id or store.first_sighting(str(event_id))
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             # The database cannot be written (disk full ...): answering twice beats not answering at all.
             log.warning("cannot record event %s, answering it anyway: %s", event_id, type(exc).__name__)
             first = True

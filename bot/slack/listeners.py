@@ -18,7 +18,6 @@ every answer is a card (`bot.render.cards`). Messages from bots (including this 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,7 +46,7 @@ from bot.render.cards import SHARE_HERE, SHARE_NONE, SHARE_PICK, card_for
 from bot.slack import cards as slack_cards
 from bot.slack import files as slack_files
 from bot.slack.threads import is_dm, reply_thread, thread_parent
-from bot.store import Store
+from bot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -138,12 +137,20 @@ def ignored(event: dict) -> bool:
 
 def autodiagnose_on(services: Services, channel: str) -> bool:
     default = channel in services.settings.autodiagnose_channels
-    return services.store.autodiagnose(channel, default=default)
+    try:
+        return services.store.autodiagnose(channel, default=default)
+    except StoreError as exc:  # the database is down: the bot still answers, by the configured default
+        log.warning("cannot read the autodiagnose setting of %s: %s", channel, exc)
+        return default
 
 
 def first_reply(services: Services, channel: str, ts: str) -> bool:
     """True once per message: Slack may deliver one message as both app_mention and message."""
-    return services.store.first_sighting(f"reply:{channel}:{ts}")
+    try:
+        return services.store.first_sighting(f"reply:{channel}:{ts}")
+    except StoreError as exc:  # answering twice beats not answering at all
+        log.warning("cannot record the reply to %s: %s", ts, exc)
+        return True
 
 
 def read_material(text: str, shared: list[dict], token: str, services: Services) -> Material:
@@ -389,7 +396,7 @@ def status_report(services: Services) -> StatusReport:
     for app in services.settings.apps:
         try:
             health = services.store.poll_health(app.name)
-        except sqlite3.Error as exc:  # a status panel must show, even half-empty
+        except StoreError as exc:  # a status panel must show, even half-empty
             log.warning("cannot read the polling health of %s: %s", app, exc)
             apps.append(AppStatus(str(app)))
             continue
@@ -418,7 +425,7 @@ def status_report(services: Services) -> StatusReport:
     try:
         tally = services.store.feedback_tally()
         feedback = FeedbackStatus(tally.up, tally.down, tuple((d.label, d.down) for d in tally.disliked))
-    except sqlite3.Error as exc:
+    except StoreError as exc:
         log.warning("cannot count the feedback: %s", exc)
         feedback = None
     return StatusReport(tuple(apps), digest, services.settings.autodiagnose_channels, feedback)

@@ -460,6 +460,14 @@ class FakeSlack:
             found.sort(key=lambda m: float(m["ts"]), reverse=True)
             limit = int(params.get("limit") or 100)
             return 200, {"ok": True, "messages": found[:limit], "has_more": len(found) > limit}, {}
+        if method == "chat.delete":
+            with self._cond:
+                messages = self.history.get(params.get("channel"), [])
+                kept = [(m, meta) for m, meta in messages if m["ts"] != params.get("ts")]
+                if len(kept) == len(messages):
+                    return 200, {"ok": False, "error": "message_not_found"}, {}
+                self.history[params.get("channel")] = kept
+            return 200, {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}, {}
         if method == "views.publish":
             return 200, {"ok": True, "view": {"id": "V0HOME", **(params.get("view") or {})}}, {}
         return 200, {"ok": True}, {}

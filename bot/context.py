@@ -63,6 +63,11 @@ def where_in(text: str, dynos: Iterable[str] = ()) -> Where:
     )
 
 
+def _unknown(fix: str) -> str:
+    fix = _TEMPLATE_DYNO.sub("<dyno>", fix)
+    return _TEMPLATE_TYPE.sub(lambda m: m.group(1) + "<type>", fix)
+
+
 def fill(fix: str, where: Where) -> str:
     """One fix with its command templates filled from `where`."""
     dyno = where.dyno or (f"{where.process}.1" if where.process else None)
@@ -82,6 +87,8 @@ def fixes_for(fixes: Iterable[str], where: Where | None) -> list[str]:
     """The fixes that apply where the trouble is, filled in: advice about web concurrency is left out
     for a process that serves no web traffic."""
     if where is None or not where.known:
-        return list(fixes)
+        # The knowledge base writes its commands with example dynos; with none known, say which part to
+        # fill in rather than hand over an example that may be the wrong dyno ("worker.1" for a web R15).
+        return [_unknown(f) for f in fixes]
     kept = [f for f in fixes if not (where.process and where.process != "web" and "WEB_CONCURRENCY" in f)]
     return [fill(f, where) for f in kept or list(fixes)]

@@ -273,7 +273,7 @@ def test_drained_h12s_alert_within_a_minute_then_update_and_snooze(tmp_path):
         fake.close()
 
 
-def update_showing(fake: FakeSlack, needle: str, timeout: float = 30.0):
+def update_showing(fake: FakeSlack, needle: str, timeout: float = 60.0):
     """The first chat.update of the alert whose blocks contain `needle`, waiting for it to be recorded."""
     deadline = time.monotonic() + timeout
     seen = 0

@@ -28,7 +28,12 @@ def test_web_concurrency_is_not_advice_for_a_worker():
     assert fixes_for(fixes, Where(process="sidekiq")) == [
         "Resize with `heroku ps:resize sidekiq=standard-2x`."
     ]
-    assert fixes_for(fixes, None) == fixes
+    # With no dyno or process known, the example dyno is not handed over as if it were the one.
+    assert fixes_for(fixes, None) == [
+        "Lower `WEB_CONCURRENCY`.",
+        "Resize with `heroku ps:resize <type>=standard-2x`.",
+    ]
+    assert fixes_for(["See `heroku logs --dyno worker.1`."], None) == ["See `heroku logs --dyno <dyno>`."]
 
 
 def test_an_answer_uses_the_dyno_the_question_names(kb):

@@ -612,6 +612,9 @@ def clean_question(text: str) -> str:
 # Words on-call engineers write in their own language next to an English code or product name.
 _TRANSLATIONS = {
     "信用卡": "credit card",
+    "服务器": "server",
+    "压力过大": "overloaded",
+    "过载": "overloaded",
     "クレジットカード": "credit card",
     "tarjeta de crédito": "credit card",
     "验证": "verify",
@@ -773,8 +776,8 @@ class KnowledgeBase:
                 or (platform in ("anthropic", "openai") and entry.code in _SHARED_TYPES)
             ):
                 score *= 1.5
-            elif platform in _AI_PLATFORMS and entry.platform in _AI_PLATFORMS:
-                score *= 0.5  # another API's error: the provider was named
+            elif platform in _AI_PLATFORMS and entry.platform in (*_AI_PLATFORMS, "heroku", "fly"):
+                score *= 0.5  # another API's error, or a hosting platform's code: the provider was named
             elif platform in ("heroku", "fly") and entry.platform in ("heroku", "fly", *_AI_PLATFORMS):
                 # The other hosting platform's code ("Heroku app wakes up" is not a Fly machine), or an AI
                 # API's error when only a hosting platform was named.

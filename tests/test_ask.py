@@ -277,6 +277,8 @@ def test_claude_alone_is_anthropics_and_the_answer_says_heroku_ai_serves_it_too(
         ("Intercept long running requests before heroku responds with 503", "H12"),
         # https://github.com/HeyPuter/puter/issues/1977 : OpenAI's quota sentence, however it is conjugated
         ("429 You exceed your current quota", "insufficient_quota"),
+        # https://github.com/OpenBMB/ChatDev/issues/26 : a bare "rate limit" is not Fly's TLS handshake limit
+        ("Rate limit.", "rate_limit_exceeded"),
     ],
 )
 def test_real_titles_land_on_their_entry(kb, question, first):

@@ -114,78 +114,76 @@ def test_one_incident_per_code_later_firings_update_it_and_mute_silences(store, 
     assert len(woken) == 3  # once per batch that fired, not for the muted one
 
 
+@pytest.fixture
+def slack():
+    fake = FakeSlack()
+    yield fake
+    fake.close()
+
+
+def one_h12_incident(store: Store, kb) -> tuple[AlertEngine, IncidentBook]:
+    """An alert engine whose book holds one new H12 incident, its post waiting in the outbox."""
+    engine, book = engine_for(store, kb, [])
+    now = utcnow()
+    engine.process(Batch(APP, store_h12(store, [now]), since=now, now=now))
+    return engine, book
+
+
 def sender_for(fake: FakeSlack, book: IncidentBook, kb, waits: list) -> AlertSender:
     client = WebClient(token=fake.bot_token, base_url=fake.api_url)
     return AlertSender(client, book, kb, sleep=waits.append)
 
 
-def test_the_sender_posts_in_order_waits_on_429_and_backs_off_on_errors(store, kb):
-    fake = FakeSlack()
-    try:
-        engine, book = engine_for(store, kb, [])
-        now = utcnow()
-        engine.process(Batch(APP, store_h12(store, [now]), since=now, now=now))
-        sender = sender_for(fake, book, kb, waits := [])
-        fake.fail(
-            "chat.postMessage",
-            status=429,
-            body={"ok": False, "error": "ratelimited"},
-            headers={"Retry-After": "7"},
-            times=1,
-        )
-        assert sender.run_once() == 0 and waits == [7.0]
-        fake.fail("chat.postMessage", status=503, body="upstream down", times=2)
-        assert sender.run_once() == 0 and sender.run_once() == 0 and waits == [7.0, 1.0, 2.0]
-        assert sender.run_once() == 1
-        [post] = fake.calls_to("chat.postMessage", channel=CHANNEL)[-1:]
-        assert "H12" in post.params["text"] and metadata(post)["event_type"] == ALERT_EVENT
-        incident = book.current(APP.name, "H12")
-        assert incident.ts is not None and book.pending() == []
-        # The attempts that failed before Slack took it could not have posted (Slack said no); one post.
-        assert len(fake.calls_to("chat.postMessage", channel=CHANNEL)) == 4
-    finally:
-        fake.close()
+def test_the_sender_posts_in_order_waits_on_429_and_backs_off_on_errors(store, kb, slack):
+    _, book = one_h12_incident(store, kb)
+    sender = sender_for(slack, book, kb, waits := [])
+    slack.fail(
+        "chat.postMessage",
+        status=429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": "7"},
+        times=1,
+    )
+    assert sender.run_once() == 0 and waits == [7.0]
+    slack.fail("chat.postMessage", status=503, body="upstream down", times=2)
+    assert sender.run_once() == 0 and sender.run_once() == 0 and waits == [7.0, 1.0, 2.0]
+    assert sender.run_once() == 1
+    [post] = slack.calls_to("chat.postMessage", channel=CHANNEL)[-1:]
+    assert "H12" in post.params["text"] and metadata(post)["event_type"] == ALERT_EVENT
+    incident = book.current(APP.name, "H12")
+    assert incident.ts is not None and book.pending() == []
+    # The attempts that failed before Slack took it could not have posted (Slack said no); one post.
+    assert len(slack.calls_to("chat.postMessage", channel=CHANNEL)) == 4
 
 
-def test_a_post_that_reached_slack_before_a_crash_is_not_sent_again(store, kb):
-    fake = FakeSlack()
-    try:
-        engine, book = engine_for(store, kb, [])
-        now = utcnow()
-        engine.process(Batch(APP, store_h12(store, [now]), since=now, now=now))
-        [row] = book.pending()
-        book.retry_later(row, "sending")  # the bot died here last time, after Slack took the post
-        incident = book.current(APP.name, "H12")
-        client = WebClient(token=fake.bot_token, base_url=fake.api_url)
-        client.chat_postMessage(
-            channel=CHANNEL,
-            text="earlier",
-            metadata={"event_type": ALERT_EVENT, "event_payload": {"incident": incident.id}},
-        )
-        sender = sender_for(fake, book, kb, [])
-        assert sender.run_once() == 1
-        assert len(fake.calls_to("chat.postMessage", channel=CHANNEL)) == 1  # only the earlier one
-        assert book.current(APP.name, "H12").ts is not None
-    finally:
-        fake.close()
+def test_a_post_that_reached_slack_before_a_crash_is_not_sent_again(store, kb, slack):
+    _, book = one_h12_incident(store, kb)
+    [row] = book.pending()
+    book.retry_later(row, "sending")  # the bot died here last time, after Slack took the post
+    incident = book.current(APP.name, "H12")
+    client = WebClient(token=slack.bot_token, base_url=slack.api_url)
+    client.chat_postMessage(
+        channel=CHANNEL,
+        text="earlier",
+        metadata={"event_type": ALERT_EVENT, "event_payload": {"incident": incident.id}},
+    )
+    sender = sender_for(slack, book, kb, [])
+    assert sender.run_once() == 1
+    assert len(slack.calls_to("chat.postMessage", channel=CHANNEL)) == 1  # only the earlier one
+    assert book.current(APP.name, "H12").ts is not None
 
 
-def test_a_refused_channel_is_given_up_with_its_reason_and_the_next_row_goes(store, kb):
-    fake = FakeSlack()
-    try:
-        engine, book = engine_for(store, kb, [])
-        now = utcnow()
-        engine.process(Batch(APP, store_h12(store, [now]), since=now, now=now))
-        engine.process(Batch(APP, {"H99": 1}, since=now, now=now))
-        fake.fail("chat.postMessage", body={"ok": False, "error": "not_in_channel"}, times=1)
-        sender = sender_for(fake, book, kb, [])
-        assert sender.run_once() == 2
-        assert [(state, error) for _, state, error in book.outbox()] == [
-            ("failed", "not_in_channel"),
-            ("sent", None),
-        ]
-    finally:
-        fake.close()
+def test_a_refused_channel_is_given_up_with_its_reason_and_the_next_row_goes(store, kb, slack):
+    engine, book = one_h12_incident(store, kb)
+    now = utcnow()
+    engine.process(Batch(APP, {"H99": 1}, since=now, now=now))
+    slack.fail("chat.postMessage", body={"ok": False, "error": "not_in_channel"}, times=1)
+    sender = sender_for(slack, book, kb, [])
+    assert sender.run_once() == 2
+    assert [(state, error) for _, state, error in book.outbox()] == [
+        ("failed", "not_in_channel"),
+        ("sent", None),
+    ]
 
 
 def test_buttons_ack_snooze_and_mute(store, kb):

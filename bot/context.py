@@ -23,7 +23,9 @@ _NOT_APPS = frozenset(
 
 # The template parts of the knowledge base's commands.
 _TEMPLATE_DYNO = re.compile(r"(?<![\w.])(?:web|worker)\.1(?![\w.])")
-_TEMPLATE_TYPE = re.compile(r"\b(ps:(?:resize|scale|restart|stop)\s+)(?:web|worker)(?=[=\s`]|$)")
+# The process type whose dynos are in trouble: resized, restarted or stopped. Not `ps:scale`: scaling names
+# the type the fix adds ("move the job to a worker: `ps:scale worker=1`", "`ps:scale web=1`" for H14).
+_TEMPLATE_TYPE = re.compile(r"\b(ps:(?:resize|restart|stop)\s+)(?:web|worker)(?=[=\s`]|$)")
 _TEMPLATE_APP = re.compile(r"(-a\s+)APP\b")
 _TEMPLATE_MACHINE = re.compile(r"<machine-id>")
 

@@ -34,6 +34,9 @@ def test_web_concurrency_is_not_advice_for_a_worker():
         "Resize with `heroku ps:resize <type>=standard-2x`.",
     ]
     assert fixes_for(["See `heroku logs --dyno worker.1`."], None) == ["See `heroku logs --dyno <dyno>`."]
+    # Scaling names the type the fix adds, whatever dyno is in trouble.
+    scale = ["Move the export to a worker: `heroku ps:scale worker=1`."]
+    assert fixes_for(scale, None) == scale == fixes_for(scale, Where(dyno="web.2", process="web"))
 
 
 def test_an_answer_uses_the_dyno_the_question_names(kb):

@@ -13,7 +13,7 @@ import pytest
 from clirun import dynodoc
 
 from bot import logs
-from bot.digest import Tally, build_digest, percentile, sparkline, tally_log_file, tally_log_path
+from bot.digest import Tally, build_digest, hour_of, percentile, sparkline, tally_log_file, tally_log_path
 from bot.render.text import render_digest
 
 END = datetime(2024, 5, 15, 9, tzinfo=UTC)
@@ -217,3 +217,90 @@ def test_cli_digest_from_a_file_with_no_log_lines_says_so(tmp_path, data):
     result = dynodoc("digest", "--from", str(path))
     assert result.returncode == 2
     assert "no timestamped Heroku or Fly.io log lines" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_daily_average_divides_by_the_days_of_history_there_are(kb):
+    day = timedelta(days=1)
+    start = END - day
+    # Two days of history before the window: 6 + 8 H12 in them is 7 a day, not 2 (14 / 7).
+    young = _tally_with(
+        {
+            start - timedelta(hours=30): {"H12": 6},
+            start - timedelta(hours=3): {"H12": 8},
+            END - timedelta(hours=1): {"H12": 1},
+        }
+    )
+    [stat] = build_digest([young], END, kb).apps[0].codes
+    assert stat.daily_average == 7.0
+    # With more than a week of history the average is over the 7 days before the window.
+    old = _tally_with(
+        {
+            start - 9 * day: {"R14": 1},
+            start - timedelta(hours=3): {"H12": 14},
+            END - timedelta(hours=1): {"H12": 1},
+        }
+    )
+    stats = {s.code: s for s in build_digest([old], END, kb).apps[0].codes}
+    assert stats["H12"].daily_average == 2.0
+    # A code first seen inside the window has no history: its average is 0, whatever came before it.
+    fresh = _tally_with({END - timedelta(hours=1): {"H10": 3}})
+    [stat] = build_digest([fresh], END, kb).apps[0].codes
+    assert (stat.daily_average, stat.previous, stat.new) == (0.0, 0, True)
+
+
+def h10(t: datetime) -> str:
+    """A real H10: the router had no dyno to send the request to, so `dyno=` and the timings are empty."""
+    return (
+        f'{t.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")} heroku[router]: at=error code=H10 desc="App crashed" '
+        f'method=GET path="/" host=myapp.herokuapp.com request_id=a1b2 fwd="203.0.113.9" dyno= connect= '
+        f"service= status=503 bytes= protocol=https"
+    )
+
+
+def _file_tally(lines: list[str]) -> Tally:
+    import io
+
+    return tally_log_file(io.BytesIO(("\n".join(lines) + "\n").encode()), "app")
+
+
+def test_h10_lines_with_an_empty_dyno_are_counted_from_a_file():
+    t = END - timedelta(hours=2)
+    lines = [
+        router(t),
+        h10(t + timedelta(seconds=1)),
+        h10(t + timedelta(seconds=2)),
+        router(t + timedelta(seconds=3)),
+    ]
+    tally = _file_tally(lines)
+    assert tally.codes == Counter({(hour_of(t), "H10"): 2})
+    assert tally.paths == Counter({(hour_of(t), "H10", "/"): 2})
+    assert tally.places == Counter()  # no dyno served them
+    assert tally.requests == Counter({hour_of(t): 4})
+    assert tally.server_errors == Counter({hour_of(t): 2})
+
+
+def test_every_5xx_status_counts_as_a_server_error_500_included():
+    t = END - timedelta(hours=3)
+    statuses = [200, 404, 499, 500, 502, 503, 301]
+    lines = [router(t + timedelta(seconds=i), status=s) for i, s in enumerate(statuses)]
+    tally = _file_tally(lines)
+    assert tally.server_errors == Counter({hour_of(t): 3})
+    assert tally.requests == Counter({hour_of(t): 7})
+
+
+def test_a_digest_that_ends_inside_an_hour_takes_in_the_hour_under_way(kb):
+    late = END + timedelta(minutes=40)  # 09:40: the hour 09:00-10:00 is under way
+    # Two H12 in the hour under way, one at 09:30 the day before (in the previous 24 h of this window).
+    tally = _tally_with(
+        {END + timedelta(minutes=20): {"H12": 2}, END - timedelta(hours=23, minutes=30): {"H12": 1}}
+    )
+    digest = build_digest([tally], late, kb)
+    assert (digest.start, digest.end) == (
+        END + timedelta(hours=1) - timedelta(days=1),
+        END + timedelta(hours=1),
+    )
+    [stat] = digest.apps[0].codes
+    assert (stat.count, stat.previous) == (2, 1)
+    assert digest.apps[0].sparkline[-1] == "█"
+    # On the hour, the window ends there.
+    assert build_digest([tally], END, kb).end == END

@@ -391,3 +391,38 @@ def test_a_refusal_is_not_retried(fake, client, store):
     waits: list[float] = []
     outcome = run_digest(client, settings(), store, delays=(1, 2), sleep=waits.append)
     assert "invite the bot" in outcome and waits == []
+
+
+def test_a_digest_deep_in_the_channel_history_is_found_on_a_later_page(fake, client, tmp_path):
+    # The digest was posted, the database was lost, and the channel got busy: 250 messages since then,
+    # more than one page of history (200).
+    now, day, real = today()
+    first = client.chat_postMessage(
+        channel=CHANNEL, text="digest", metadata={"event_type": DIGEST_EVENT, "event_payload": {"day": day}}
+    )
+    for i in range(250):
+        fake.add_message(CHANNEL, fake.next_ts(), f"chatter {i}")
+    fresh = Store(tmp_path / "after-restart.db")
+    outcome = post_daily_digest(client, fresh, real, now)
+    fresh.close()
+    assert outcome == f"found the {day} digest already posted (ts {first['ts']}); recorded it"
+    assert len(digest_posts(fake)) == 1
+    pages = fake.calls_to("conversations.history", channel=CHANNEL)
+    assert len(pages) == 2 and pages[1].params["cursor"] == "200"
+
+
+def test_a_late_digest_takes_in_the_hour_under_way(fake, client, store):
+    # Down at 09:00, back at 11:20: the events of 11:00-11:20 are in the digest.
+    late = NOW + timedelta(hours=2, minutes=20)
+    add_events(store, "acme-api", "R14", [late - timedelta(minutes=10)])
+    assert post_daily_digest(client, store, settings(), late) == f"posted the 2026-11-24 digest to {CHANNEL}"
+    [post] = digest_posts(fake)
+    assert "R14" in str(post.params["blocks"])
+
+
+def test_a_digest_on_time_covers_the_24_full_hours_before_it(fake, client, store):
+    add_events(store, "acme-api", "R14", [NOW - timedelta(minutes=10)])  # 08:50: in
+    add_events(store, "acme-api", "H12", [NOW - timedelta(hours=24, minutes=10)])  # 08:50 the day before: out
+    assert post_daily_digest(client, store, settings(), NOW).startswith("posted")
+    [post] = digest_posts(fake)
+    assert "R14" in str(post.params["blocks"]) and "H12" not in str(post.params["blocks"])

@@ -253,7 +253,8 @@ class FakeSlack:
                 {},
             )
         if method == "conversations.history":
-            # Newest first; top-level messages only; metadata only when asked for, as Slack does.
+            # Newest first; top-level messages only; metadata only when asked for; `limit` a page (100 by
+            # default) and the next page by `response_metadata.next_cursor`, as Slack does.
             oldest = float(params.get("oldest") or 0)
             with_meta = str(params.get("include_all_metadata")).lower() in ("true", "1")
             with self._cond:
@@ -261,8 +262,20 @@ class FakeSlack:
                     {**m, **({"metadata": meta} if with_meta and meta else {})}
                     for m, meta in self.history.get(params.get("channel"), [])
                     if float(m["ts"]) > oldest and "thread_ts" not in m
-                ]
-            return 200, {"ok": True, "messages": found[::-1], "has_more": False}, {}
+                ][::-1]
+            start = int(params.get("cursor") or 0)
+            end = start + int(params.get("limit") or 100)
+            more = end < len(found)
+            return (
+                200,
+                {
+                    "ok": True,
+                    "messages": found[start:end],
+                    "has_more": more,
+                    "response_metadata": {"next_cursor": str(end) if more else ""},
+                },
+                {},
+            )
         if method == "views.publish":
             return 200, {"ok": True, "view": {"id": "V0HOME", **(params.get("view") or {})}}, {}
         return 200, {"ok": True}, {}

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from bot.diagnose import diagnose
+from bot.diagnose import Correlation, diagnose
 
 TS = "2024-05-14T09:11:0{}+00:00"
+
+
+def T(second: int) -> datetime:
+    return datetime(2024, 5, 14, 9, 11, second, tzinfo=UTC)
 
 
 def paste(*lines: str) -> str:
@@ -95,3 +101,521 @@ def test_an_r15_explains_the_kill_of_its_own_dyno(kb):
     [memory] = [c for c in d.correlations if c.cause == "memory"]
     assert memory.codes == ("R15",) and "with exit 137 on the same dyno" in memory.text
     assert d.root == "R15" and d.blame == "app"
+
+
+ROUTER = (
+    'heroku[router]: at=error code={code} desc="x" method=GET path="{path}" host=a.io dyno={dyno} connect=1ms '
+    "service={service}ms status=503 bytes=0{extra}"
+)
+
+
+def r(code: str, dyno: str = "web.1", service: int = 30000, path: str = "/reports/7", extra: str = "") -> str:
+    return ROUTER.format(code=code, dyno=dyno, service=service, path=path, extra=extra)
+
+
+def C(cause, codes, text, quote=(), root=True, blame=None) -> Correlation:  # noqa: N802 (reads like the value it builds)
+    return Correlation(cause, codes, text, quote, blame, root)
+
+
+def fly(*lines: str) -> str:
+    return "\n".join(f"2024-01-02T03:04:0{i}Z {line}" for i, line in enumerate(lines))
+
+
+PC01 = (
+    "proxy[6e82] iad [error][PC01] instance refused connection. is your app listening on 0.0.0.0:8080? make sure "
+    "it is not only listening on 127.0.0.1"
+)
+
+
+# One paste per correlation rule (and its edges): every correlation the paste yields, word for word, and
+# the root cause and blame it leads to. A rule that fires wrongly, says the wrong thing or quotes the wrong
+# lines fails here.
+CORRELATIONS = [
+    (
+        "bind-localhost",
+        fly("app[6e82] iad [info]Server listening on http://localhost:8080", PC01),
+        "PC01",
+        "app",
+        (
+            C(
+                "bind",
+                ("PC01",),
+                "The app listens on 127.0.0.1 only, so the proxy's connections are refused: bind to 0.0.0.0 (or [::]) on the port fly.toml's internal_port names.",
+                quote=("2024-01-02T03:04:00Z app[6e82] iad [info]Server listening on http://localhost:8080",),
+                blame="app",
+            ),
+        ),
+    ),
+    (
+        "bind-another-port",
+        fly("app[6e82] iad [info]Listening on 0.0.0.0:3000", PC01),
+        "PC01",
+        "config",
+        (
+            C(
+                "bind",
+                ("PC01",),
+                "Port mismatch: the app listens on 0.0.0.0:3000 but the proxy connects to 8080 (fly.toml internal_port). Set internal_port = 3000 in [http_service] or make the app listen on 8080, then `fly deploy`.",
+                quote=("2024-01-02T03:04:00Z app[6e82] iad [info]Listening on 0.0.0.0:3000",),
+                blame="config",
+            ),
+        ),
+    ),
+    # Seen listening where the proxy connects: the refusals came while it restarted, binding is fine.
+    ("bind-right", fly("app[6e82] iad [info]Listening on [::]:8080", PC01), "PC01", "config", ()),
+    (
+        "bind-any-port-asked",
+        fly(
+            "app[6e82] iad [info]listening on 0.0.0.0:3000",
+            "proxy[6e82] iad [error][PC02] connection refused",
+        ),
+        "PC02",
+        "config",
+        (),
+    ),
+    (
+        "bind-nothing-seen",
+        fly("app[6e82] iad [info]Booting", PC01),
+        "PC01",
+        "app",
+        (
+            C(
+                "bind",
+                ("PC01",),
+                "Nothing accepted the proxy's connection on the machine: check that the app listens on 0.0.0.0 (not 127.0.0.1) on the port fly.toml's internal_port names, and that it had finished booting.",
+            ),
+        ),
+    ),
+    # As many platform errors as app errors: the platform's side leads.
+    (
+        "platform-as-many-as-app",
+        paste(r("H99", service=0), r("H99", service=0), r("H12", service=0), r("H12", service=0)),
+        "H99",
+        "platform",
+        (
+            C(
+                "platform",
+                ("H99",),
+                "These codes come from the platform's side: check https://status.heroku.com or https://status.flyio.net and open a ticket if it persists.",
+            ),
+        ),
+    ),
+    (
+        "memory-victims",
+        paste(
+            "heroku[web.1]: Process running mem=1029M(200.9%)",
+            "heroku[web.1]: Error R14 (Memory quota exceeded)",
+            r("H12"),
+            "heroku[web.1]: Process exited with status 137",
+        ),
+        "R14",
+        "app",
+        (
+            C(
+                "memory",
+                ("R14", "H12"),
+                "Memory pressure on web.1 (peak 200.9% of the dyno's quota), with H12, exit 137 on the same dyno — a dyno or machine that swaps or is killed for memory answers slowly or not at all. Memory is the root cause; the others are symptoms.",
+            ),
+            C(
+                "slow-endpoints",
+                ("H12",),
+                "Requests ran into the router's 30-second limit; slowest endpoints: /reports/{id} (1). Profile them, add indexes or move the work to a background job.",
+            ),
+        ),
+    ),
+    (
+        "memory-alone",
+        paste("heroku[web.1]: Error R14 (Memory quota exceeded)"),
+        "R14",
+        "app",
+        (
+            C(
+                "memory",
+                ("R14",),
+                "Memory pressure on web.1: the process is using more memory than its size allows.",
+            ),
+        ),
+    ),
+    (
+        "memory-elsewhere",
+        paste("heroku[web.1]: Error R15 (Memory quota vastly exceeded)", r("H12", dyno="web.2")),
+        "H12",
+        "app",
+        (
+            C(
+                "memory",
+                ("R15",),
+                "Memory pressure on web.1: the process is using more memory than its size allows — a separate problem from the H12 elsewhere.",
+                root=False,
+            ),
+            C(
+                "slow-endpoints",
+                ("H12",),
+                "Requests ran into the router's 30-second limit; slowest endpoints: /reports/{id} (1). Profile them, add indexes or move the work to a background job.",
+            ),
+        ),
+    ),
+    (
+        "memory-at-100-percent",
+        paste("heroku[web.1]: Process running mem=512M(100.0%)", r("H12", service=1000)),
+        "H12",
+        "app",
+        (),
+    ),
+    (
+        "memory-over-100-percent",
+        paste("heroku[web.1]: Process running mem=513M(100.1%)", r("H12", service=1000)),
+        "H12",
+        "app",
+        (
+            C(
+                "memory",
+                ("OOM", "H12"),
+                "Memory pressure on web.1 (peak 100.1% of the dyno's quota), with H12 on the same dyno — a dyno or machine that swaps or is killed for memory answers slowly or not at all. Memory is the root cause; the others are symptoms.",
+            ),
+        ),
+    ),
+    (
+        "oom-anywhere",
+        paste("Out of memory: Killed process 513 (node)", r("H13", service=1000)),
+        "H13",
+        "app",
+        (
+            C(
+                "memory",
+                ("OOM", "H13"),
+                "Memory pressure, with H13 on the same app — a dyno or machine that swaps or is killed for memory answers slowly or not at all. Memory is the root cause; the others are symptoms.",
+            ),
+        ),
+    ),
+    (
+        "boot-localhost",
+        paste(
+            "app[web.1]: Listening on http://127.0.0.1:5000",
+            "app[web.1]: server started on localhost",
+            "app[web.1]: running at localhost:5000",
+            "heroku[web.1]: Error R10 (Boot timeout) -> Web process failed to bind to $PORT within 60 seconds of launch",
+            r("H10", dyno="", service=0),
+        ),
+        "R10",
+        "app",
+        (
+            C(
+                "boot",
+                ("R10", "H10"),
+                "The web process did not bind to $PORT within the boot window, so Heroku killed it and the router has nothing to send requests to (H10/H20 follow). The app says it listens on 127.0.0.1/localhost: bind to 0.0.0.0:$PORT instead.",
+                quote=(
+                    "2024-05-14T09:11:00+00:00 app[web.1]: Listening on http://127.0.0.1:5000",
+                    "2024-05-14T09:11:01+00:00 app[web.1]: server started on localhost",
+                ),
+            ),
+        ),
+    ),
+    (
+        "boot-h20",
+        paste(r("H20", service=0)),
+        "H20",
+        "app",
+        (
+            C(
+                "boot",
+                ("H20",),
+                "The web process did not bind to $PORT within the boot window, so Heroku killed it and the router has nothing to send requests to (H10/H20 follow). Make it listen on 0.0.0.0:$PORT, and move slow start-up work out of boot.",
+            ),
+        ),
+    ),
+    (
+        "crash-h13",
+        paste(
+            "app[web.1]: RuntimeError: boom",
+            "heroku[web.1]: Process exited with status 1",
+            r("H13", service=100),
+        ),
+        "H13",
+        "app",
+        (
+            C(
+                "crash",
+                ("H13",),
+                "The process crashed (exit status 1 on web.1); the lines just before it show why.",
+                quote=("RuntimeError: boom",),
+            ),
+        ),
+    ),
+    (
+        "fly-machine-not-starting",
+        "2024-01-02T03:04:05Z app[6e82] iad [info]Main child exited normally with code: 1\n2024-01-02T03:04:06Z proxy[6e82] iad [error][PR03] could not find a machine to route to",
+        "crash",
+        "app",
+        (
+            C(
+                "machine-not-starting",
+                ("PR03",),
+                "The proxy cannot reach a machine because the machine itself keeps exiting: look at its own exit (fly logs -i <machine>) rather than at the proxy.",
+            ),
+        ),
+    ),
+    (
+        "server-timeout",
+        paste(
+            "app[web.1]: [3] ! Terminating timed out worker 12",
+            "app[web.1]: WORKER TIMEOUT (pid:14)",
+            "app[web.1]: [CRITICAL] WORKER TIMEOUT (pid:15)",
+            r("H13", service=100),
+            r("H18", service=100, extra=" sock=backend"),
+        ),
+        "H13",
+        "app",
+        (
+            C(
+                "server-timeout",
+                ("H13", "H18"),
+                "The web server kills workers that run too long, and the router then sees the connection closed without a response (H13) — the server's timeout is below the router's 30 s. Fix the slow requests; keep the app's own timeout (e.g. rack-timeout, gunicorn --timeout) just under 30 s so it fails cleanly.",
+                quote=(
+                    "2024-05-14T09:11:00+00:00 app[web.1]: [3] ! Terminating timed out worker 12",
+                    "2024-05-14T09:11:01+00:00 app[web.1]: WORKER TIMEOUT (pid:14)",
+                ),
+            ),
+            C(
+                "backend-closed",
+                ("H18",),
+                "1 H18 with sock=backend: your dyno closed the socket mid-request — look for crashes or killed workers.",
+            ),
+        ),
+    ),
+    (
+        "slow-at-29000",
+        paste(r("H12", service=29000, path="/a/1"), r("H12", service=500, path="/b")),
+        "H12",
+        "app",
+        (
+            C(
+                "slow-endpoints",
+                ("H12",),
+                "Requests ran into the router's 30-second limit; slowest endpoints: /a/{id} (1), /b (1). Profile them, add indexes or move the work to a background job.",
+            ),
+        ),
+    ),
+    ("slow-under-29000", paste(r("H12", service=28999)), "H12", "app", ()),
+    (
+        "h18-sockets",
+        paste(
+            r("H18", service=88, extra=" sock=client"),
+            r("H18", service=88, extra=" sock=client"),
+            r("H18", service=88, extra=" sock=backend"),
+        ),
+        "H18",
+        "app",
+        (
+            C(
+                "client-disconnect",
+                ("H18",),
+                "2 H18 with sock=client: the client hung up mid-request (often harmless: closed tabs, mobile networks).",
+            ),
+            C(
+                "backend-closed",
+                ("H18",),
+                "1 H18 with sock=backend: your dyno closed the socket mid-request — look for crashes or killed workers.",
+            ),
+        ),
+    ),
+    (
+        "capacity",
+        paste(r("H11", service=0), r("H22", service=0)),
+        "H11",
+        "app",
+        (
+            C(
+                "capacity",
+                ("H11", "H22"),
+                "More traffic than the running dynos or machines can take: scale out (heroku ps:scale web=N / fly scale count N), raise concurrency limits, and make the slow requests faster.",
+            ),
+        ),
+    ),
+    (
+        "no-web-dynos",
+        paste(r("H14", dyno="", service=0)),
+        "H14",
+        "config",
+        (
+            C(
+                "no-web-dynos",
+                ("H14",),
+                "No web dynos are running: scale them up with `heroku ps:scale web=1`.",
+            ),
+        ),
+    ),
+    (
+        "maintenance",
+        paste(r("H80", service=0)),
+        "H80",
+        "config",
+        (
+            C(
+                "maintenance",
+                ("H80",),
+                "The app is in maintenance mode: `heroku maintenance:off` when the work is done.",
+            ),
+        ),
+    ),
+    (
+        "platform",
+        paste(r("H99", service=0)),
+        "H99",
+        "platform",
+        (
+            C(
+                "platform",
+                ("H99",),
+                "These codes come from the platform's side: check https://status.heroku.com or https://status.flyio.net and open a ticket if it persists.",
+            ),
+        ),
+    ),
+    (
+        "platform-with-worse-app-errors",
+        paste(r("H99", service=0), r("H12"), r("H12")),
+        "H12",
+        "app",
+        (
+            C(
+                "slow-endpoints",
+                ("H12",),
+                "Requests ran into the router's 30-second limit; slowest endpoints: /reports/{id} (2). Profile them, add indexes or move the work to a background job.",
+            ),
+            C(
+                "platform",
+                ("H99",),
+                "These codes come from the platform's side: check https://status.heroku.com or https://status.flyio.net and open a ticket if it persists.",
+            ),
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "name, text, root, blame, correlations", CORRELATIONS, ids=[c[0] for c in CORRELATIONS]
+)
+def test_each_correlation_rule(kb, name, text, root, blame, correlations):
+    d = diagnose(text, kb)
+    assert d.correlations == correlations
+    assert (d.root, d.blame) == (root, blame)
+
+
+def test_a_finding_sums_up_every_occurrence_of_its_code(kb):
+    d = diagnose(
+        paste(
+            r("H12", dyno="web.2", path="/a/1"),
+            r("H12", dyno="web.1", path="/a/2", service=29500),
+            r("H12", dyno="web.2", path="/b").replace("status=503", "status=504"),
+            "heroku[web.3]: Error R14 (Memory quota exceeded)",
+            r("H27", service=10, extra=" sock=client"),
+        ),
+        kb,
+    )
+    h12, r14, h27 = d.findings  # the root cause first, then by severity, count and code
+    assert (h12.code, h12.count, h12.first, h12.last) == ("H12", 3, T(0), T(2))
+    assert h12.where == (("web.2", 2), ("web.1", 1))
+    assert h12.paths == (("/a/{id}", 2), ("/b", 1))
+    assert h12.statuses == ((503, 2), (504, 1))
+    assert h12.service_ms == (29500, 30000) and h12.socks == () and h12.regions == ()
+    assert h12.example == TS.format(0) + " " + r("H12", dyno="web.2", path="/a/1")
+    assert (r14.code, r14.where, r14.paths, r14.statuses, r14.service_ms) == (
+        "R14",
+        (("web.3", 1),),
+        (),
+        (),
+        None,
+    )
+    assert (h27.code, h27.socks, h27.first) == ("H27", (("client", 1),), T(4))
+    assert (
+        d.summary == "5 error event(s) in 5 line(s): H12×3, R14×1, H27×1. Start with H12 (your app's side)."
+    )
+
+
+def test_the_summary_names_at_most_six_codes(kb):
+    codes = ("H13", "H15", "H16", "H17", "H19", "H21", "H24", "H25")
+    d = diagnose(paste(*[r(c, service=10) for c in codes]), kb)
+    assert len(d.findings) == 8
+    assert d.summary.startswith("8 error event(s) in 8 line(s): ")
+    assert d.summary.count("×1") == 6
+
+
+def test_without_a_correlation_the_top_finding_leads_with_its_first_fix(kb):
+    d = diagnose(paste(r("H27", service=10)), kb)
+    entry = kb.get("H27")
+    assert d.primary.why == f"{entry.summary} First fix: {entry.fixes[0]}"
+    assert (d.root, d.blame) == ("H27", "client")
+    assert d.summary == "1 error event(s) in 1 line(s): H27×1. Start with H27 (the client's side)."
+
+
+def test_exits_are_counted_by_status_and_the_three_commonest_said(kb):
+    d = diagnose(
+        paste(
+            "heroku[web.1]: Process exited with status 1",
+            "heroku[web.2]: Process exited with status 1",
+            "heroku[web.3]: Process exited with status 139",
+            "heroku[web.4]: Process exited with status 0",
+            "heroku[web.5]: Process exited with status 2",
+            "app[web.1]: Traceback (most recent call last):",
+            "app[web.1]: ValueError: bad",
+            "Process running mem=600M(117.2%)",
+            "Process running mem=550M(107.4%)",
+        ),
+        kb,
+    )
+    assert d.observations == (
+        "A process exited with status 1: the app failed (an unhandled error at start-up or run time) (2 times).",
+        "A process crashed with a segmentation fault (status 139): usually a native extension.",
+        "A process exited cleanly (status 0).",
+        "The app logged 2 error line(s), e.g.: ValueError: bad",  # the exception, not the Traceback header
+        "Memory peaked at 117.2% of quota (600 MB) on a dyno.",
+    )
+    assert d.root == "crash" and d.findings == ()
+    assert d.summary == (
+        "No platform error code in 9 line(s), but the paste shows the crash: "
+        "“2024-05-14T09:11:00+00:00 heroku[web.1]: Process exited with status 1”."
+    )
+
+
+def test_an_exit_status_without_a_meaning_is_said_as_it_is(kb):
+    d = diagnose(paste("heroku[web.1]: Process exited with status 2"), kb)
+    assert d.observations == ("A process exited with status 2.",)
+
+
+def test_nothing_found(kb):
+    assert diagnose("", kb).summary == "No platform error codes found (the paste was empty)."
+    d = diagnose(paste("app[web.1]: GET / 200", "heroku[web.1]: Process exited with status 0"), kb)
+    assert d.summary == "No platform error codes found in 2 line(s). A process exited cleanly (status 0)."
+
+
+def test_a_sentence_naming_several_codes_counts_each(kb):
+    d = diagnose("we get H18 errors, plus occasional H13 and H27 on the checkout", kb)
+    assert [(f.code, f.count) for f in d.findings] == [("H13", 1), ("H18", 1), ("H27", 1)]
+    assert (
+        d.summary == "3 error event(s) in 1 line(s): H13×1, H18×1, H27×1. Start with H13 (your app's side)."
+    )
+
+
+def test_binary_and_secret_notes(kb):
+    d = diagnose("abc\x00\x01\x02\x03" * 50 + "\nError R14 (Memory quota exceeded)", kb)
+    assert d.notes == ("This looks like binary data rather than log text; only readable lines were used.",)
+    d = diagnose("AKIAIOSFODNN7EXAMPLE and ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d in " + r("H12"), kb)
+    assert d.notes == (
+        "2 secret(s) were pasted (GitHub token, AWS access key) and are masked here. Treat them as leaked: "
+        "rotate them now.",
+    )
+    assert (d.redacted, d.redacted_kinds) == (2, ("GitHub token", "AWS access key"))
+
+
+def test_a_secret_cut_by_a_terminal_wrap_is_masked_once_rejoined_and_counted_with_the_others(kb):
+    ts = "2024-05-14T09:11:03.402117+00:00"
+    text = (
+        f"{ts} app[web.1]: signing with AKIAIOSFODNN7EXAMPLE\n"
+        f"{ts} app[web.1]: request " + "y" * 200 + "\n"
+        f"{ts} app[web.1]: with DATABASE_URL=postgres://u:hunter2hunter2@db.example.com:5432/d " + "x" * 40
+    )
+    wrapped = "\n".join(part[i : i + 80] for part in text.split("\n") for i in range(0, len(part), 80))
+    assert "hunter2hunter2" not in wrapped  # the wrap cut the password in two
+    d = diagnose(wrapped, kb)
+    assert (d.redacted, d.redacted_kinds) == (2, ("AWS access key", "password in a URL"))
+    assert d.lines == 3

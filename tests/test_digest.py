@@ -304,3 +304,121 @@ def test_a_digest_that_ends_inside_an_hour_takes_in_the_hour_under_way(kb):
     assert digest.apps[0].sparkline[-1] == "█"
     # On the hour, the window ends there.
     assert build_digest([tally], END, kb).end == END
+
+
+FLY_LOG = """2024-05-15T07:10:00Z proxy[6e82] iad [error][PC01] instance refused connection. is your app listening on 0.0.0.0:8080?
+2024-05-15T07:20:00Z proxy[6e82] iad [error][PC01] instance refused connection
+2024-05-15T07:30:00Z proxy[9a1b] ams [error][PR04] could not find a good candidate within 21 attempts at load balancing
+2024-05-15T07:40:00Z app[6e82] iad [info]listening on 0.0.0.0:8080
+[PC01] instance refused connection, pasted without its time
+2024-05-15T08:05:00Z proxy[6e82] iad [error][PC01] instance refused connection"""
+
+
+def test_a_fly_log_file_is_read_line_by_line_through_the_parser():
+    tally = _file_tally(FLY_LOG.splitlines())
+    seven, eight = datetime(2024, 5, 15, 7, tzinfo=UTC), datetime(2024, 5, 15, 8, tzinfo=UTC)
+    assert tally.platform == "fly"
+    assert tally.codes == Counter(
+        {(seven, "PC01"): 2, (seven, "PR04"): 1, (eight, "PC01"): 1}
+    )  # no time: left out
+    assert tally.places == Counter(
+        {(seven, "PC01", "6e82"): 2, (seven, "PR04", "9a1b"): 1, (eight, "PC01", "6e82"): 1}
+    )
+    assert tally.first_seen == {"PC01": seven.replace(minute=10), "PR04": seven.replace(minute=30)}
+    assert tally.requests == Counter()  # proxy errors are not router requests
+    # The last line has no newline after it and still counts.
+    assert _file_tally_bytes(FLY_LOG.encode()).codes == tally.codes
+
+
+def _file_tally_bytes(data: bytes) -> Tally:
+    import io
+
+    return tally_log_file(io.BytesIO(data), "app")
+
+
+def test_a_line_with_two_marks_is_counted_once():
+    t = END - timedelta(hours=1)
+    line = f"{t.strftime('%Y-%m-%dT%H:%M:%S.%f+00:00')} heroku[web.1]: Error R14 (Memory quota exceeded) after Error R14"
+    tally = _file_tally([router(t), line])
+    assert tally.codes == Counter({(hour_of(t), "R14"): 1})
+    assert tally.places == Counter({(hour_of(t), "R14", "web.1"): 1})
+
+
+def test_a_digest_from_a_file_has_requests_error_rate_and_p95(kb):
+    t = END - timedelta(hours=2)
+    lines = [router(t + timedelta(seconds=i), service=40) for i in range(18)]
+    lines += [router(t + timedelta(seconds=30), "H12", "/reports/1", "web.2", 30000)]
+    lines += [router(t + timedelta(seconds=31), "H12", "/reports/2", "web.2", 30001)]
+    tally = _file_tally(lines)
+    app = build_digest([tally], END, kb).apps[0]
+    assert (app.requests, app.errors, app.error_rate) == (20, 2, 0.1)
+    assert app.p95_ms == 30000  # 2 of 20 at 30 s: the 95th percentile is in the last bucket
+    assert app.platform == "heroku"
+
+
+def test_every_code_stat_of_a_digest(kb):
+    t = END - timedelta(hours=1)
+    tally = Tally("acme-api")
+    for i, (path, dyno) in enumerate(
+        [("/a", "web.1")] * 4 + [("/b", "web.2")] * 3 + [("/c", "web.3")] * 2 + [("/d", "web.4")]
+    ):
+        tally.add_event(t + timedelta(seconds=i), "H12", path, dyno)
+    tally.add_event(t, "X99")  # a code the knowledge base does not know
+    tally.add_event(END - timedelta(days=1), "H13")  # exactly at the window's start: inside, and new
+    digest = build_digest([tally], END, kb)
+    h12, h13, x99 = sorted(digest.apps[0].codes, key=lambda s: s.code)
+    assert [s.code for s in digest.apps[0].codes] == ["H12", "H13", "X99"]  # most first, then by code
+    entry = kb.get("H12")
+    assert (h12.count, h12.title, h12.severity, h12.first_fix) == (
+        10,
+        entry.title,
+        entry.severity,
+        entry.fixes[0],
+    )
+    assert h12.meaning == entry.summary.split(". ")[0].rstrip(".") + "."
+    assert h12.paths == (("/a", 4), ("/b", 3), ("/c", 2))  # the top three
+    assert h12.places == (("web.1", 4), ("web.2", 3), ("web.3", 2))
+    assert (x99.title, x99.meaning, x99.first_fix, x99.severity) == ("unknown code", "", "", "medium")
+    assert (h13.count, h13.new) == (1, True)
+
+
+def test_a_window_takes_its_start_hour_and_not_its_end_hour(kb):
+    tally = _tally_with(
+        {END - timedelta(days=1): {"H12": 1}, END: {"H12": 5}, END - timedelta(days=2): {"H12": 2}}
+    )
+    [stat] = build_digest([tally], END, kb).apps[0].codes
+    assert (stat.count, stat.previous) == (1, 2)
+
+
+def test_percentile_edges():
+    assert percentile(Counter({0: 1, 22: 1}), 1.0) == 30000  # the bucket above 30 s reports 30 s
+    assert percentile(Counter({0: 1, 5: 1}), 1.0) == 150
+    assert percentile(Counter({3: 1}), 0.5) == 75
+    assert sparkline([0, 1]) == "▁█" and sparkline([]) == ""
+
+
+def test_merging_tallies_of_one_file_keeps_the_earliest_sighting_and_the_commonest_platform():
+    a, b = Tally("app"), Tally("app")
+    a.add_event(END, "H12")
+    b.add_event(END - timedelta(hours=5), "H12")
+    b.add_event(END, "R14")
+    a.service[END][3] += 2
+    b.service[END][3] += 1
+    b.platform_votes["fly"] += 3
+    a.platform_votes["heroku"] += 1
+    a.merge(b)
+    assert a.first_seen == {"H12": END - timedelta(hours=5), "R14": END}
+    assert a.codes == Counter({(END, "H12"): 1, (END - timedelta(hours=5), "H12"): 1, (END, "R14"): 1})
+    assert a.service[END] == Counter({3: 3}) and a.platform == "fly"
+
+
+def test_reading_a_file_reports_progress_to_the_end(tmp_path):
+    path = tmp_path / "app.log"
+    path.write_text("\n".join(generated_log(2000, seed=4)) + "\n")
+    seen: list[float] = []
+    tally = tally_log_path(str(path), "app", progress=seen.append, workers=1)
+    assert seen and seen[-1] == 1.0 and seen == sorted(seen)
+    assert tally.app == "app" and sum(tally.requests.values()) > 1000
+    parallel: list[float] = []
+    tally_log_path(str(path), "app", progress=parallel.append, workers=2, parallel_min_bytes=0)
+    assert parallel == sorted(parallel) and all(0 <= p <= 1 for p in parallel)

@@ -396,7 +396,9 @@ def tally_log_file(stream, app: str, progress: Callable[[int], None] | None = No
                 continue
             data, carry = carry + block[: cut + 1], block[cut + 1 :]
         if data:
-            if _ROUTER in data[:65536] and _TS_HOUR.match(data):
+            # A Heroku file whose router lines start with their time (a header or blank line before them
+            # changes nothing): counted per hour slice. Anything else goes line by line through the parser.
+            if _ROUTER in data[:65536] and _TS_HOUR.match(data, _line_start(data, data.find(_ROUTER))):
                 for hour, part in _hour_slices(data):
                     _tally_router_slice(part, hour, tally, logs.parse_line, platforms)
             else:

@@ -422,3 +422,17 @@ def test_reading_a_file_reports_progress_to_the_end(tmp_path):
     parallel: list[float] = []
     tally_log_path(str(path), "app", progress=parallel.append, workers=2, parallel_min_bytes=0)
     assert parallel == sorted(parallel) and all(0 <= p <= 1 for p in parallel)
+
+
+@pytest.mark.parametrize(
+    "head", ["=== acme-api logs (heroku logs -n 1500)", "", "Mar 14 02:11:09 shop-prod app/web.1: hi"]
+)
+def test_a_line_without_a_time_before_the_log_hides_none_of_its_requests(head):
+    lines = generated_log(3000, seed=6)
+    plain = _file_tally(lines)
+    headed = _file_tally([head, *lines])
+    assert sum(plain.requests.values()) > 2500
+    assert headed.requests == plain.requests
+    assert headed.server_errors == plain.server_errors
+    assert headed.raw_service == plain.raw_service
+    assert headed.codes == plain.codes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.redact import MASK, redact
+from bot.redact import MASK, Redacted, redact
 
 SECRETS = [
     ("Authorization: Bearer abcdefghijklmnopqrstuvwx0123", "abcdefghijklmnopqrstuvwx0123"),
@@ -160,3 +160,13 @@ def test_several_secrets_are_counted_one_by_one_and_named_once_each_in_rule_orde
     assert result.count == 4
     assert result.kinds == ("GitHub token", "AWS access key", "JSON web token")
     assert result.text == f"{MASK} and {MASK} pushed with {MASK} and {MASK}"
+
+
+def test_text_with_no_trigger_word_is_returned_as_it_is():
+    assert redact("GET / 200 in 12ms") == Redacted("GET / 200 in 12ms", 0, ())
+
+
+def test_a_value_only_partly_shaped_like_a_key_is_counted_once():
+    # The API key rule masks the key's shape; the setting rule then sees its own value already masked.
+    result = redact("password=sk-abcdefghijklmnopqrst.more")
+    assert (result.text, result.count, result.kinds) == ("password=[REDACTED].more", 1, ("API key",))

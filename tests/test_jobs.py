@@ -6,6 +6,8 @@ first process did before it died (record the intent, post the message) and then 
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
@@ -21,7 +23,9 @@ from bot.jobs import (
     build_stored_digest,
     digest_trigger,
     last_due,
+    polled_apps,
     post_daily_digest,
+    run_poll,
     start_scheduler,
 )
 from bot.render.text import render_digest
@@ -290,7 +294,8 @@ def test_polling_is_scheduled_without_overlap_only_with_credentials(client, stor
     scheduler = start_scheduler(client, s, store)
     try:
         job = scheduler.get_job("poll")
-        assert job.max_instances == 1 and job.coalesce is True
+        assert job.max_instances == 1 and job.coalesce is True and job.misfire_grace_time == 3600
+        assert scheduler.timezone == ZoneInfo("UTC")
         assert job.trigger.interval == timedelta(minutes=5)
     finally:
         scheduler.shutdown(wait=False)
@@ -312,6 +317,8 @@ def test_tail_mode_in_serve_keeps_heroku_tailed_and_stops_with_the_scheduler(cli
     scheduler = start_scheduler(client, s, store)
     try:
         assert scheduler.get_job("poll") is None  # the tail thread does the work
+        [tail] = [t for t in threading.enumerate() if t.name == "dynodoc-tail"]
+        assert tail.daemon  # it never keeps the process alive
         deadline = time.monotonic() + 10
         while (
             time.monotonic() < deadline and not store.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
@@ -426,3 +433,59 @@ def test_a_digest_on_time_covers_the_24_full_hours_before_it(fake, client, store
     assert post_daily_digest(client, store, settings(), NOW).startswith("posted")
     [post] = digest_posts(fake)
     assert "R14" in str(post.params["blocks"]) and "H12" not in str(post.params["blocks"])
+
+
+def test_the_digest_fires_at_its_hour_and_minute_in_its_time_zone():
+    paris = ZoneInfo("Europe/Paris")
+    trigger = digest_trigger(settings(digest_time=clock(9, 30), tz="Europe/Paris"))
+    fire = trigger.get_next_fire_time(None, datetime(2026, 11, 24, 0, 0, tzinfo=paris))
+    assert fire == datetime(2026, 11, 24, 9, 30, tzinfo=paris)
+
+
+def test_tail_mode_leaves_only_the_fly_apps_to_polling_sessions():
+    apps = (
+        WatchedApp("heroku", "acme-api"),
+        WatchedApp("fly", "acme-edge"),
+        WatchedApp("heroku", "acme-worker"),
+    )
+    assert polled_apps(settings(apps=apps)) == apps
+    assert polled_apps(settings(apps=apps, heroku_tail=True)) == (WatchedApp("fly", "acme-edge"),)
+
+
+def test_a_scheduled_poll_polls_every_app_and_logs_each_failure(store, caplog):
+    from fakes.heroku import FakeHeroku, history
+
+    heroku = FakeHeroku()
+    heroku.add_app("acme-api", history(datetime.now(UTC) - timedelta(minutes=30)))
+    s = settings(
+        apps=(WatchedApp("heroku", "acme-api"), WatchedApp("heroku", "gone-app")),
+        heroku_api_key=heroku.api_key,
+        heroku_api_url=heroku.url,
+        retry_base=0.01,
+    )
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.jobs"):
+            run_poll(s, store)
+    finally:
+        heroku.close()
+    assert store.db.execute("SELECT COUNT(*) FROM events WHERE app = 'acme-api'").fetchone()[0] > 0
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "bot.jobs"]
+    assert warning.startswith("poll heroku:gone-app: no Heroku app named gone-app")
+
+
+def test_a_poll_that_fails_outright_never_takes_the_bot_down(tmp_path, caplog):
+    broken = Store(tmp_path / "d.db")
+    broken.close()
+    s = settings(
+        apps=(WatchedApp("fly", "acme-edge"),), fly_api_token="t" * 20, fly_api_url="http://127.0.0.1:9"
+    )
+    with caplog.at_level(logging.ERROR, logger="bot.jobs"):
+        run_poll(s, broken)  # no exception escapes
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.jobs"] == ["poll failed"]
+
+
+def test_with_no_apps_to_poll_nothing_is_polled(store, caplog):
+    s = settings(apps=(WatchedApp("heroku", "acme-api"),), heroku_tail=True)
+    with caplog.at_level(logging.INFO, logger="bot.jobs"):
+        run_poll(s, store)
+    assert caplog.records == [] and store.poll_runs("acme-api") == []

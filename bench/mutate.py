@@ -28,6 +28,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".mutmut"
+# Mutants that cannot change behaviour, one name a line with the reason after a `#` (bench/MUTATION.md
+# explains each kind). They are shown beside the score, never counted as killed.
+EQUIVALENT = Path(__file__).resolve().parent / "mutation-equivalent.txt"
 MUTMUT = Path(sys.executable).parent / "mutmut"
 
 
@@ -58,7 +61,9 @@ TARGETS: dict[str, Target] = {
     ),
     "redact": Target("bot/redact.py", ("tests/test_redact.py", "tests/test_redact_corpus.py"), 600),
     "digest": Target("bot/digest.py", ("tests/test_digest.py",), 900),
-    "store": Target("bot/store.py", ("tests/test_poll_store.py", "tests/test_store_faults.py"), 900),
+    "store": Target(
+        "bot/store.py", ("tests/test_store.py", "tests/test_poll_store.py", "tests/test_store_faults.py"), 600
+    ),
     "jobs": Target("bot/jobs.py", ("tests/test_jobs.py",), 900),
     "dedupe": Target("bot/slack/dedupe.py", ("tests/test_dedupe.py",), 300),
     "signatures": Target("bot/signatures.py", ("tests/test_signatures.py", "tests/test_logs.py"), 600),
@@ -88,6 +93,9 @@ def workdir(name: str, target: Target, *, fresh: bool) -> Path:
         + 'also_copy = ["knowledge"]\n'
         + f"pytest_add_cli_args_test_selection = [{selection}]\n"
         + 'pytest_add_cli_args = ["-p", "no:cacheprovider"]\n'
+        # A mutant that loops forever is stopped after 3x its tests' CPU time (mutmut's default, 15x, spent
+        # a minute on each such mutant of the digest's file reader).
+        + "timeout_multiplier = 3.0\n"
     )
     (where / "pyproject.toml").write_text(config)
     return where
@@ -132,6 +140,14 @@ def results(where: Path) -> dict[str, str]:
     return statuses
 
 
+def equivalent() -> set[str]:
+    """The mutant names listed in bench/mutation-equivalent.txt."""
+    if not EQUIVALENT.exists():
+        return set()
+    names = (line.split("#", 1)[0].strip() for line in EQUIVALENT.read_text().splitlines())
+    return {name for name in names if name}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help=f"default: all of {', '.join(TARGETS)}")
@@ -144,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"no such module: {', '.join(unknown)} (choose from {', '.join(TARGETS)})")
     rows = []
+    listed = equivalent()
     total_started = time.monotonic()
     for name in names:
         target = TARGETS[name]
@@ -154,18 +171,30 @@ def main(argv: list[str] | None = None) -> int:
         killed = sum(status in KILLED for status in statuses.values())
         total = len(statuses)
         pct = 100.0 * killed / total if total else 0.0
+        same = {m for m, status in statuses.items() if m in listed and status not in KILLED}
+        stale = {m for m, status in statuses.items() if m in listed and status in KILLED}
         note = " (budget spent: the rest count as not killed)" if over else ""
         print(f"   {killed}/{total} killed = {pct:.1f} % in {elapsed:.0f} s{note}", flush=True)
+        if same:
+            rest = total - len(same)
+            print(
+                f"   {len(same)} listed as equivalent: {killed}/{rest} = {100.0 * killed / rest:.1f} % of the others"
+            )
+        if stale:
+            print(
+                f"   {len(stale)} listed as equivalent were killed: take them off the list: {sorted(stale)}"
+            )
         if total == 0:
             print(f"   no mutants: see {where / 'mutmut.log'}")
         if args.survivors:
             for mutant, status in sorted(statuses.items()):
-                if status not in KILLED:
+                if status not in KILLED and mutant not in same:
                     print(f"     {status:12} {mutant}")
-        rows.append((name, killed, total, pct, elapsed))
-    print(f"\n{'module':12} {'killed':>7} {'total':>6} {'score':>7} {'time':>6}")
-    for name, killed, total, pct, elapsed in rows:
-        print(f"{name:12} {killed:7} {total:6} {pct:6.1f}% {elapsed:5.0f}s")
+        rows.append((name, killed, total, pct, len(same), elapsed))
+    print(f"\n{'module':12} {'killed':>7} {'total':>6} {'score':>7} {'equiv.':>7} {'others':>7} {'time':>6}")
+    for name, killed, total, pct, same_n, elapsed in rows:
+        others = 100.0 * killed / (total - same_n) if total > same_n else 0.0
+        print(f"{name:12} {killed:7} {total:6} {pct:6.1f}% {same_n:7} {others:6.1f}% {elapsed:5.0f}s")
     print(f"wall time {time.monotonic() - total_started:.0f} s")
     return 0
 

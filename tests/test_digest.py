@@ -436,3 +436,17 @@ def test_a_line_without_a_time_before_the_log_hides_none_of_its_requests(head):
     assert headed.server_errors == plain.server_errors
     assert headed.raw_service == plain.raw_service
     assert headed.codes == plain.codes
+
+
+def test_router_lines_read_through_the_parser_count_500_as_a_5xx():
+    # Lines that do not start with their time (quoted here) go through the parser, error lines only.
+    t = END - timedelta(hours=3)
+    lines = [
+        "> " + router(t, "H13").replace("status=503", "status=500"),
+        "> " + router(t + timedelta(seconds=1), "H12"),
+        "> " + router(t + timedelta(seconds=2), "H27").replace("status=503", "status=499"),
+    ]
+    tally = _file_tally(lines)
+    assert tally.requests == Counter({hour_of(t): 3})
+    assert tally.server_errors == Counter({hour_of(t): 2})
+    assert tally.service[hour_of(t)] == Counter({5: 3})  # 120 ms each

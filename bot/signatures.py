@@ -147,9 +147,12 @@ class Signatures:
         vouched = False
         for m in BARE_CODE.finditer(window):
             code = m.group("code")
-            if code not in self.codes or code in named:
+            if code not in self.codes:
                 continue
-            named.append(code)
+            if code not in named:
+                named.append(code)
+            if vouched:  # every mention is read until one says it is an error code, repeats included
+                continue
             if code[0] != "P" and (
                 _CODE_BEFORE.search(window, max(0, m.start() - 20), m.start())
                 or _CODE_AFTER.match(window, m.end(), m.end() + 12)

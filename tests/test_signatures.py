@@ -206,3 +206,25 @@ def test_what_a_process_that_cannot_start_looks_like(text, cause):
 
 def test_exit_137_alone_is_a_kill_not_an_oom():
     assert [f.cause for f in find_failures("heroku[web.1]: Process exited with status 137")] == ["crash"]
+
+
+@pytest.mark.parametrize(
+    "text, codes",
+    [
+        ("getting error code H11 (Backlog too deep)", ["H11"]),
+        ("H12 errors all day", ["H12"]),
+        ("H12 request timeout at peak", ["H12"]),  # its title's words
+        ("the H12 code", ["H12"]),
+        ("we saw H12", []),  # a bare name is not yet an error code
+        ("H55 errors", []),  # no such code
+        ("PC01 errors", []),  # a Fly.io code needs its own words
+        ("PC01 when the machine refused connection on port 8080", ["PC01"]),
+        ("H18 errors, plus occasional H13", ["H18", "H13"]),
+        # A code named twice, only the second time as an error: still an error code, listed once.
+        ("we saw H12. The H12 errors started after the deploy", ["H12"]),
+    ],
+)
+def test_codes_named_in_prose(text, codes):
+    from bot.signatures import default
+
+    assert default().prose_codes(text) == codes

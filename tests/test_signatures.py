@@ -3,6 +3,8 @@ failures without a code. The lines are short; the real pastes they stand for are
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.apierrors import find_api_signals, providers_in
@@ -228,3 +230,95 @@ def test_codes_named_in_prose(text, codes):
     from bot.signatures import default
 
     assert default().prose_codes(text) == codes
+
+
+def test_the_signature_table_is_built_from_the_knowledge_base(kb):
+    from bot.signatures import build
+
+    sig = build()
+    shape = re.compile(r"[HRL]\d\d|P[A-Z]\d\d")
+    assert {"H10", "H12", "R14", "L10", "PC01", "PR04"} <= sig.codes
+    assert sig.codes == {
+        e.code for e in kb.entries if shape.fullmatch(e.code)
+    }  # API error labels are not codes
+    assert sig.titles["H12"] == frozenset({"timeout"})  # "Request timeout", less the generic "request"
+    assert sig.titles["R14"] == frozenset({"memory", "exceeded"})  # "quota" is generic
+    assert {"refused", "connection", "listening"} <= sig.fly_words["PC01"] and "error" not in sig.fly_words[
+        "PC01"
+    ]
+    assert "H12" not in sig.fly_words  # words of Fly.io codes only
+    assert ("could not find an instance to route to", "PR01") in sig.phrases
+    assert [len(p) for p, _ in sig.phrases] == sorted((len(p) for p, _ in sig.phrases), reverse=True)
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("code=H12 status=503", "H12"),
+        ("code=**H27** desc=x", "H27"),
+        ("code=H12", None),  # no router field beside it
+        ("code=H55 at=error", None),  # no such code
+        ("foo.code=H12 at=error", None),  # another field's name
+    ],
+)
+def test_router_code(text, code):
+    from bot.signatures import default
+
+    assert default().router_code(text) == code
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("Error H55 (x) then Error R14 (y)", "R14"),  # the first known code
+        ("Error: R14 boom", "R14"),
+        ("x" * 2000 + "Error R14 (Memory quota exceeded)", None),  # only the head of a line is read
+        ("ErrorR14", None),
+    ],
+)
+def test_error_code(text, code):
+    from bot.signatures import default
+
+    m = default().error_code(text)
+    assert (m.group("code") if m else None) == code
+
+
+@pytest.mark.parametrize(
+    "text, trusted, code",
+    [
+        ("[PC01] upstream went away", False, None),  # a tag without its own words
+        ("[PC01] upstream went away", True, "PC01"),  # but the proxy's own line is trusted
+        ("[PC01] instance refused connection", False, "PC01"),
+        ("[PZ99] x", True, None),  # no such code
+        ("could not find an instance to route to", False, "PR01"),  # an uncoded wording
+        ("x" * 2000 + "[PC01] instance refused connection", True, None),
+    ],
+)
+def test_fly_code(text, trusted, code):
+    from bot.signatures import default
+
+    assert default().fly_code(text, trusted=trusted) == code
+
+
+@pytest.mark.parametrize(
+    "text, providers",
+    [
+        ("openai gpt-4o at api.openai.com", ("openai",)),
+        ("heroku ps:scale web=1", ("heroku-platform",)),
+        ("claude-3-5-sonnet-20241022 says hi", ("anthropic",)),
+        ("INFERENCE_KEY and claude", ("heroku-ai",)),  # claude alone names no provider
+        ("a gptx model", ()),
+    ],
+)
+def test_providers_in(text, providers):
+    assert providers_in(text) == providers
+
+
+def test_an_api_wording_is_tried_only_when_its_first_long_word_is_there():
+    from bot.signatures import API_WORDINGS
+
+    assert [(w.trigger, w.label, w.provider) for w in API_WORDINGS[:2]] == [
+        ("exceeded", "insufficient_quota", "openai"),
+        ("maximum", "context_length_exceeded", "openai"),
+    ]
+    assert API_WORDINGS[0].pattern.search("You  exceeded\nyour current   quota")  # any run of white space

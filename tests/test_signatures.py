@@ -322,3 +322,66 @@ def test_an_api_wording_is_tried_only_when_its_first_long_word_is_there():
         ("maximum", "context_length_exceeded", "openai"),
     ]
     assert API_WORDINGS[0].pattern.search("You  exceeded\nyour current   quota")  # any run of white space
+
+
+def test_every_kind_of_failure_in_a_paste_is_found_most_specific_first_with_its_line():
+    text = (
+        "2024-01-02T03:04:05Z app[6e82] iad [info][  12.3] Out of memory: Killed process 513 (node)\n"
+        "2024-01-02T03:04:06Z app[6e82] iad [info]Main child exited normally with code: 137\n"
+        "2024-01-02T03:04:07Z runner[6e82] iad [info]machine has reached its max restart count of 10\n"
+        "WARNING The app is not listening on the expected address and will not be reachable by fly-proxy.\n"
+        "--> v3 failed - Failed due to unhealthy allocations"
+    )
+    found = find_failures(text)
+    assert [(f.cause, f.quote) for f in found] == [
+        ("oom", "2024-01-02T03:04:05Z app[6e82] iad [info][  12.3] Out of memory: Killed process 513 (node)"),
+        (
+            "not-listening",
+            "WARNING The app is not listening on the expected address and will not be reachable by fly-proxy.",
+        ),
+        ("crash", "2024-01-02T03:04:06Z app[6e82] iad [info]Main child exited normally with code: 137"),
+        ("health-check", "--> v3 failed - Failed due to unhealthy allocations"),
+    ]
+    assert [f.title for f in found] == [
+        "the out-of-memory kill",
+        "the app not listening where the platform expects",
+        "the crash",
+        "the failing health checks",
+    ]
+    assert found[0].why.startswith("The process was killed for running out of memory")
+    assert found[3].why.startswith(
+        "The platform's health checks fail, so the new version is not taken into service."
+    )
+
+
+@pytest.mark.parametrize(
+    "app_error",
+    [
+        "2024-01-02T03:04:05Z app[6e82] iad [info]Error: Cannot connect to DATABASE_URL",
+        "2018-03-29T21:59:28+00:00 app[web.1]: sqlalchemy.exc.NoSuchModuleError: Can't load plugin",
+    ],
+)
+def test_health_checks_failing_while_the_app_prints_an_error_at_start_are_a_crash_first(app_error):
+    found = find_failures(app_error + "\n--> v3 failed - Failed due to unhealthy allocations")
+    assert [(f.cause, f.quote) for f in found] == [
+        ("crash", app_error),
+        ("health-check", "--> v3 failed - Failed due to unhealthy allocations"),
+    ]
+    # The error on the last line of a paste is quoted whole.
+    last = find_failures("Health check on port 8080 has failed\n" + app_error)
+    assert [(f.cause, f.quote) for f in last] == [
+        ("crash", app_error),
+        ("health-check", "Health check on port 8080 has failed"),
+    ]
+
+
+def test_the_crash_quoted_is_the_line_that_shows_it_not_a_clean_exit_just_before():
+    text = (
+        "2024-01-02T03:04:05Z app[6e82] iad [info]INFO Main child exited normally with code: 0\n"
+        "2024-01-02T03:04:09Z app[6e82] iad [info]INFO Main child exited normally with code: 1"
+    )
+    assert [(f.cause, f.quote) for f in find_failures(text)] == [
+        ("crash", "2024-01-02T03:04:09Z app[6e82] iad [info]INFO Main child exited normally with code: 1")
+    ]
+    many = "\n".join(["worker exit 0"] * 150 + ["web exited with code 1"])
+    assert [(f.cause, f.quote) for f in find_failures(many)] == [("crash", "web exited with code 1")]

@@ -232,6 +232,8 @@ def test_logfmt_keeps_a_cut_off_quote():
         '{"fly": {"region": "iad"}}',  # no message
         '{"message": "m", "fly": "iad"}',  # a field of the wrong type
         '    {"message": "m", "fly": {"app": "x"}}',
+        "request.proxy_error.message=x",  # another field that ends like the proxy's error field
+        "2024-01-02T03:04:05Z proxy[6e82] iad [error]upstream_error.message=x",
     ],
 )
 def test_garbage_never_raises(line):
@@ -751,6 +753,65 @@ SHAPES = [
         ),
     ),
     (
+        "2024-05-14T09:11:03Z we keep seeing R14 errors on web.1",
+        lambda line: LogEvent(
+            line=line, platform="heroku", source="prose", time=T, kind="runtime", code="R14", message=line
+        ),
+    ),
+    (
+        "failed to bind to $PORT within 60 seconds of launch",
+        lambda line: LogEvent(
+            line=line, platform="heroku", source="prose", kind="runtime", code="R10", message=line
+        ),
+    ),
+    # The time of a line is the one before its envelope, never one inside its message.
+    (
+        "app[web.1]: finished the job queued at 2024-05-14T09:11:03Z",
+        lambda line: _heroku(
+            line,
+            "finished the job queued at 2024-05-14T09:11:03Z",
+            "web.1",
+            source="app",
+            kind="app",
+            dyno="web.1",
+        ),
+    ),
+    (
+        "2024-05-14T09:11:03+00:00 heroku[router]: at=info method=GET path=/ dyno=web.1",
+        lambda line: _heroku(
+            line,
+            "at=info method=GET path=/ dyno=web.1",
+            "router",
+            source="heroku",
+            time=T,
+            kind="router",
+            level="info",
+            method="GET",
+            path="/",
+            dyno="web.1",
+        ),
+    ),
+    # A code found outside the proxy's error field stands, whatever that field says.
+    (
+        '2024-05-14T09:11:03Z [PC01] instance refused connection error.message="dial tcp: connection refused"',
+        lambda line: LogEvent(
+            line=line, platform="fly", source="proxy", time=T, kind="proxy", code="PC01", message=line
+        ),
+    ),
+    (
+        '2024-01-02T03:04:05Z proxy[6e82] iad [error][PC01] refused error.message="dial tcp: i/o timeout"',
+        lambda line: _fly(
+            line,
+            '[PC01] refused error.message="dial tcp: i/o timeout"',
+            "proxy",
+            "6e82",
+            "iad",
+            "error",
+            kind="proxy",
+            code="PC01",
+        ),
+    ),
+    (
         "2024-05-14T09:11:03Z just an ordinary line",
         lambda line: LogEvent(line=line, time=T, kind="other", message=line),
     ),
@@ -762,9 +823,11 @@ def test_each_line_shape_parses_to_the_whole_event(line, expected):
     assert parse_line(line) == expected(line)
 
 
-def test_a_line_ending_in_crlf_loses_it():
+def test_a_line_loses_its_line_break_and_nothing_else():
     e = parse_line("2024-05-14T09:11:03Z app[web.1]: hello\r\n")
     assert (e.line, e.message) == ("2024-05-14T09:11:03Z app[web.1]: hello", "hello")
+    assert parse_line("app[web.1]: padded  \n").message == "padded  "
+    assert parse_line("app[web.1]: MAX\n").message == "MAX"
 
 
 def test_an_envelope_named_deep_inside_a_line_is_not_read_as_its_envelope():
@@ -775,7 +838,11 @@ def test_an_envelope_named_deep_inside_a_line_is_not_read_as_its_envelope():
 
 def test_a_proxy_error_field_past_the_first_2000_characters_is_still_read():
     tail = ' error.message="[PC01] instance refused connection"'
-    proxy = parse_line("2024-01-02T03:04:05Z proxy[6e82] iad [error]request.headers=" + "h" * 2100 + tail)
+    proxy = parse_line(
+        "2024-01-02T03:04:05Z proxy[6e82] iad [error]request.headers="
+        + "h" * 2100
+        + ' error.message="[PC01] upstream went away"'  # the proxy's own line: its tag is enough
+    )
     bare = parse_line("2024-01-02T03:04:05Z request.headers=" + "h" * 2100 + tail)
     assert (proxy.code, proxy.kind) == ("PC01", "proxy")
     assert (bare.code, bare.kind, bare.platform) == ("PC01", "proxy", "fly")

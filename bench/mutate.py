@@ -46,8 +46,13 @@ class Target:
 TARGETS: dict[str, Target] = {
     "logs": Target(
         "bot/logs.py",
-        ("tests/test_logs.py", "tests/test_signatures.py", "tests/test_diagnose_corpus.py"),
-        900,
+        (
+            "tests/test_logs.py",
+            "tests/test_signatures.py",
+            "tests/test_diagnose.py",
+            "tests/test_diagnose_corpus.py",
+        ),
+        600,
     ),
     "diagnose": Target(
         "bot/diagnose.py",
@@ -55,19 +60,26 @@ TARGETS: dict[str, Target] = {
             "tests/test_diagnose.py",
             "tests/test_diagnose_corpus.py",
             "tests/test_real_pastes.py",
+            "tests/test_redact_corpus.py",
             "tests/test_signatures.py",
         ),
-        1200,
+        900,
     ),
-    "redact": Target("bot/redact.py", ("tests/test_redact.py", "tests/test_redact_corpus.py"), 600),
+    "redact": Target("bot/redact.py", ("tests/test_redact.py", "tests/test_redact_corpus.py"), 300),
     "digest": Target("bot/digest.py", ("tests/test_digest.py",), 900),
     "store": Target(
         "bot/store.py", ("tests/test_store.py", "tests/test_poll_store.py", "tests/test_store_faults.py"), 600
     ),
     "jobs": Target("bot/jobs.py", ("tests/test_jobs.py",), 900),
-    "dedupe": Target("bot/slack/dedupe.py", ("tests/test_dedupe.py",), 300),
-    "signatures": Target("bot/signatures.py", ("tests/test_signatures.py", "tests/test_logs.py"), 600),
-    "failures": Target("bot/failures.py", ("tests/test_signatures.py", "tests/test_diagnose_corpus.py"), 600),
+    "dedupe": Target("bot/slack/dedupe.py", ("tests/test_dedupe.py",), 120),
+    "signatures": Target(
+        "bot/signatures.py", ("tests/test_signatures.py", "tests/test_logs.py", "tests/test_diagnose.py"), 600
+    ),
+    "failures": Target(
+        "bot/failures.py",
+        ("tests/test_signatures.py", "tests/test_diagnose.py", "tests/test_diagnose_corpus.py"),
+        300,
+    ),
 }
 
 # mutmut's statuses (`mutmut results --all true`). A timeout is a mutant the tests stopped: killed.

@@ -619,3 +619,140 @@ def test_a_secret_cut_by_a_terminal_wrap_is_masked_once_rejoined_and_counted_wit
     d = diagnose(wrapped, kb)
     assert (d.redacted, d.redacted_kinds) == (2, ("AWS access key", "password in a URL"))
     assert d.lines == 3
+
+
+API_BODIES = [
+    # (paste, code, statuses, example, api, entry)
+    (
+        'HTTP/1.1 502 Bad Gateway\nContent-Type: application/json\n\n{"message": "upstream connect error"}',
+        "HTTP 502",
+        ((502, 1),),
+        "Bad Gateway",
+        "unknown",
+        None,
+    ),
+    (
+        'POST https://us.inference.heroku.com/v1/chat/completions\nHTTP/1.1 429 Too Many Requests\n\n{"error": {"message": "slow down"}}',
+        "AI-429",
+        ((429, 1),),
+        "slow down",
+        "heroku-ai",
+        "AI-429",
+    ),
+    # The body's shape alone does not name Heroku AI; the paste's evidence does.
+    (
+        'INFERENCE_URL=https://us.inference.heroku.com\nHTTP/1.1 500 Internal Server Error\n\n{"error": {"message": "boom"}}',
+        "AI-500",
+        ((500, 1),),
+        "boom",
+        "heroku-ai",
+        "AI-500",
+    ),
+    (
+        'HTTP/1.1 529\n\n{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}',
+        "overloaded_error",
+        ((529, 1),),
+        "Overloaded",
+        "anthropic",
+        "overloaded_error",
+    ),
+    ('{"error": {"message": "weird thing"}}', "API error", (), "weird thing", "unknown", None),
+]
+
+
+@pytest.mark.parametrize(
+    "text, code, statuses, example, api, entry", API_BODIES, ids=[b[1] for b in API_BODIES]
+)
+def test_an_api_error_body_is_one_finding_named_by_its_code_type_or_status(
+    kb, text, code, statuses, example, api, entry
+):
+    d = diagnose(text, kb)
+    [finding] = d.findings
+    assert (finding.code, finding.count, finding.statuses, finding.example) == (code, 1, statuses, example)
+    assert finding.api.api == api
+    assert (finding.entry.code if finding.entry else None) == entry
+    assert d.root == code
+
+
+def test_the_same_api_error_body_twice_is_one_finding_counted_twice(kb):
+    body = (
+        'HTTP/1.1 429 Too Many Requests\n\n{"error": {"message": "Rate limit reached", "type": "requests", '
+        '"code": "rate_limit_exceeded"}}'
+    )
+    d = diagnose(body + "\n" + body, kb)
+    assert [(f.code, f.count, f.statuses) for f in d.findings] == [("rate_limit_exceeded", 2, ((429, 1),))]
+
+
+def test_a_finding_lists_its_three_busiest_places_and_regions(kb):
+    lines = [
+        f"proxy[m{i}] {region} [error][PC01] instance refused connection"
+        for i, region in enumerate(["iad", "iad", "iad", "ams", "ams", "sin", "syd"])
+    ]
+    lines += [
+        "proxy[m0] iad [error][PC01] instance refused connection",
+        "proxy[m1] iad [error][PC01] instance refused connection",
+        "proxy[m0] iad [error][PC01] instance refused connection",
+    ]
+    [f] = diagnose(fly(*lines), kb).findings
+    assert f.regions == (("iad", 6), ("ams", 2), ("sin", 1))
+    assert f.where == (("m0", 3), ("m1", 2), ("m2", 1))
+
+
+def test_a_long_line_is_quoted_up_to_500_characters(kb):
+    line = r("H12") + " " + "x" * 800
+    [f] = diagnose(paste(line), kb).findings
+    assert f.example == (TS.format(0) + " " + line)[:500]
+
+
+def test_findings_are_ordered_by_severity_then_count_then_code(kb):
+    # H16 and H24 are both low, without a correlation: the commoner leads; then H13 (high) would lead it.
+    d = diagnose(paste(r("H16", service=10), r("H24", service=10), r("H24", service=10)), kb)
+    assert [f.code for f in d.findings] == ["H24", "H16"] and d.root == "H24"
+    d = diagnose(paste(r("H16", service=10), r("H16", service=10), r("H27", service=10)), kb)
+    assert [f.code for f in d.findings] == ["H16", "H27"]
+
+
+def test_a_platform_kill_explains_only_an_exit_within_six_lines_of_it(kb):
+    filler = [f"app[web.1]: GET /health {i}" for i in range(6)]
+    near = diagnose(
+        paste(
+            "heroku[web.1]: Error R15 (Memory quota vastly exceeded)",
+            *filler[:4],
+            "app[web.1]: ValueError: x",
+            "heroku[web.1]: Process exited with status 137",
+        ),
+        kb,
+    )
+    assert "crash" not in {c.cause for c in near.correlations}
+    far = diagnose(
+        paste(
+            "heroku[web.1]: Error R15 (Memory quota vastly exceeded)",
+            *filler[:5],
+            "app[web.1]: ValueError: x",
+            "heroku[web.1]: Process exited with status 137",
+        ),
+        kb,
+    )
+    assert "crash" in {c.cause for c in far.correlations}
+
+
+def test_a_node_app_listening_on_all_addresses_is_bound_right(kb):
+    d = diagnose(fly("app[6e82] iad [info]Server listening on :::8080", PC01), kb)
+    assert "bind" not in {c.cause for c in d.correlations}
+    d = diagnose(fly("app[6e82] iad [info]Listening at http://127.0.0.1:8080", PC01), kb)
+    [bind] = [c for c in d.correlations if c.cause == "bind"]
+    assert bind.blame == "app" and bind.text.startswith("The app listens on 127.0.0.1 only")
+
+
+def test_a_codeless_failure_leads_with_its_own_why_and_a_paste_is_not_truncated(kb):
+    d = diagnose("[  412.338210] Out of memory: Killed process 513 (node)", kb)
+    assert d.primary.why == d.failures[0].why and d.primary.title == "the out-of-memory kill"
+    assert d.truncated is False and d.notes == ()
+
+
+def test_a_paste_over_the_limit_is_read_from_its_start_and_says_so(kb):
+    from bot.paste import MAX_PASTE_CHARS
+
+    d = diagnose(paste(r("H12")) + "\n" + "x" * MAX_PASTE_CHARS, kb)
+    assert d.truncated is True and [f.code for f in d.findings] == ["H12"]
+    assert d.notes == (f"The paste was longer than {MAX_PASTE_CHARS:,} characters; only the start was read.",)

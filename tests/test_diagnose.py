@@ -734,6 +734,8 @@ def test_a_platform_kill_explains_only_an_exit_within_six_lines_of_it(kb):
         kb,
     )
     assert "crash" in {c.cause for c in far.correlations}
+    assert near.observations[0] == "A process was killed with SIGKILL (status 137) by the platform after R15."
+    assert far.observations[0].startswith("A process was killed with SIGKILL (status 137): out of memory")
 
 
 def test_a_node_app_listening_on_all_addresses_is_bound_right(kb):
@@ -756,3 +758,383 @@ def test_a_paste_over_the_limit_is_read_from_its_start_and_says_so(kb):
     d = diagnose(paste(r("H12")) + "\n" + "x" * MAX_PASTE_CHARS, kb)
     assert d.truncated is True and [f.code for f in d.findings] == ["H12"]
     assert d.notes == (f"The paste was longer than {MAX_PASTE_CHARS:,} characters; only the start was read.",)
+
+
+# More rules and edges: several dynos or codes, Fly.io machines that exit, crash quotes, and which rule leads.
+CORRELATIONS_2 = [
+    (
+        "memory-on-two-dynos",
+        paste(
+            "heroku[web.1]: Error R14 (Memory quota exceeded)",
+            "heroku[web.2]: Error R14 (Memory quota exceeded)",
+            r("H12", service=1000),
+        ),
+        "R14",
+        "app",
+        "Memory pressure on web.1, web.2, with H12 on the same dyno — a dyno or machine that swaps or is killed for memory answers slowly or not at all. Memory is the root cause; the others are symptoms.",
+        (
+            C(
+                "memory",
+                ("R14", "H12"),
+                "Memory pressure on web.1, web.2, with H12 on the same dyno — a dyno or machine that swaps or is killed for memory answers slowly or not at all. Memory is the root cause; the others are symptoms.",
+            ),
+        ),
+    ),
+    (
+        "memory-apart-from-two-codes",
+        paste(
+            "heroku[web.1]: Error R14 (Memory quota exceeded)",
+            r("H12", dyno="web.2", service=1000),
+            r("H13", dyno="web.3", service=1000),
+        ),
+        "H12",
+        "app",
+        "The dyno did not start answering within 30 seconds, so the router gave up and sent the client a 503. Your code usually keeps running to the end anyway, so the work may still finish after the user got an error. First fix: Find the slow paths with `heroku logs --tail --dyno web.1` and the `service=` values near 30000ms.",
+        (
+            C(
+                "memory",
+                ("R14",),
+                "Memory pressure on web.1: the process is using more memory than its size allows — a separate problem from the H12, H13 elsewhere.",
+                root=False,
+            ),
+        ),
+    ),
+    (
+        "bind-pc02-nothing-seen",
+        fly("app[6e82] iad [info]Booting", "proxy[6e82] iad [error][PC02] connection refused"),
+        "PC02",
+        "app",
+        "Nothing accepted the proxy's connection on the machine: check that the app listens on 0.0.0.0 (not 127.0.0.1) on the port fly.toml's internal_port names, and that it had finished booting.",
+        (
+            C(
+                "bind",
+                ("PC02",),
+                "Nothing accepted the proxy's connection on the machine: check that the app listens on 0.0.0.0 (not 127.0.0.1) on the port fly.toml's internal_port names, and that it had finished booting.",
+            ),
+        ),
+    ),
+    (
+        "fly-crash-behind-pm05",
+        fly(
+            "app[6e82] iad [info]Error: Cannot find module 'express'",
+            "app[6e82] iad [info]Main child exited normally with code: 1",
+            "proxy[6e82] iad [error][PM05] failed to connect to machine: gave up after 15 attempts",
+        ),
+        "crash",
+        "app",
+        "The process exits on its own, usually at start-up: the lines just before the exit say why (a missing module, a bad command, a missing environment variable). Fix that error; the platform will keep restarting it until then.",
+        (
+            C(
+                "crash",
+                ("PM05",),
+                "The process crashed (exit status 1 on 6e82); the lines just before it show why.",
+                quote=("Error: Cannot find module 'express'",),
+            ),
+            C(
+                "machine-not-starting",
+                ("PM05",),
+                "The proxy cannot reach a machine because the machine itself keeps exiting: look at its own exit (fly logs -i <machine>) rather than at the proxy.",
+            ),
+        ),
+    ),
+    (
+        "fly-pr04-after-a-clean-exit",
+        fly(
+            "app[6e82] iad [info]Main child exited normally with code: 0",
+            "proxy[6e82] iad [error][PR04] could not find a good candidate within 21 attempts at load balancing",
+        ),
+        "PR04",
+        "app",
+        "The proxy cannot reach a machine because the machine itself keeps exiting: look at its own exit (fly logs -i <machine>) rather than at the proxy.",
+        (
+            C(
+                "machine-not-starting",
+                ("PR04",),
+                "The proxy cannot reach a machine because the machine itself keeps exiting: look at its own exit (fly logs -i <machine>) rather than at the proxy.",
+            ),
+        ),
+    ),
+    (
+        "fly-pr04-after-restarts-ran-out",
+        fly(
+            "runner[6e82] iad [info]machine has reached its max restart count of 10",
+            "proxy[6e82] iad [error][PR04] could not find a good candidate within 21 attempts at load balancing",
+        ),
+        "crash",
+        "app",
+        "The process exits on its own, usually at start-up: the lines just before the exit say why (a missing module, a bad command, a missing environment variable). Fix that error; the platform will keep restarting it until then.",
+        (
+            C(
+                "machine-not-starting",
+                ("PR04",),
+                "The proxy cannot reach a machine because the machine itself keeps exiting: look at its own exit (fly logs -i <machine>) rather than at the proxy.",
+            ),
+        ),
+    ),
+    (
+        "fly-pr04-machine-fine",
+        fly(
+            "app[6e82] iad [info]Listening on [::]:8080",
+            "proxy[6e82] iad [error][PR04] could not find a good candidate within 21 attempts at load balancing",
+        ),
+        "PR04",
+        "app",
+        "Same situation as PR03: the proxy ran out of load-balancing attempts without finding a machine for the request, but this variant does not say what failed last. First fix: Check `fly status` and `fly checks list` for unhealthy or stopped machines.",
+        (),
+    ),
+    (
+        "server-timeout-h18",
+        paste(
+            "app[web.1]: [3] ! Terminating timed out worker 12", r("H18", service=100, extra=" sock=backend")
+        ),
+        "H18",
+        "app",
+        "The web server kills workers that run too long, and the router then sees the connection closed without a response (H13) — the server's timeout is below the router's 30 s. Fix the slow requests; keep the app's own timeout (e.g. rack-timeout, gunicorn --timeout) just under 30 s so it fails cleanly.",
+        (
+            C(
+                "server-timeout",
+                ("H18",),
+                "The web server kills workers that run too long, and the router then sees the connection closed without a response (H13) — the server's timeout is below the router's 30 s. Fix the slow requests; keep the app's own timeout (e.g. rack-timeout, gunicorn --timeout) just under 30 s so it fails cleanly.",
+                quote=("2024-05-14T09:11:00+00:00 app[web.1]: [3] ! Terminating timed out worker 12",),
+            ),
+            C(
+                "backend-closed",
+                ("H18",),
+                "1 H18 with sock=backend: your dyno closed the socket mid-request — look for crashes or killed workers.",
+            ),
+        ),
+    ),
+    (
+        "server-timeout-h12",
+        paste("app[web.1]: [3] ! Terminating timed out worker 12", r("H12", service=1000)),
+        "H12",
+        "app",
+        "The web server kills workers that run too long, and the router then sees the connection closed without a response (H13) — the server's timeout is below the router's 30 s. Fix the slow requests; keep the app's own timeout (e.g. rack-timeout, gunicorn --timeout) just under 30 s so it fails cleanly.",
+        (
+            C(
+                "server-timeout",
+                ("H12",),
+                "The web server kills workers that run too long, and the router then sees the connection closed without a response (H13) — the server's timeout is below the router's 30 s. Fix the slow requests; keep the app's own timeout (e.g. rack-timeout, gunicorn --timeout) just under 30 s so it fails cleanly.",
+                quote=("2024-05-14T09:11:00+00:00 app[web.1]: [3] ! Terminating timed out worker 12",),
+            ),
+        ),
+    ),
+    (
+        "slow-without-paths",
+        paste(
+            'heroku[router]: at=error code=H12 desc="Request timeout" method=GET host=a.io dyno=web.1 service=30000ms status=503'
+        ),
+        "H12",
+        "app",
+        "Requests ran into the router's 30-second limit; slowest endpoints: (no paths logged). Profile them, add indexes or move the work to a background job.",
+        (
+            C(
+                "slow-endpoints",
+                ("H12",),
+                "Requests ran into the router's 30-second limit; slowest endpoints: (no paths logged). Profile them, add indexes or move the work to a background job.",
+            ),
+        ),
+    ),
+    (
+        "crash-by-state-only",
+        paste(
+            "app[web.1]: LoadError: cannot load such file",
+            "heroku[web.1]: State changed from starting to crashed",
+        ),
+        "crash",
+        "app",
+        "The process exits on its own, usually at start-up: the lines just before the exit say why (a missing module, a bad command, a missing environment variable). Fix that error; the platform will keep restarting it until then.",
+        (
+            C(
+                "crash",
+                ("crash",),
+                "The process crashed (state changed to crashed on web.1); the lines just before it show why.",
+                quote=("LoadError: cannot load such file",),
+            ),
+        ),
+    ),
+    (
+        "crash-after-an-explained-kill",
+        paste(
+            "heroku[web.2]: Error R15 (Memory quota vastly exceeded)",
+            "heroku[web.2]: Process exited with status 137",
+            "app[web.1]: KeyError: x",
+            "heroku[web.1]: Process exited with status 1",
+        ),
+        "R15",
+        "app",
+        "Memory pressure on web.2, with exit 137 on the same dyno — a dyno or machine that swaps or is killed for memory answers slowly or not at all. Memory is the root cause; the others are symptoms.",
+        (
+            C(
+                "memory",
+                ("R15",),
+                "Memory pressure on web.2, with exit 137 on the same dyno — a dyno or machine that swaps or is killed for memory answers slowly or not at all. Memory is the root cause; the others are symptoms.",
+            ),
+            C(
+                "crash",
+                ("crash",),
+                "The process crashed (exit status 1 on web.1); the lines just before it show why.",
+                quote=("KeyError: x",),
+            ),
+        ),
+    ),
+    (
+        "crash-after-one-with-nothing-to-quote",
+        paste(
+            "heroku[web.1]: Process exited with status 1",
+            "app[web.1]: Boom",
+            "heroku[web.1]: Process exited with status 1",
+        ),
+        "crash",
+        "app",
+        "The process exits on its own, usually at start-up: the lines just before the exit say why (a missing module, a bad command, a missing environment variable). Fix that error; the platform will keep restarting it until then.",
+        (
+            C(
+                "crash",
+                ("crash",),
+                "The process crashed (exit status 1 on web.1); the lines just before it show why.",
+                quote=("Boom",),
+            ),
+        ),
+    ),
+    (
+        "crash-without-a-dyno",
+        paste("app[web.1]: KeyError: x", "Process exited with status 1"),
+        "crash",
+        "app",
+        "The process exits on its own, usually at start-up: the lines just before the exit say why (a missing module, a bad command, a missing environment variable). Fix that error; the platform will keep restarting it until then.",
+        (
+            C(
+                "crash",
+                ("crash",),
+                "The process crashed (exit status 1); the lines just before it show why.",
+                quote=("KeyError: x",),
+            ),
+        ),
+    ),
+    (
+        "crash-quotes-the-last-three-errors",
+        paste(
+            "app[web.1]: ValueError: a",
+            "app[web.1]: ValueError: b",
+            "app[web.1]: GET /",
+            "app[web.1]: ValueError: c",
+            "app[web.1]: ValueError: d",
+            "heroku[web.1]: Process exited with status 1",
+        ),
+        "crash",
+        "app",
+        "The process exits on its own, usually at start-up: the lines just before the exit say why (a missing module, a bad command, a missing environment variable). Fix that error; the platform will keep restarting it until then.",
+        (
+            C(
+                "crash",
+                ("crash",),
+                "The process crashed (exit status 1 on web.1); the lines just before it show why.",
+                quote=("ValueError: b", "ValueError: c", "ValueError: d"),
+            ),
+        ),
+    ),
+    (
+        "crash-quotes-the-last-three-lines",
+        paste(
+            "app[web.1]: one",
+            "app[web.1]: two",
+            "app[web.1]: three",
+            "app[web.1]: four",
+            "heroku[web.1]: Process exited with status 1",
+        ),
+        "crash",
+        "app",
+        "The process exits on its own, usually at start-up: the lines just before the exit say why (a missing module, a bad command, a missing environment variable). Fix that error; the platform will keep restarting it until then.",
+        (
+            C(
+                "crash",
+                ("crash",),
+                "The process crashed (exit status 1 on web.1); the lines just before it show why.",
+                quote=("two", "three", "four"),
+            ),
+        ),
+    ),
+    (
+        "crash-quote-cut-at-300",
+        paste("app[web.1]: ValueError: " + "v" * 400, "heroku[web.1]: Process exited with status 1"),
+        "crash",
+        "app",
+        "The process exits on its own, usually at start-up: the lines just before the exit say why (a missing module, a bad command, a missing environment variable). Fix that error; the platform will keep restarting it until then.",
+        (
+            C(
+                "crash",
+                ("crash",),
+                "The process crashed (exit status 1 on web.1); the lines just before it show why.",
+                quote=(
+                    "ValueError: vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv",
+                ),
+            ),
+        ),
+    ),
+    (
+        "crash-then-capacity",
+        paste(
+            "app[web.1]: ValueError: a", "heroku[web.1]: Process exited with status 1", r("H11", service=0)
+        ),
+        "H11",
+        "app",
+        "More traffic than the running dynos or machines can take: scale out (heroku ps:scale web=N / fly scale count N), raise concurrency limits, and make the slow requests faster.",
+        (
+            C(
+                "crash",
+                ("crash",),
+                "The process crashed (exit status 1 on web.1); the lines just before it show why.",
+                quote=("ValueError: a",),
+            ),
+            C(
+                "capacity",
+                ("H11",),
+                "More traffic than the running dynos or machines can take: scale out (heroku ps:scale web=N / fly scale count N), raise concurrency limits, and make the slow requests faster.",
+            ),
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "name, text, root, blame, why, correlations", CORRELATIONS_2, ids=[c[0] for c in CORRELATIONS_2]
+)
+def test_more_correlation_rules_and_what_leads(kb, name, text, root, blame, why, correlations):
+    d = diagnose(text, kb)
+    assert d.correlations == correlations
+    assert (d.root, d.blame, d.primary.why) == (root, blame, why)
+
+
+def test_the_primary_says_why_from_its_rule_or_its_entry(kb):
+    d = diagnose(
+        paste(r("H99", service=0), r("H12"), r("H12")), kb
+    )  # the platform's code yields to the app's
+    assert d.primary.why.startswith("Requests ran into the router's 30-second limit")
+    d = diagnose('{"error": {"message": "weird thing"}}', kb)
+    assert (d.root, d.primary.why) == ("API error", "weird thing")
+
+
+def test_observations_edges(kb):
+    assert (
+        diagnose(paste("heroku[web.1]: Process exited"), kb).observations == ()
+    )  # no status, nothing to say
+    d = diagnose("ValueError: " + "v" * 300, kb)  # an exception pasted on its own line
+    assert d.observations == ("The app logged 1 error line(s), e.g.: ValueError: " + "v" * 188,)
+    d = diagnose(
+        paste(
+            "heroku[web.1]: Process running mem=550M(107.4%)",
+            "heroku[web.2]: Process running mem=600M(117.2%)",
+        ),
+        kb,
+    )
+    assert d.observations == ("Memory peaked at 117.2% of quota (600 MB) on web.2.",)
+
+
+def test_a_long_failure_line_is_quoted_to_160_characters_in_the_summary(kb):
+    line = "[  412.338210] Out of memory: Killed process 513 (node) " + "n" * 300
+    d = diagnose(line, kb)
+    assert (
+        d.summary
+        == f"No platform error code in 1 line(s), but the paste shows the out-of-memory kill: “{line[:160]}”."
+    )

@@ -657,6 +657,23 @@ API_BODIES = [
         "overloaded_error",
     ),
     ('{"error": {"message": "weird thing"}}', "API error", (), "weird thing", "unknown", None),
+    # A status alone is read as Heroku AI's only for Heroku AI or an API the paste does not name.
+    (
+        'POST https://api.openai.com/v1/chat/completions\nHTTP/1.1 500 Internal Server Error\n\n{"error": {"message": "boom"}}',
+        "HTTP 500",
+        ((500, 1),),
+        "boom",
+        "openai",
+        None,
+    ),
+    (
+        'HTTP/1.1 500 Internal Server Error\n\n{"error": {"message": "boom"}}',
+        "AI-500",
+        ((500, 1),),
+        "boom",
+        "unknown",
+        "AI-500",
+    ),
 ]
 
 

@@ -1155,3 +1155,10 @@ def test_a_long_failure_line_is_quoted_to_160_characters_in_the_summary(kb):
         d.summary
         == f"No platform error code in 1 line(s), but the paste shows the out-of-memory kill: “{line[:160]}”."
     )
+
+
+def test_memory_pressure_is_apart_only_from_slow_or_failed_requests_elsewhere(kb):
+    d = diagnose(paste("heroku[web.1]: Error R14 (Memory quota exceeded)", r("H80", service=0)), kb)
+    [memory] = [c for c in d.correlations if c.cause == "memory"]
+    assert memory.text == "Memory pressure on web.1: the process is using more memory than its size allows."
+    assert memory.root is True

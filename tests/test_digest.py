@@ -116,6 +116,9 @@ def test_parallel_read_equals_single_read(tmp_path):
     two = tally_log_path(str(path), "app", workers=2, parallel_min_bytes=0)
     three = tally_log_path(str(path), "app", workers=3, parallel_min_bytes=0)
     for other in (two, three):
+        assert other.app == "app" and other.platform == one.platform
+        assert other.first_seen == one.first_seen and other.server_errors == one.server_errors
+        assert other.raw_service == one.raw_service
         assert other.codes == one.codes
         assert other.requests == one.requests
         assert other.paths == one.paths
@@ -450,3 +453,59 @@ def test_router_lines_read_through_the_parser_count_500_as_a_5xx():
     assert tally.requests == Counter({hour_of(t): 3})
     assert tally.server_errors == Counter({hour_of(t): 2})
     assert tally.service[hour_of(t)] == Counter({5: 3})  # 120 ms each
+
+
+def test_the_daily_average_window_and_its_shortest_history(kb):
+    start = END - timedelta(days=1)
+    # 3 hours of history before the window count as one day; a week and a half back is outside the week.
+    tally = _tally_with(
+        {
+            start - timedelta(hours=3): {"H12": 4},
+            start - timedelta(days=7, hours=12): {"R14": 9},
+            END - timedelta(hours=1): {"H12": 1, "R14": 1},
+        }
+    )
+    stats = {s.code: s for s in build_digest([tally], END, kb).apps[0].codes}
+    assert stats["H12"].daily_average == 4 / 7  # 7.5 days of history in all: the 7-day average
+    assert stats["R14"].daily_average == 0.0
+    short = _tally_with({start - timedelta(hours=3): {"H12": 4}, END - timedelta(hours=1): {"H12": 1}})
+    [stat] = build_digest([short], END, kb).apps[0].codes
+    assert stat.daily_average == 4.0  # under a day of history is one day
+
+
+def test_each_code_lists_only_its_own_places_and_a_one_sentence_meaning_keeps_one_full_stop(kb):
+    t = END - timedelta(hours=1)
+    tally = Tally("acme-api")
+    tally.add_event(t, "H12", "/a", "web.1")
+    tally.add_event(t, "L13", None, "web.2")
+    stats = {s.code: s for s in build_digest([tally], END).apps[0].codes}  # the shipped knowledge base
+    assert stats["H12"].places == (("web.1", 1),) and stats["L13"].places == (("web.2", 1),)
+    assert stats["L13"].meaning == kb.get("L13").summary and stats["L13"].meaning.endswith(".")
+    assert not stats["L13"].meaning.endswith("..")
+
+
+def test_service_times_of_the_window_only_make_its_p95(kb):
+    t = END - timedelta(hours=2)
+    # 18 requests at 30 ms and 1 at 40 ms share a bucket; with one at 30 s the 95th percentile is 50 ms.
+    lines = [router(t + timedelta(seconds=i), service=30) for i in range(18)]
+    lines += [router(t + timedelta(seconds=20), service=40), router(t + timedelta(seconds=21), service=30000)]
+    lines += [router(END + timedelta(minutes=5), service=30000)] * 5  # after the window
+    lines += [router(END - timedelta(days=1, minutes=5), service=30000)] * 5  # before it
+    app = build_digest([_file_tally(lines)], END, kb).apps[0]
+    assert (app.requests, app.p95_ms) == (20, 50)
+
+
+def test_a_digest_carries_the_polling_coverage_of_its_tally(kb):
+    gap = (END - timedelta(hours=3), END - timedelta(hours=2))
+    tally = Tally("acme-api", polls_expected=288, polls_done=280, gaps=[gap], poll_error=None)
+    app = build_digest([tally], END, kb).apps[0]
+    assert (app.polls_expected, app.polls_done, app.gaps, app.poll_error) == (288, 280, (gap,), None)
+    assert app.healthy and app.error_rate is None and app.p95_ms is None
+
+
+def test_an_untimed_line_in_the_middle_of_a_router_log_changes_no_count():
+    lines = generated_log(3000, seed=8)
+    with_trace = lines[:1500] + ["    at Object.<anonymous> (/app/server.js:12:3)"] + lines[1500:]
+    plain, traced = _file_tally(lines), _file_tally(with_trace)
+    assert traced.requests == plain.requests and traced.codes == plain.codes
+    assert traced.raw_service == plain.raw_service

@@ -13,7 +13,17 @@ import pytest
 from clirun import dynodoc
 
 from bot import logs
-from bot.digest import Tally, build_digest, hour_of, percentile, sparkline, tally_log_file, tally_log_path
+from bot.digest import (
+    CHUNK,
+    HOUR,
+    Tally,
+    build_digest,
+    hour_of,
+    percentile,
+    sparkline,
+    tally_log_file,
+    tally_log_path,
+)
 from bot.render.text import render_digest
 
 END = datetime(2024, 5, 15, 9, tzinfo=UTC)
@@ -353,6 +363,7 @@ def test_a_digest_from_a_file_has_requests_error_rate_and_p95(kb):
     lines += [router(t + timedelta(seconds=30), "H12", "/reports/1", "web.2", 30000)]
     lines += [router(t + timedelta(seconds=31), "H12", "/reports/2", "web.2", 30001)]
     tally = _file_tally(lines)
+    assert tally.places == Counter({(hour_of(t), "H12", "web.2"): 2})
     app = build_digest([tally], END, kb).apps[0]
     assert (app.requests, app.errors, app.error_rate) == (20, 2, 0.1)
     assert app.p95_ms == 30000  # 2 of 20 at 30 s: the 95th percentile is in the last bucket
@@ -452,6 +463,7 @@ def test_router_lines_read_through_the_parser_count_500_as_a_5xx():
     tally = _file_tally(lines)
     assert tally.requests == Counter({hour_of(t): 3})
     assert tally.server_errors == Counter({hour_of(t): 2})
+    assert tally.paths == Counter({(hour_of(t), code, "/x"): 1 for code in ("H13", "H12", "H27")})
     assert tally.service[hour_of(t)] == Counter({5: 3})  # 120 ms each
 
 
@@ -509,3 +521,79 @@ def test_an_untimed_line_in_the_middle_of_a_router_log_changes_no_count():
     plain, traced = _file_tally(lines), _file_tally(with_trace)
     assert traced.requests == plain.requests and traced.codes == plain.codes
     assert traced.raw_service == plain.raw_service
+
+
+def test_bytes_that_are_not_utf8_are_replaced_and_the_line_still_counts():
+    t = END - timedelta(hours=2)
+    ts = t.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    data = (
+        router(t, "H12", path="/caf\udcff", dyno="web.\udcfe").encode("utf-8", "surrogateescape")
+        + b"\n"
+        + f"{ts} heroku[web.1]: Error R14 (Memory quota exceeded) \xff".encode("latin-1")
+        + b"\n"
+    )
+    tally = _file_tally_bytes(data)
+    h = hour_of(t)
+    assert tally.codes == Counter({(h, "H12"): 1, (h, "R14"): 1})
+    assert tally.paths == Counter({(h, "H12", "/caf\ufffd"): 1})
+    assert tally.places == Counter({(h, "H12", "web.\ufffd"): 1, (h, "R14", "web.1"): 1})
+    fly = _file_tally_bytes(
+        b"2024-05-15T07:10:00Z proxy[6e82] iad [error][PC01] instance refused connection \xfe\n"
+    )
+    assert fly.codes == Counter({(datetime(2024, 5, 15, 7, tzinfo=UTC), "PC01"): 1})
+
+
+def test_a_file_of_both_platforms_is_named_after_the_one_with_more_lines():
+    lines = [
+        "2024-05-15T07:00:00Z heroku[web.1]: Error R14 (Memory quota exceeded)",
+        *[
+            f"2024-05-15T07:1{i}:00Z proxy[6e82] iad [error][PC01] instance refused connection"
+            for i in range(3)
+        ],
+    ]
+    assert _file_tally(["# mixed export", *lines]).platform == "fly"
+    heroku = [router(END - timedelta(hours=h)) for h in range(3, 0, -1)]
+    fly_line = (END - timedelta(hours=3)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    ) + " proxy[6e82] iad [error][PC01] instance refused connection"
+    assert (
+        _file_tally([fly_line, *heroku]).platform == "heroku"
+    )  # three hours of router requests, one Fly line
+
+
+def test_a_router_log_with_indented_and_router_free_hours_counts_every_marked_line():
+    t = END - timedelta(hours=5)
+    ts = lambda d: (t + d).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")  # noqa: E731
+    lines = [
+        router(t),
+        router(t + timedelta(minutes=1), "H12", "/a/1", "web.2", 30000),
+        f"    {ts(timedelta(minutes=2))} heroku[web.1]: Error R14 (Memory quota exceeded)",  # indented
+        f"{ts(timedelta(hours=1))} heroku[web.3]: Error R15 (Memory quota vastly exceeded)",  # an hour with no router line
+        router(t + timedelta(hours=2)),
+        f"{ts(timedelta(hours=2, minutes=1))} heroku[web.1]: Error R14",  # the last line, no newline after it
+    ]
+    import io
+
+    tally = tally_log_file(io.BytesIO("\n".join(lines).encode()), "app")
+    h = hour_of(t)
+    assert tally.codes == Counter(
+        {(h, "H12"): 1, (h, "R14"): 1, (h + HOUR, "R15"): 1, (h + 2 * HOUR, "R14"): 1}
+    )
+    assert tally.places[h, "H12", "web.2"] == 1 and tally.places[h + HOUR, "R15", "web.3"] == 1
+    assert tally.requests == Counter({h: 2, h + 2 * HOUR: 1})
+
+
+def test_progress_runs_to_the_end_across_chunks(tmp_path):
+    path = tmp_path / "big.log"
+    path.write_text("\n".join(generated_log(12_000, seed=4)) + "\n")
+    assert path.stat().st_size > CHUNK  # more than one chunk
+    seen: list[float] = []
+    tally_log_path(str(path), "app", progress=seen.append, workers=1)
+    assert len(seen) > 1 and seen[-1] == 1.0 and seen == sorted(seen)
+
+
+def test_an_event_inside_an_hour_shows_in_that_hours_sparkline(kb):
+    tally = Tally("acme-api")
+    tally.add_event(END - timedelta(minutes=30, microseconds=5), "H12")
+    app = build_digest([tally], END, kb).apps[0]
+    assert app.sparkline[-1] == "█" and app.sparkline[:-1] == "▁" * 23

@@ -408,3 +408,148 @@ def test_a_path_that_is_a_folder_or_in_a_missing_folder(tmp_path):
         f"the database DYNODOC_DB={missing} is in a folder that does not exist ({missing.parent}); "
         "create it or point DYNODOC_DB elsewhere"
     )
+
+
+def test_a_store_is_reopened_as_it_was_and_shared_between_threads(tmp_path):
+    import threading
+
+    first = Store(tmp_path / "d.db")
+    assert first.write_error is None  # nothing has failed yet
+    first.set_autodiagnose("C1", True)
+    first.close()
+    again = Store(tmp_path / "d.db")  # the migrations already applied are not run again
+    assert again.version == 2 and again.autodiagnose("C1") is True
+    seen: list[bool] = []
+    worker = threading.Thread(target=lambda: seen.append(again.first_sighting("Ev9")))
+    worker.start()
+    worker.join()
+    assert seen == [True] and again.first_sighting("Ev9") is False
+    again.set_autodiagnose("C2", True)  # no user given
+    assert (
+        again.db.execute("SELECT updated_by FROM channel_settings WHERE channel = 'C2'").fetchone()[0] == ""
+    )
+
+
+def test_a_path_that_cannot_hold_a_database_is_explained_when_the_store_opens(tmp_path):
+    from bot.store import StoreError
+
+    with pytest.raises(StoreError) as caught:
+        Store(tmp_path)
+    assert str(caught.value).startswith(f"the database DYNODOC_DB={tmp_path} is a directory;")
+
+
+def test_saving_lines_counts_each_new_one_once_and_merges_the_hours_rollup(store):
+    t = NOW - timedelta(hours=2)
+
+    def line(
+        h: str, code: str | None = None, status: int = 200, service: int | None = 40, request: bool = True
+    ):
+        return LineRecord(h, t, "x", code=code, request=request, status=status, service_ms=service)
+
+    first = store.save_lines("a", "heroku", [line("a1", "H12", 503, 30000), line("a2")])
+    assert (first.new_lines, first.new_events, first.codes) == (2, 1, {"H12": 1})
+    # A batch that overlaps the last one: the seen line is skipped, the lines after it are not.
+    second = store.save_lines(
+        "a",
+        "heroku",
+        [
+            line("a1", "H12", 503, 30000),
+            line("b1", "H12", 500, 30000),
+            line("b2", "H12", 503, 30000),
+            line("b3", "H13", 200, 100),
+            line("b4", None, 200, 5000, request=False),  # not a request: no share of the service times
+        ],
+    )
+    assert (second.new_lines, second.new_events, second.codes) == (4, 3, {"H12": 2, "H13": 1})
+    row = store.db.execute(
+        "SELECT requests, errors, status_5xx, service_hist, service_p50, service_p95 FROM rollups"
+    ).fetchone()
+    assert tuple(row) == (5, 4, 3, '{"2": 1, "4": 1, "21": 3}', 30000, 30000)
+    # An hour whose histogram was lost (an older row) merges with what comes next.
+    store.db.execute("UPDATE rollups SET service_hist = NULL")
+    store.save_lines("a", "heroku", [line("c1", None, 200, 40)])
+    assert store.db.execute("SELECT requests, service_hist, service_p50 FROM rollups").fetchone() == (
+        6,
+        '{"2": 1}',
+        50,
+    )
+
+
+def test_known_lines_are_found_in_every_chunk(store):
+    store.save_lines("a", "heroku", [LineRecord(f"h{i}", NOW, "x") for i in range(1200)])
+    asked = [f"h{i}" for i in reversed(range(0, 2400, 2))]  # the stored ones at the end of the list
+    assert store.known_lines("a", asked) == {f"h{i}" for i in range(0, 1200, 2)}
+
+
+def test_retention_counts_from_the_time_given(store):
+    then = datetime(2026, 1, 10, tzinfo=UTC)
+    store.save_lines(
+        "a",
+        "heroku",
+        [
+            LineRecord("e1", then - timedelta(days=2), "x", code="H12"),
+            LineRecord("e2", then - timedelta(days=9), "x", code="H12"),
+        ],
+    )
+    deleted = store.enforce_retention(7, now=then)
+    assert deleted["events"] == 1 and store.db.execute("SELECT line_hash FROM events").fetchall() == [("e1",)]
+
+
+def test_poll_health_reads_up_to_200_runs_and_the_last_24_hours_only(store):
+    now = datetime.now(UTC)
+    for i in range(25):
+        t = now - timedelta(minutes=5 * (i + 1))
+        store.record_run(PollRun("a", "heroku", t, t, "failed", error="boom"))
+    store.save_lines(
+        "a",
+        "heroku",
+        [
+            LineRecord("in", now - timedelta(hours=23, minutes=30), "x", code="H12"),
+            LineRecord("out", now - timedelta(hours=24, minutes=30), "x", code="H12"),
+        ],
+    )
+    health = store.poll_health("a")
+    assert (health.app, health.failures_in_a_row, health.events_24h) == ("a", 25, 1)
+    assert len(store.poll_runs("a")) == 20  # by default the newest 20
+
+
+def test_the_digest_tally_counts_grouped_rows_and_polls_of_the_window_only(store):
+    until = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    t = until - timedelta(minutes=30)
+    store.save_lines(
+        "edge", "fly", [LineRecord(f"e{i}", t, "x", code="PC01", dyno="6e82", path="/a") for i in range(3)]
+    )
+    store.db.execute(
+        "INSERT INTO rollups (app, hour, requests, errors, status_5xx, service_hist) VALUES ('edge', ?, NULL, 0, NULL, NULL)",
+        [iso(until - timedelta(hours=3))],
+    )
+    first = until - timedelta(hours=30)  # polling began 30 hours ago: the last 24 h call for 145 polls
+    store.record_run(PollRun("edge", "fly", first, first, "ok"))
+    gap = until - timedelta(hours=2)
+    store.record_run(
+        PollRun(
+            "edge",
+            "fly",
+            gap,
+            gap,
+            "ok",
+            gap_from=gap - timedelta(minutes=9),
+            gap_to=gap - timedelta(minutes=1),
+            error="late",
+        )
+    )
+    for i in range(3):  # three polls in one minute
+        store.record_run(PollRun("edge", "fly", t + timedelta(seconds=i), t, "ok"))
+    tally = store.digest_tally("edge", "fly", until - timedelta(days=8), until, poll_minutes=10)
+    assert tally.platform == "fly"
+    assert tally.codes == {(t.replace(minute=0), "PC01"): 3}
+    assert (
+        tally.requests[until - timedelta(hours=3)] == 0
+        and tally.server_errors[until - timedelta(hours=3)] == 0
+    )
+    assert tally.gaps == [(gap - timedelta(minutes=9), gap - timedelta(minutes=1))]
+    assert (tally.polls_done, tally.polls_expected) == (4, 145)  # the run 30 hours ago is outside the window
+    busy = store.digest_tally(
+        "edge", "fly", until - timedelta(days=8), t + timedelta(minutes=1), poll_minutes=600
+    )
+    assert (busy.polls_done, busy.polls_expected) == (4, 4)  # more polls than the schedule called for

@@ -489,3 +489,81 @@ def test_with_no_apps_to_poll_nothing_is_polled(store, caplog):
     with caplog.at_level(logging.INFO, logger="bot.jobs"):
         run_poll(s, store)
     assert caplog.records == [] and store.poll_runs("acme-api") == []
+
+
+def test_a_channel_history_that_cannot_be_read_is_said_and_the_digest_posted(fake, client, store, caplog):
+    now, day, real = today()
+    fake.fail("conversations.history", body={"ok": False, "error": "missing_scope"})
+    with caplog.at_level(logging.WARNING, logger="bot.jobs"):
+        assert post_daily_digest(client, store, real, now) == f"posted the {day} digest to {CHANNEL}"
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.jobs"] == [
+        f"could not read {CHANNEL} history to check for the {day} digest (missing_scope); posting it"
+    ]
+
+
+def test_yesterdays_digest_in_the_channel_is_not_todays(fake, client, store):
+    now, day, real = today()
+    yesterday = (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+    client.chat_postMessage(
+        channel=CHANNEL,
+        text="digest",
+        metadata={"event_type": DIGEST_EVENT, "event_payload": {"day": yesterday}},
+    )
+    client.chat_postMessage(
+        channel=CHANNEL,
+        text="other",
+        metadata={"event_type": "something_else", "event_payload": {"day": day}},
+    )
+    assert post_daily_digest(client, store, real, now) == f"posted the {day} digest to {CHANNEL}"
+    assert len(digest_posts(fake)) == 3
+
+
+def test_the_digest_job_polls_first_then_posts_and_logs_what_happened(fake, client, store, caplog):
+    from fakes.heroku import FakeHeroku, history
+
+    from bot.jobs import run_digest
+
+    heroku = FakeHeroku()
+    heroku.add_app("acme-api", history(datetime.now(UTC) - timedelta(minutes=30)))
+    s = settings(
+        apps=(WatchedApp("heroku", "acme-api"),),
+        heroku_api_key=heroku.api_key,
+        heroku_api_url=heroku.url,
+        retry_base=0.01,
+    )
+    try:
+        with caplog.at_level(logging.INFO, logger="bot.jobs"):
+            outcome = run_digest(client, s, store, poll_first=True)
+    finally:
+        heroku.close()
+    day = last_due(s, datetime.now(UTC)).date().isoformat()
+    assert outcome == f"posted the {day} digest to {CHANNEL}"
+    assert store.poll_runs("acme-api")  # it polled before posting
+    [post] = digest_posts(fake)
+    assert "acme-api" in str(post.params["blocks"]) and "H12" in str(post.params["blocks"])
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "bot.jobs"] == [
+        ("INFO", f"digest: {outcome}")
+    ]
+
+
+def test_the_digest_job_logs_each_retry_and_a_final_failure_as_warnings(fake, client, store, caplog):
+    from bot.jobs import run_digest
+
+    fake.fail("chat.postMessage", status=503, body={"ok": False, "error": "service_unavailable"})
+    with caplog.at_level(logging.INFO, logger="bot.jobs"):
+        outcome = run_digest(client, settings(), store, delays=(7,), sleep=lambda s: None)
+    assert outcome.startswith("could not post") and outcome.endswith("; will try again")
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "bot.jobs"] == [
+        ("WARNING", f"digest: {outcome} (in 7s)"),
+        ("WARNING", f"digest: {outcome}"),
+    ]
+
+
+def test_a_digest_job_that_breaks_is_logged_and_the_bot_goes_on(client, tmp_path, caplog):
+    from bot.jobs import run_digest
+
+    broken = Store(tmp_path / "d.db")
+    broken.close()
+    with caplog.at_level(logging.ERROR, logger="bot.jobs"):
+        assert run_digest(client, settings(), broken, delays=()) is None
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.jobs"] == ["digest failed"]

@@ -385,3 +385,63 @@ def test_the_crash_quoted_is_the_line_that_shows_it_not_a_clean_exit_just_before
     ]
     many = "\n".join(["worker exit 0"] * 150 + ["web exited with code 1"])
     assert [(f.cause, f.quote) for f in find_failures(many)] == [("crash", "web exited with code 1")]
+
+
+@pytest.mark.parametrize(
+    "text, codes",
+    [
+        ("error code H12 here", ["H12"]),  # said to be an error code before it
+        ("error H12", ["H12"]),
+        ("timeout on H12", ["H12"]),  # its title's word, at the very start
+        ("H12 timeouts since the deploy", ["H12"]),  # a plural of its title's word
+        ("we saw H12 and then an error", []),  # "error" after it, but not about it
+        ("an error happened in the night, then H12", []),  # too far before it
+        ("H55 errors and H12 errors", ["H12"]),  # an unknown code is passed over
+    ],
+)
+def test_what_vouches_for_a_code_named_in_prose(text, codes):
+    from bot.signatures import default
+
+    assert default().prose_codes(text) == codes
+
+
+def test_a_fly_tag_with_its_own_words_but_no_known_wording_is_its_code():
+    from bot.signatures import default
+
+    assert default().fly_code("[PC01] the machine refused our connection") == "PC01"
+    assert (
+        default().fly_code("[PC01] " + "x" * 400 + " refused connection") is None
+    )  # its words must follow it
+
+
+def test_a_table_built_afresh_reads_plurals_and_knowledge_base_wordings():
+    from bot.signatures import build
+
+    sig = build()
+    assert sig.prose_codes("H14 with zero dyno up") == ["H14"]  # "No web dynos running": dynos -> dyno
+    assert sig.phrase_code("2023-06-01 proxy said: instance refused connection") == "PC01"
+    assert sig.fly_code("[PC01] the machine refused our connection") == "PC01"
+
+
+def test_each_line_holding_a_trigger_is_tried_in_turn():
+    cases = [
+        ("worker exit 0\nweb exited with code 1\nworker exit 0\nbye", "web exited with code 1"),
+        ("worker exit 0\nexit code 1", "exit code 1"),  # the trigger opens the line
+        ("\nweb exited with code 1", "web exited with code 1"),  # after a blank first line
+    ]
+    for text, quote in cases:
+        assert [(f.cause, f.quote) for f in find_failures(text)] == [("crash", quote)], text
+
+
+def test_a_start_error_is_quoted_whole_once_and_cut_at_300_characters():
+    error = "2024-01-02T03:04:05Z app[6e82] iad [info]Error: " + "e" * 400
+    text = "line one\nline two\n" + error + "\nline four\n--> v3 failed - Failed due to unhealthy allocations"
+    found = find_failures(text)
+    assert [(f.cause, f.quote) for f in found] == [
+        ("crash", error[:300]),
+        ("health-check", "--> v3 failed - Failed due to unhealthy allocations"),
+    ]
+    crashed = find_failures(
+        "web exited with code 1\n" + error + "\n--> v3 failed - Failed due to unhealthy allocations"
+    )
+    assert [f.cause for f in crashed] == ["crash", "health-check"]  # a crash already found is not added again

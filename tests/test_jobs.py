@@ -278,10 +278,9 @@ def test_polling_is_scheduled_without_overlap_only_with_credentials(client, stor
     scheduler = start_scheduler(client, settings(digest_channel=""), store)  # apps but no API keys
     try:
         assert scheduler.get_job("poll") is None
-        assert (
+        assert [r.getMessage() for r in caplog.records if r.name == "bot.jobs"] == [
             "polling is off: DYNODOC_APPS names Heroku apps (acme-api) but HEROKU_API_KEY is not set"
-            in caplog.text
-        )
+        ]
     finally:
         scheduler.shutdown(wait=False)
     s = settings(
@@ -295,7 +294,8 @@ def test_polling_is_scheduled_without_overlap_only_with_credentials(client, stor
     try:
         job = scheduler.get_job("poll")
         assert job.max_instances == 1 and job.coalesce is True and job.misfire_grace_time == 3600
-        assert scheduler.timezone == ZoneInfo("UTC")
+        assert scheduler.timezone == ZoneInfo("UTC") and job.trigger.timezone == ZoneInfo("UTC")
+        assert job.args == (s, store) and job.func is run_poll
         assert job.trigger.interval == timedelta(minutes=5)
     finally:
         scheduler.shutdown(wait=False)
@@ -567,3 +567,86 @@ def test_a_digest_job_that_breaks_is_logged_and_the_bot_goes_on(client, tmp_path
     with caplog.at_level(logging.ERROR, logger="bot.jobs"):
         assert run_digest(client, settings(), broken, delays=()) is None
     assert [r.getMessage() for r in caplog.records if r.name == "bot.jobs"] == ["digest failed"]
+
+
+def test_the_digest_time_keeps_its_minute():
+    s = settings(digest_time=clock(9, 30))
+    assert last_due(s, datetime(2026, 11, 24, 9, 15, tzinfo=UTC)) == datetime(
+        2026, 11, 23, 9, 30, tzinfo=ZoneInfo("UTC")
+    )
+    assert last_due(s, datetime(2026, 11, 24, 9, 45, tzinfo=UTC)) == datetime(
+        2026, 11, 24, 9, 30, tzinfo=ZoneInfo("UTC")
+    )
+
+
+def test_the_digest_of_one_app_and_of_each_apps_platform(store):
+    end = datetime(2026, 11, 24, 9, tzinfo=UTC)
+    add_events(store, "acme-api", "H12", [end - timedelta(hours=1)])
+    add_events(store, "acme-edge", "PC01", [end - timedelta(hours=2), end - timedelta(hours=3)])
+    one = build_stored_digest(store, settings(), end, app="acme-edge")
+    assert [(a.app, a.platform, a.errors) for a in one.apps] == [("acme-edge", "fly", 2)]
+    both = build_stored_digest(store, settings(poll_minutes=60), end)
+    assert {a.app: a.platform for a in both.apps} == {"acme-api": "heroku", "acme-edge": "fly"}
+
+
+@pytest.mark.parametrize(
+    "fault, why",
+    [
+        (
+            {"body": {"ok": False, "error": "channel_not_found"}},
+            "(channel_not_found) — invite the bot to the channel",
+        ),
+        ({"body": {"ok": False, "error": "invalid_blocks"}}, "(invalid_blocks)"),
+        ({"body": {"ok": False, "error": "ratelimited"}}, "(ratelimited); will try again"),
+        (
+            {"status": 500, "body": {"ok": False, "error": "internal_error"}},
+            "(internal_error); will try again",
+        ),
+    ],
+)
+def test_a_post_slack_refuses_says_why_and_whether_it_will_be_tried_again(fake, client, store, fault, why):
+    now, day, real = today()
+    fake.fail("chat.postMessage", **fault)
+    assert (
+        post_daily_digest(client, store, real, now) == f"could not post the {day} digest to {CHANNEL} {why}"
+    )
+    assert store.digest_record(CHANNEL, day) is None
+
+
+def test_a_post_that_never_reaches_slack_names_the_error(fake, client, store):
+    now, day, real = today()
+    fake.fail("chat.postMessage", status=0, body="", times=2)  # slack_sdk retries a dropped connection once
+    outcome = post_daily_digest(client, store, real, now)
+    assert outcome.startswith(f"could not reach Slack to post the {day} digest (") and outcome.endswith(
+        "); will try again"
+    )
+    assert "NoneType" not in outcome and store.digest_record(CHANNEL, day) is None
+
+
+def test_a_posted_digest_has_its_title_and_is_recorded_with_its_ts(fake, client, store):
+    add_events(store, "acme-api", "H12", [NOW - timedelta(hours=1)])
+    assert post_daily_digest(client, store, settings(), NOW).startswith("posted")
+    [post] = digest_posts(fake)
+    assert "Dyno Doctor digest · 2026-11-24" in post.params["text"] + str(post.params.get("blocks"))
+    record = store.digest_record(CHANNEL, "2026-11-24")
+    assert record["ts"] == [m for m, _ in fake.history[CHANNEL] if "thread_ts" not in m][0]["ts"]
+
+
+def test_a_run_just_after_the_hour_is_on_time_and_one_past_five_minutes_is_late(fake, client, store):
+    on_time = NOW.replace(minute=4, second=59)
+    late = NOW.replace(minute=5, second=30)
+    add_events(store, "acme-api", "R14", [NOW.replace(minute=2)])  # in the hour under way
+    add_events(store, "acme-api", "H13", [NOW - timedelta(hours=23, minutes=30)])  # 09:30 the day before
+
+    def said(since: int) -> str:
+        return str([c.params for c in fake.calls_to("chat.postMessage", channel=CHANNEL)[since:]])
+
+    assert post_daily_digest(client, store, settings(), on_time).startswith("posted")
+    first = said(0)
+    assert "R14" not in first and "H13" in first
+    store.db.execute("DELETE FROM digests")
+    fake.history.clear()
+    before = len(fake.calls_to("chat.postMessage", channel=CHANNEL))
+    assert post_daily_digest(client, store, settings(), late).startswith("posted")
+    second = said(before)
+    assert "R14" in second and "H13" not in second  # the 24 hours now end at 10:00: 09:30 the day before is out

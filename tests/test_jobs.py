@@ -649,4 +649,5 @@ def test_a_run_just_after_the_hour_is_on_time_and_one_past_five_minutes_is_late(
     before = len(fake.calls_to("chat.postMessage", channel=CHANNEL))
     assert post_daily_digest(client, store, settings(), late).startswith("posted")
     second = said(before)
-    assert "R14" in second and "H13" not in second  # the 24 hours now end at 10:00: 09:30 the day before is out
+    # The 24 hours now end at 10:00: 09:30 the day before is out.
+    assert "R14" in second and "H13" not in second

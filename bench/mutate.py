@@ -17,6 +17,7 @@ Run `mutmut show NAME` / `mutmut browse` inside `.mutmut/<module>/` to read a su
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -135,6 +136,10 @@ def run_module(where: Path, budget_s: int, jobs: int) -> tuple[float, bool]:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         over = True
+    # A mutant stopped mid-way through the digest's parallel read leaves its pool's workers waiting
+    # forever; they are in mutmut's process group, so the group goes with it.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
     log.close()
     return time.monotonic() - started, over
 

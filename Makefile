@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench mutate install clean
 
 # The install log is kept out of sight unless it fails.
 $(STAMP): pyproject.toml
@@ -32,5 +32,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
+# Mutation testing, module by module, each within a time budget (not part of `make test`: minutes, not
+# seconds). `make mutate MODULES="logs redact"` runs some of them; scores are kept in bench/MUTATION.md.
+mutate: $(STAMP)
+	@$(BIN)/python bench/mutate.py $(MODULES)
+
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .mutmut mutants

@@ -172,10 +172,12 @@ def _first_match(text: str, low: str, cause: str, per_trigger: int = 200) -> str
         end = text.find("\n", start)
         end = len(text) if end == -1 else end
         after = text.find("\n", end + 1)
-        window = text[
-            max(0, text.rfind("\n", 0, max(0, start - 1)) + 1) : len(text) if after == -1 else after
-        ]
-        m = _PATTERNS[cause].search(window)
-        if m:
+        begin = max(0, text.rfind("\n", 0, max(0, start - 1)) + 1)
+        window = text[begin : len(text) if after == -1 else after]
+        # Only a match on this line (or running into it) counts: one on the next line is that line's
+        # to quote, else an ordinary "exit 0" just before a crash would be quoted as the crash.
+        if any(
+            m.start() < end - begin and m.end() > start - begin for m in _PATTERNS[cause].finditer(window)
+        ):
             return text[start:end].strip()[:300] or window.strip()[:300]
     return None

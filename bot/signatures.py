@@ -147,9 +147,12 @@ class Signatures:
         vouched = False
         for m in BARE_CODE.finditer(window):
             code = m.group("code")
-            if code not in self.codes or code in named:
+            if code not in self.codes:
                 continue
-            named.append(code)
+            if code not in named:
+                named.append(code)
+            if vouched:  # every mention is read until one says it is an error code, repeats included
+                continue
             if code[0] != "P" and (
                 _CODE_BEFORE.search(window, max(0, m.start() - 20), m.start())
                 or _CODE_AFTER.match(window, m.end(), m.end() + 12)
@@ -207,10 +210,15 @@ class ApiWording:
     trigger: str  # a lower-case word the text must hold for the pattern to be tried (cheap pre-check)
 
 
+# pragma: no mutate start
+# _wording runs once, at import, before mutmut switches a mutant on: no test could see a mutant of it.
 def _wording(pattern: str, label: str, provider: str) -> ApiWording:
     # Spaces match any run of white space: terminals and mail clients wrap these sentences anywhere.
     trigger = (re.findall(r"[a-z]{4,}", pattern.lower()) or [""])[0]
     return ApiWording(re.compile(pattern.replace(" ", r"\s{1,40}"), re.I), label, provider, trigger)
+
+
+# pragma: no mutate end
 
 
 API_WORDINGS = (

@@ -26,7 +26,9 @@ from bot.jobs import (
     build_stored_digest,
     digest_trigger,
     last_due,
+    polled_apps,
     post_daily_digest,
+    run_poll,
     start_scheduler,
 )
 from bot.render.text import render_digest
@@ -391,10 +393,9 @@ def test_polling_is_scheduled_without_overlap_only_with_credentials(client, stor
     scheduler = start_scheduler(client, settings(digest_channel=""), store)  # apps but no API keys
     try:
         assert scheduler.get_job("poll") is None
-        assert (
+        assert [r.getMessage() for r in caplog.records if r.name == "bot.jobs"] == [
             "polling is off: DYNODOC_APPS names Heroku apps (acme-api) but HEROKU_API_KEY is not set"
-            in caplog.text
-        )
+        ]
     finally:
         scheduler.shutdown(wait=False)
     s = settings(
@@ -408,7 +409,9 @@ def test_polling_is_scheduled_without_overlap_only_with_credentials(client, stor
     scheduler = start_scheduler(client, s, store)
     try:
         job = scheduler.get_job("poll")
-        assert job.max_instances == 1 and job.coalesce is True
+        assert job.max_instances == 1 and job.coalesce is True and job.misfire_grace_time == 3600
+        assert scheduler.timezone == ZoneInfo("UTC") and job.trigger.trigger.timezone == ZoneInfo("UTC")
+        assert job.args == (s, store) and job.func.__wrapped__ is run_poll  # under the job's lock
         assert job.trigger.trigger.interval == timedelta(minutes=5)
     finally:
         scheduler.shutdown(wait=True)  # the first poll (refused at once) ends before the store closes
@@ -430,6 +433,8 @@ def test_tail_mode_in_serve_keeps_heroku_tailed_and_stops_with_the_scheduler(cli
     scheduler = start_scheduler(client, s, store)
     try:
         assert scheduler.get_job("poll") is None  # the tail thread does the work
+        [tail] = [t for t in threading.enumerate() if t.name == "dynodoc-tail"]
+        assert tail.daemon  # it never keeps the process alive
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not store.query("SELECT COUNT(*) FROM events")[0][0]:
             time.sleep(0.05)
@@ -509,3 +514,256 @@ def test_a_refusal_is_not_retried(fake, client, store):
     waits: list[float] = []
     outcome = run_digest(client, settings(), store, delays=(1, 2), sleep=waits.append)
     assert "invite the bot" in outcome and waits == []
+
+
+def test_a_digest_deep_in_the_channel_history_is_found_on_a_later_page(fake, client, tmp_path, now):
+    # The digest was posted, the database was lost, and the channel got busy: 250 messages since then,
+    # more than one page of history (200).
+    day, real = DAY, settings()
+    first = client.chat_postMessage(
+        channel=CHANNEL, text="digest", metadata={"event_type": DIGEST_EVENT, "event_payload": {"day": day}}
+    )
+    for i in range(250):
+        fake.add_message(CHANNEL, fake.next_ts(), f"chatter {i}")
+    fresh = Store(tmp_path / "after-restart.db", clock=now)
+    outcome = post_daily_digest(client, fresh, real)
+    fresh.close()
+    assert outcome == f"found the {day} digest already posted (ts {first['ts']}); recorded it"
+    assert len(digest_posts(fake)) == 1
+    pages = fake.calls_to("conversations.history", channel=CHANNEL)
+    assert len(pages) == 2 and pages[1].params["cursor"] == "200"
+
+
+def test_a_late_digest_takes_in_the_hour_under_way(fake, client, store, now):
+    # Down at 09:00, back at 11:20: the events of 11:00-11:20 are in the digest.
+    late = NOW + timedelta(hours=2, minutes=20)
+    add_events(store, "acme-api", "R14", [late - timedelta(minutes=10)])
+    now.set(late)
+    assert post_daily_digest(client, store, settings()) == f"posted the 2026-11-24 digest to {CHANNEL}"
+    [post] = digest_posts(fake)
+    assert "R14" in str(post.params["blocks"])
+
+
+def test_a_digest_on_time_covers_the_24_full_hours_before_it(fake, client, store):
+    add_events(store, "acme-api", "R14", [NOW - timedelta(minutes=10)])  # 08:50: in
+    add_events(store, "acme-api", "H12", [NOW - timedelta(hours=24, minutes=10)])  # 08:50 the day before: out
+    assert post_daily_digest(client, store, settings()).startswith("posted")
+    [post] = digest_posts(fake)
+    assert "R14" in str(post.params["blocks"]) and "H12" not in str(post.params["blocks"])
+
+
+def test_the_digest_fires_at_its_hour_and_minute_in_its_time_zone():
+    paris = ZoneInfo("Europe/Paris")
+    trigger = digest_trigger(settings(digest_time=clock(9, 30), tz="Europe/Paris"))
+    fire = trigger.get_next_fire_time(None, datetime(2026, 11, 24, 0, 0, tzinfo=paris))
+    assert fire == datetime(2026, 11, 24, 9, 30, tzinfo=paris)
+
+
+def test_tail_mode_leaves_only_the_fly_apps_to_polling_sessions():
+    apps = (
+        WatchedApp("heroku", "acme-api"),
+        WatchedApp("fly", "acme-edge"),
+        WatchedApp("heroku", "acme-worker"),
+    )
+    assert polled_apps(settings(apps=apps)) == apps
+    assert polled_apps(settings(apps=apps, heroku_tail=True)) == (WatchedApp("fly", "acme-edge"),)
+
+
+def test_a_scheduled_poll_polls_every_app_and_logs_each_failure(store, caplog):
+    from fakes.heroku import FakeHeroku, history
+
+    heroku = FakeHeroku()
+    heroku.add_app("acme-api", history(datetime.now(UTC) - timedelta(minutes=30)))
+    s = settings(
+        apps=(WatchedApp("heroku", "acme-api"), WatchedApp("heroku", "gone-app")),
+        heroku_api_key=heroku.api_key,
+        heroku_api_url=heroku.url,
+        retry_base=0.01,
+    )
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.jobs"):
+            run_poll(s, store)
+    finally:
+        heroku.close()
+    assert store.query("SELECT COUNT(*) FROM events WHERE app = 'acme-api'")[0][0] > 0
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "bot.jobs"]
+    assert warning.startswith("poll heroku:gone-app: no Heroku app named gone-app")
+
+
+def test_a_poll_that_fails_outright_never_takes_the_bot_down(tmp_path, caplog):
+    broken = Store(tmp_path / "d.db")
+    broken.close()
+    s = settings(
+        apps=(WatchedApp("fly", "acme-edge"),), fly_api_token="t" * 20, fly_api_url="http://127.0.0.1:9"
+    )
+    with caplog.at_level(logging.ERROR, logger="bot.jobs"):
+        run_poll(s, broken)  # no exception escapes
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.jobs"] == ["poll failed"]
+
+
+def test_with_no_apps_to_poll_nothing_is_polled(store, caplog):
+    s = settings(apps=(WatchedApp("heroku", "acme-api"),), heroku_tail=True)
+    with caplog.at_level(logging.INFO, logger="bot.jobs"):
+        run_poll(s, store)
+    assert caplog.records == [] and store.poll_runs("acme-api") == []
+
+
+def test_a_channel_history_that_cannot_be_read_is_said_and_the_digest_posted(fake, client, store, caplog):
+    day, real = DAY, settings()
+    fake.fail("conversations.history", body={"ok": False, "error": "missing_scope"})
+    with caplog.at_level(logging.WARNING, logger="bot.jobs"):
+        assert post_daily_digest(client, store, real) == f"posted the {day} digest to {CHANNEL}"
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.jobs"] == [
+        f"could not read {CHANNEL} history to check for the {day} digest (missing_scope); posting it"
+    ]
+
+
+def test_yesterdays_digest_in_the_channel_is_not_todays(fake, client, store):
+    day, real = DAY, settings()
+    yesterday = (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+    client.chat_postMessage(
+        channel=CHANNEL,
+        text="digest",
+        metadata={"event_type": DIGEST_EVENT, "event_payload": {"day": yesterday}},
+    )
+    client.chat_postMessage(
+        channel=CHANNEL,
+        text="other",
+        metadata={"event_type": "something_else", "event_payload": {"day": day}},
+    )
+    assert post_daily_digest(client, store, real) == f"posted the {day} digest to {CHANNEL}"
+    assert len(digest_posts(fake)) == 3
+
+
+def test_the_digest_job_polls_first_then_posts_and_logs_what_happened(fake, client, store, caplog):
+    from fakes.heroku import FakeHeroku, history
+
+    from bot.jobs import run_digest
+
+    heroku = FakeHeroku()
+    heroku.add_app("acme-api", history(NOW - timedelta(hours=2)))  # all of it inside the 24 h to 09:00
+    s = settings(
+        apps=(WatchedApp("heroku", "acme-api"),),
+        heroku_api_key=heroku.api_key,
+        heroku_api_url=heroku.url,
+        retry_base=0.01,
+    )
+    try:
+        with caplog.at_level(logging.INFO, logger="bot.jobs"):
+            outcome = run_digest(client, s, store, poll_first=True)
+    finally:
+        heroku.close()
+    assert outcome == f"posted the {DAY} digest to {CHANNEL}"
+    assert store.poll_runs("acme-api")  # it polled before posting
+    [post] = digest_posts(fake)
+    assert "acme-api" in str(post.params["blocks"]) and "H12" in str(post.params["blocks"])
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "bot.jobs"] == [
+        ("INFO", f"digest: {outcome}")
+    ]
+
+
+def test_the_digest_job_logs_each_retry_and_a_final_failure_as_warnings(fake, client, store, caplog):
+    from bot.jobs import run_digest
+
+    fake.fail("chat.postMessage", status=503, body={"ok": False, "error": "service_unavailable"})
+    with caplog.at_level(logging.INFO, logger="bot.jobs"):
+        outcome = run_digest(client, settings(), store, delays=(7,), sleep=lambda s: None)
+    assert outcome.startswith("could not post") and outcome.endswith("; will try again")
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "bot.jobs"] == [
+        ("WARNING", f"digest: {outcome} (in 7s)"),
+        ("WARNING", f"digest: {outcome}"),
+    ]
+
+
+def test_a_digest_job_that_breaks_is_logged_and_the_bot_goes_on(client, tmp_path, caplog):
+    from bot.jobs import run_digest
+
+    broken = Store(tmp_path / "d.db")
+    broken.close()
+    with caplog.at_level(logging.ERROR, logger="bot.jobs"):
+        assert run_digest(client, settings(), broken, delays=()) is None
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.jobs"] == ["digest failed"]
+
+
+def test_the_digest_time_keeps_its_minute():
+    s = settings(digest_time=clock(9, 30))
+    assert last_due(s, datetime(2026, 11, 24, 9, 15, tzinfo=UTC)) == datetime(
+        2026, 11, 23, 9, 30, tzinfo=ZoneInfo("UTC")
+    )
+    assert last_due(s, datetime(2026, 11, 24, 9, 45, tzinfo=UTC)) == datetime(
+        2026, 11, 24, 9, 30, tzinfo=ZoneInfo("UTC")
+    )
+
+
+def test_the_digest_of_one_app_and_of_each_apps_platform(store):
+    end = datetime(2026, 11, 24, 9, tzinfo=UTC)
+    add_events(store, "acme-api", "H12", [end - timedelta(hours=1)])
+    add_events(store, "acme-edge", "PC01", [end - timedelta(hours=2), end - timedelta(hours=3)])
+    one = build_stored_digest(store, settings(), end, app="acme-edge")
+    assert [(a.app, a.platform, a.errors) for a in one.apps] == [("acme-edge", "fly", 2)]
+    both = build_stored_digest(store, settings(poll_minutes=60), end)
+    assert {a.app: a.platform for a in both.apps} == {"acme-api": "heroku", "acme-edge": "fly"}
+
+
+@pytest.mark.parametrize(
+    "fault, why",
+    [
+        (
+            {"body": {"ok": False, "error": "channel_not_found"}},
+            "(channel_not_found) — invite the bot to the channel",
+        ),
+        ({"body": {"ok": False, "error": "invalid_blocks"}}, "(invalid_blocks)"),
+        ({"body": {"ok": False, "error": "ratelimited"}}, "(ratelimited); will try again"),
+        (
+            {"status": 500, "body": {"ok": False, "error": "internal_error"}},
+            "(internal_error); will try again",
+        ),
+    ],
+)
+def test_a_post_slack_refuses_says_why_and_whether_it_will_be_tried_again(fake, client, store, fault, why):
+    day, real = DAY, settings()
+    fake.fail("chat.postMessage", **fault)
+    assert post_daily_digest(client, store, real) == f"could not post the {day} digest to {CHANNEL} {why}"
+    assert store.digest_record(CHANNEL, day) is None
+
+
+def test_a_post_that_never_reaches_slack_names_the_error(fake, client, store):
+    day, real = DAY, settings()
+    fake.fail("chat.postMessage", status=0, body="", times=2)  # slack_sdk retries a dropped connection once
+    outcome = post_daily_digest(client, store, real)
+    assert outcome.startswith(f"could not reach Slack to post the {day} digest (") and outcome.endswith(
+        "); will try again"
+    )
+    assert "NoneType" not in outcome and store.digest_record(CHANNEL, day) is None
+
+
+def test_a_posted_digest_has_its_title_and_is_recorded_with_its_ts(fake, client, store):
+    add_events(store, "acme-api", "H12", [NOW - timedelta(hours=1)])
+    assert post_daily_digest(client, store, settings()).startswith("posted")
+    [post] = digest_posts(fake)
+    assert "Dyno Doctor digest · 2026-11-24" in post.params["text"] + str(post.params.get("blocks"))
+    record = store.digest_record(CHANNEL, "2026-11-24")
+    assert record["ts"] == [m for m, _ in fake.history[CHANNEL] if "thread_ts" not in m][0]["ts"]
+
+
+def test_a_run_just_after_the_hour_is_on_time_and_one_past_five_minutes_is_late(fake, client, store, now):
+    on_time = NOW.replace(minute=4, second=59)
+    late = NOW.replace(minute=5, second=30)
+    add_events(store, "acme-api", "R14", [NOW.replace(minute=2)])  # in the hour under way
+    add_events(store, "acme-api", "H13", [NOW - timedelta(hours=23, minutes=30)])  # 09:30 the day before
+
+    def said(since: int) -> str:
+        return str([c.params for c in fake.calls_to("chat.postMessage", channel=CHANNEL)[since:]])
+
+    now.set(on_time)
+    assert post_daily_digest(client, store, settings()).startswith("posted")
+    first = said(0)
+    assert "R14" not in first and "H13" in first
+    store.execute("DELETE FROM digests")
+    fake.history.clear()
+    before = len(fake.calls_to("chat.postMessage", channel=CHANNEL))
+    now.set(late)
+    assert post_daily_digest(client, store, settings()).startswith("posted")
+    second = said(before)
+    # The 24 hours now end at 10:00: 09:30 the day before is out.
+    assert "R14" in second and "H13" not in second

@@ -126,3 +126,34 @@ def test_health_counts_failures_in_a_row_until_the_last_good_poll(store):
     assert health.failures_in_a_row == 3
     assert health.last_ok == NOW - timedelta(minutes=30)
     assert health.last.outcome == "failed"
+
+
+def test_digest_coverage_counts_partial_polls_as_done(tmp_path):
+    # One hour of polling every 5 minutes: 13 polls called for; a partial poll read the logs (some lines,
+    # then an error), so it covered its stretch; a failed one did not.
+    store = Store(tmp_path / "d.db")
+    until = NOW.replace(minute=0) - timedelta(hours=1)
+    outcomes = ["ok"] * 10 + ["partial", "partial", "failed"]
+    for i, outcome in enumerate(outcomes):
+        started = until - timedelta(minutes=61) + timedelta(minutes=5 * i)
+        store.record_run(
+            PollRun(
+                "shop-api", "heroku", started, started, outcome, error="boom" if outcome == "failed" else None
+            )
+        )
+    tally = store.digest_tally("shop-api", "heroku", until - timedelta(days=8), until, poll_minutes=5)
+    assert (tally.polls_done, tally.polls_expected) == (12, 13)
+    assert tally.poll_error == "boom"  # the last poll failed
+
+
+def test_rollups_count_every_5xx_from_500_up(tmp_path):
+    store = Store(tmp_path / "d.db")
+    t = NOW - timedelta(hours=2)
+    records = [
+        rec(i, t + timedelta(seconds=i), status=s) for i, s in enumerate((200, 404, 499, 500, 502, 503))
+    ]
+    store.save_lines("shop-api", "heroku", records)
+    [(requests, status_5xx)] = store.query("SELECT requests, status_5xx FROM rollups")
+    assert (requests, status_5xx) == (6, 3)
+    tally = store.digest_tally("shop-api", "heroku", t - timedelta(days=1), t + timedelta(hours=1))
+    assert sum(tally.server_errors.values()) == 3 and sum(tally.requests.values()) == 6

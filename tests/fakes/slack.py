@@ -445,7 +445,8 @@ class FakeSlack:
             )
         if method == "conversations.history":
             # Newest first; top-level messages only (and thread starters); between `oldest` and `latest`,
-            # which count themselves only with `inclusive`; metadata only when asked for, as Slack does.
+            # which count themselves only with `inclusive`; metadata only when asked for; `limit` a page
+            # (100 by default) and the next page by `response_metadata.next_cursor`, as Slack does.
             inclusive = str(params.get("inclusive")).lower() in ("true", "1")
             oldest = float(params.get("oldest") or 0)
             latest = float(params.get("latest") or "inf")
@@ -458,8 +459,19 @@ class FakeSlack:
                     and m.get("thread_ts", m["ts"]) == m["ts"]
                 ]
             found.sort(key=lambda m: float(m["ts"]), reverse=True)
-            limit = int(params.get("limit") or 100)
-            return 200, {"ok": True, "messages": found[:limit], "has_more": len(found) > limit}, {}
+            start = int(params.get("cursor") or 0)
+            end = start + int(params.get("limit") or 100)
+            more = end < len(found)
+            return (
+                200,
+                {
+                    "ok": True,
+                    "messages": found[start:end],
+                    "has_more": more,
+                    "response_metadata": {"next_cursor": str(end) if more else ""},
+                },
+                {},
+            )
         if method == "chat.delete":
             with self._cond:
                 messages = self.history.get(params.get("channel"), [])

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot import signatures
 
@@ -83,7 +84,7 @@ _TYPE_STATUS: dict[str, tuple[int, ...]] = {
 }
 
 
-def find_json_objects(text: str, limit: int = 20) -> list[dict]:
+def find_json_objects(text: str, limit: int = 20) -> list[dict[str, Any]]:
     """Every top-level JSON object in `text` (a paste may hold several, between other lines).
 
     Only a `{` that opens an object (`{"` or `{}`) is tried, and at most `_MAX_FAILED` tries may fail:
@@ -91,7 +92,7 @@ def find_json_objects(text: str, limit: int = 20) -> list[dict]:
     paste of braces.
     """
     text = text[:MAX_SCAN]
-    found: list[dict] = []
+    found: list[dict[str, Any]] = []
     decoder = json.JSONDecoder()
     failed = 0
     pos = 0
@@ -117,7 +118,7 @@ _OBJECT_START = re.compile(r'\{\s{0,40}["}]')
 _MAX_FAILED = 64
 
 
-def _as_int(value) -> int | None:
+def _as_int(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int) and 100 <= value <= 599:
@@ -127,18 +128,18 @@ def _as_int(value) -> int | None:
     return None
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     return value.strip()[:500] if isinstance(value, str) else ""
 
 
-def _identifier(value) -> str | None:
+def _identifier(value: object) -> str | None:
     """An error type or code as an identifier. A terminal may have wrapped it ("overload     ed_error"):
     white space inside is dropped; anything that is still not an identifier (a sentence) is no code."""
     text = re.sub(r"\s+", "", value) if isinstance(value, str) else ""
     return text if _TYPED_CODE.match(text) else None
 
 
-def from_body(body: dict) -> ApiError | None:
+def from_body(body: dict[str, Any]) -> ApiError | None:
     """Read one JSON object as an error body; None when it carries no error."""
     inner = body.get("error")
     if isinstance(inner, dict):
@@ -381,7 +382,7 @@ def find_api_signals(
     return [e for e in found.values() if e.code in labels]
 
 
-def _fallbacks(text: str, proof: Callable[[], tuple[str, ...]], add) -> None:
+def _fallbacks(text: str, proof: Callable[[], tuple[str, ...]], add: Callable[..., None]) -> None:
     """No label in the paste: an SDK's exception class, or a status against a known API, still says what
     kind of failure it was."""
     low = text.lower()

@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TypeVar
 
 from bot import logs, signatures
 from bot.apierrors import ApiError, find_api_errors, find_api_signals, providers_in
@@ -21,6 +22,8 @@ from bot.knowledge import BLAME_WORDS, SEVERITIES, Entry, KnowledgeBase
 from bot.logs import LogEvent, normalise_path
 from bot.paste import MAX_PASTE_CHARS, clean
 from bot.redact import Redacted, redact
+
+K = TypeVar("K")  # what a Counter counts
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ _EXIT_MEANING = {
 }
 
 
-def _top(counter: Counter, n: int = 3) -> tuple:
+def _top(counter: Counter[K], n: int = 3) -> tuple[tuple[K, int], ...]:
     return tuple(counter.most_common(n))
 
 
@@ -663,7 +666,7 @@ def _crash_context(events: list[LogEvent]) -> tuple[tuple[str, ...], str] | None
 
 def _observations(events: list[LogEvent]) -> tuple[str, ...]:
     notes: list[str] = []
-    exits: Counter = Counter()
+    exits: Counter[tuple[int, str | None]] = Counter()
     for i, e in enumerate(events):
         if e.kind == "exit" and e.exit_status is not None:
             exits[e.exit_status, _killed_by_platform(events[max(0, i - 6) : i], e)] += 1

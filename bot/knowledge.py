@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -172,7 +172,7 @@ class Answer:
 # --- loading ---------------------------------------------------------------------------------------
 
 
-def _strings(value, where: str, name: str, *, min_items: int = 0) -> tuple[str, ...]:
+def _strings(value: object, where: str, name: str, *, min_items: int = 0) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise KnowledgeError(f"{where}: '{name}' must be a list of non-empty strings")
     if len(value) < min_items:
@@ -180,7 +180,7 @@ def _strings(value, where: str, name: str, *, min_items: int = 0) -> tuple[str, 
     return tuple(v.strip() for v in value)
 
 
-def _entry(raw: dict, where: str) -> Entry:
+def _entry(raw: dict[str, Any], where: str) -> Entry:
     if not isinstance(raw, dict):
         raise KnowledgeError(f"{where}: an entry must be a mapping")
     missing = [k for k in REQUIRED if k not in raw]

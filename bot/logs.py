@@ -171,7 +171,7 @@ def _time_before(body: str, end: int) -> datetime | None:
     return parse_time(m.group("ts")) if m else None
 
 
-def _heroku(line: str, body: str, m: re.Match, sig: Signatures) -> LogEvent:
+def _heroku(line: str, body: str, m: re.Match[str], sig: Signatures) -> LogEvent:
     groups = m.groupdict()
     src, proc, msg = (
         groups["src"] or groups.get("src2"),
@@ -194,7 +194,7 @@ def _heroku(line: str, body: str, m: re.Match, sig: Signatures) -> LogEvent:
     return LogEvent(**base, kind="app", dyno=proc)
 
 
-def _router(base: dict, msg: str, sig: Signatures) -> LogEvent:
+def _router(base: dict[str, Any], msg: str, sig: Signatures) -> LogEvent:
     m = _LEGACY_ROUTER.search(msg, 0, _HEAD) if "Error H" in msg[:_HEAD] else None
     if m and m.group("code") in sig.codes:
         f = logfmt(msg[m.end() :])
@@ -231,7 +231,7 @@ def _router(base: dict, msg: str, sig: Signatures) -> LogEvent:
     return LogEvent(**base, kind="router")
 
 
-def _runtime(base: dict, msg: str, proc: str, sig: Signatures) -> LogEvent:
+def _runtime(base: dict[str, Any], msg: str, proc: str, sig: Signatures) -> LogEvent:
     m = sig.error_code(msg)
     if m:
         code = m.group("code")
@@ -268,7 +268,7 @@ def _dyno(proc: str) -> str | None:
     return proc if proc not in ("router", "logplex", "api", "log-shuttle", "") else None
 
 
-def _fly(line: str, body: str, m: re.Match, sig: Signatures) -> LogEvent:
+def _fly(line: str, body: str, m: re.Match[str], sig: Signatures) -> LogEvent:
     proc = m.group("proc") or m.group("inst")
     return _fly_event(
         {
@@ -286,7 +286,7 @@ def _fly(line: str, body: str, m: re.Match, sig: Signatures) -> LogEvent:
     )
 
 
-def _fly_event(base: dict, sig: Signatures) -> LogEvent:
+def _fly_event(base: dict[str, Any], sig: Signatures) -> LogEvent:
     """Classify one Fly.io line by its source (proxy, app, runner ...) and message."""
     src, msg = base["source"], base["message"]
     if src == "proxy":

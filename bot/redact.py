@@ -210,7 +210,7 @@ def redact(text: str) -> Redacted:
         if present.isdisjoint(triggers):
             continue
 
-        def mask(m: re.Match, name: str = name, group: int = group) -> str:
+        def mask(m: re.Match[str], name: str = name, group: int = group) -> str:
             nonlocal count
             if m.group(group) == MASK or m.group(group).startswith("[REDACTED"):
                 return m.group(0)

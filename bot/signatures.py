@@ -111,7 +111,7 @@ class Signatures:
             return m.group("code")
         return None
 
-    def error_code(self, text: str) -> re.Match | None:
+    def error_code(self, text: str) -> re.Match[str] | None:
         """`Error R14 (…)` and friends, for a known code."""
         for m in ERROR_CODE.finditer(text[:2000]):
             if m.group("code") in self.codes:
@@ -204,7 +204,7 @@ def default() -> Signatures:
 class ApiWording:
     """A sentence an API sends for one error, which SDKs often print alone ("message-only" errors)."""
 
-    pattern: re.Pattern
+    pattern: re.Pattern[str]
     label: str  # the knowledge entry it means
     provider: str  # openai | anthropic | heroku-platform | heroku-ai
     trigger: str  # a lower-case word the text must hold for the pattern to be tried (cheap pre-check)

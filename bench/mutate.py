@@ -68,8 +68,18 @@ TARGETS: dict[str, Target] = {
     ),
     "redact": Target("bot/redact.py", ("tests/test_redact.py", "tests/test_redact_corpus.py"), 300),
     "digest": Target("bot/digest.py", ("tests/test_digest.py",), 900),
+    # The store runs on SQLite and PostgreSQL: its tests run on both engines, so it gets the longest budget.
     "store": Target(
-        "bot/store.py", ("tests/test_store.py", "tests/test_poll_store.py", "tests/test_store_faults.py"), 600
+        "bot/store.py",
+        (
+            "tests/test_store.py",
+            "tests/test_poll_store.py",
+            "tests/test_store_faults.py",
+            "tests/test_store_engines.py",
+            "tests/test_store_feedback.py",
+            "tests/test_instances.py",
+        ),
+        1500,
     ),
     "jobs": Target("bot/jobs.py", ("tests/test_jobs.py",), 900),
     "dedupe": Target("bot/slack/dedupe.py", ("tests/test_dedupe.py",), 120),

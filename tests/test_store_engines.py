@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import time
 from collections import Counter
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -276,9 +277,20 @@ def test_a_lost_connection_releases_the_job_lock(postgres):
     with one.exclusive("digest") as mine:
         assert mine
         with psycopg.connect(url, autocommit=True) as admin:  # the instance's session dies
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            )
+            pids = [
+                r[0]
+                for r in admin.execute(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                ).fetchall()
+            ]
+            admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [pids])
+            # Termination is asynchronous: the lock goes with the backend, so wait for the backend to be gone.
+            deadline = time.monotonic() + 10
+            while admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [pids]
+            ).fetchone()[0]:
+                assert time.monotonic() < deadline, "the terminated session did not end"
+                time.sleep(0.02)
         with two.exclusive("digest") as theirs:
             assert theirs
     one.close()

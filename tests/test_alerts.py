@@ -34,6 +34,19 @@ def kb():
     return KnowledgeBase.load()
 
 
+# The settings every drained-alert test starts the bot with.
+DRAIN_ENV = {
+    "DYNODOC_APPS": "heroku:acme-api",
+    "DYNODOC_DRAIN_TOKEN": TOKEN,
+    "DYNODOC_ALERT_CHANNEL": CHANNEL,
+}
+
+
+def h12_lines(t: datetime, path: str, n: int) -> list[str]:
+    """`n` H12 router lines at `t`, on `path`/0 .. `path`/n-1 (in the shape of the fake Heroku's lines)."""
+    return [router(t, f"{path}/{i}", 503, 30000, code="H12", desc="Request timeout") for i in range(n)]
+
+
 def h12(t: datetime, i: int) -> LineRecord:
     line = router(t, f"/export/{i}", 503, 30000, code="H12", desc="Request timeout")
     return LineRecord(line_hash(APP.name, line), t, line, code="H12", kind="router", request=True)
@@ -212,28 +225,19 @@ def test_drained_h12s_alert_within_a_minute_then_update_and_snooze(tmp_path):
         bot, port = BotProcess.http(
             fake,
             tmp_path,
-            DYNODOC_APPS="heroku:acme-api",
-            DYNODOC_DRAIN_TOKEN=TOKEN,
-            DYNODOC_ALERT_CHANNEL=CHANNEL,
+            **DRAIN_ENV,
         )
         try:
             url = f"http://127.0.0.1:{port}/drains/heroku/acme-api"
             now = utcnow()
-            burst = [
-                router(now, f"/export/{i}", 503, 30000, code="H12", desc="Request timeout") for i in range(40)
-            ]
+            burst = h12_lines(now, "/export", 40)
             started = time.monotonic()
             assert logplex.post(url, burst, password=TOKEN, frame_id="B1").status_code == 204
             [alert] = fake.wait_for("chat.postMessage", channel=CHANNEL, timeout=60)
             assert time.monotonic() - started < 60
             assert "H12" in alert.params["text"] and "acme-api" in alert.params["text"]
             assert logplex.post(url, burst, password=TOKEN, frame_id="B1").status_code == 204  # a retry
-            second = [
-                router(
-                    now + timedelta(seconds=5), f"/more/{i}", 503, 30000, code="H12", desc="Request timeout"
-                )
-                for i in range(10)
-            ]
+            second = h12_lines(now + timedelta(seconds=5), "/more", 10)
             assert logplex.post(url, second, password=TOKEN, frame_id="B2").status_code == 204
             [update] = fake.wait_for("chat.update", channel=CHANNEL, timeout=30)
             assert "*50*" in json.dumps(update.params["blocks"])  # 40 + 10: the retried 40 counted once
@@ -254,12 +258,7 @@ def test_drained_h12s_alert_within_a_minute_then_update_and_snooze(tmp_path):
             )
             assert post_form(port, {"payload": json.dumps(click)}).status == 200
             update_showing(fake, "Snoozed until")  # the message says it sleeps (updates may merge)
-            third = [
-                router(
-                    now + timedelta(seconds=9), f"/late/{i}", 503, 30000, code="H12", desc="Request timeout"
-                )
-                for i in range(10)
-            ]
+            third = h12_lines(now + timedelta(seconds=9), "/late", 10)
             assert logplex.post(url, third, password=TOKEN, frame_id="B3").status_code == 204
             last = update_showing(fake, "*60*")
             assert "Snoozed until" in json.dumps(last.params["blocks"])
@@ -324,17 +323,13 @@ def test_an_alert_names_the_release_just_before_it_and_the_rollback(tmp_path):
         bot, port = BotProcess.http(
             fake,
             tmp_path,
-            DYNODOC_APPS="heroku:acme-api",
-            DYNODOC_DRAIN_TOKEN=TOKEN,
-            DYNODOC_ALERT_CHANNEL=CHANNEL,
+            **DRAIN_ENV,
             HEROKU_API_KEY=API_KEY,
             HEROKU_API_URL=heroku.url,
         )
         try:
             url = f"http://127.0.0.1:{port}/drains/heroku/acme-api"
-            burst = [
-                router(now, f"/pay/{i}", 503, 30000, code="H12", desc="Request timeout") for i in range(3)
-            ]
+            burst = h12_lines(now, "/pay", 3)
             assert logplex.post(url, burst, password=TOKEN).status_code == 204
             [alert] = fake.wait_for("chat.postMessage", channel=CHANNEL, timeout=60)
             said = json.dumps(alert.params["blocks"])
@@ -372,10 +367,7 @@ def test_a_polled_app_alerts_within_one_poll_and_old_history_stays_quiet(tmp_pat
     fake, heroku = FakeSlack(), FakeHeroku()
     try:
         now = utcnow()
-        old = [
-            router(now - timedelta(hours=3), f"/old/{i}", 503, 30000, code="H12", desc="Request timeout")
-            for i in range(5)
-        ]
+        old = h12_lines(now - timedelta(hours=3), "/old", 5)
         fresh = [router(now - timedelta(minutes=1), "/", 503, 0, code="H99", desc="Platform error")]
         heroku.add_app("shop-api", old + fresh)
         bot, _ = BotProcess.http(
@@ -469,18 +461,14 @@ def test_a_fly_alert_names_the_release_its_machines_were_updated_to(store, kb):
 
 def test_a_restart_mid_incident_continues_it_without_a_second_alert(tmp_path):
     fake = FakeSlack()
-    env = {"DYNODOC_APPS": "heroku:acme-api", "DYNODOC_DRAIN_TOKEN": TOKEN, "DYNODOC_ALERT_CHANNEL": CHANNEL}
     try:
         now = utcnow()
         for round_, frame_id in enumerate(("R1", "R2")):
-            bot, port = BotProcess.http(fake, tmp_path, **env)
+            bot, port = BotProcess.http(fake, tmp_path, **DRAIN_ENV)
             try:
                 url = f"http://127.0.0.1:{port}/drains/heroku/acme-api"
                 t = now + timedelta(seconds=round_)
-                lines = [
-                    router(t, f"/r{round_}/{i}", 503, 30000, code="H12", desc="Request timeout")
-                    for i in range(5)
-                ]
+                lines = h12_lines(t, f"/r{round_}", 5)
                 assert logplex.post(url, lines, password=TOKEN, frame_id=frame_id).status_code == 204
                 if round_ == 0:
                     fake.wait_for("chat.postMessage", channel=CHANNEL, timeout=60)
@@ -495,7 +483,6 @@ def test_a_restart_mid_incident_continues_it_without_a_second_alert(tmp_path):
 
 def test_the_drain_keeps_accepting_while_slack_is_slow_and_rate_limits(tmp_path):
     fake = FakeSlack()
-    env = {"DYNODOC_APPS": "heroku:acme-api", "DYNODOC_DRAIN_TOKEN": TOKEN, "DYNODOC_ALERT_CHANNEL": CHANNEL}
     try:
         fake.fail("chat.postMessage", delay=5.0, times=1)  # Slack takes 5 s over the first alert
         fake.fail(
@@ -505,7 +492,7 @@ def test_the_drain_keeps_accepting_while_slack_is_slow_and_rate_limits(tmp_path)
             headers={"Retry-After": "1"},
             times=1,
         )
-        bot, port = BotProcess.http(fake, tmp_path, **env)
+        bot, port = BotProcess.http(fake, tmp_path, **DRAIN_ENV)
         try:
             url = f"http://127.0.0.1:{port}/drains/heroku/acme-api"
             now = utcnow()

@@ -318,6 +318,9 @@ _FALLBACK: dict[str, dict[str | int, str]] = {
         402: "delinquent",
     },
 }
+# The provider of an SDK exception class that both OpenAI's and Anthropic's SDKs define, with no other
+# evidence in the text.
+AMBIGUOUS_SDK = "openai-or-anthropic"
 # Labels that name a family; a more specific label found beside them says more.
 _GENERIC = frozenset({"invalid_request_error", "api_error"})
 # Heroku Platform API ids are ordinary words ("not_found", "gone"): they count only as an `id` field.
@@ -405,6 +408,15 @@ def _fallbacks(text: str, proof: Callable[[], tuple[str, ...]], add: Callable[..
         if m and m.group("module")
         else next((p for p in proof() if p in ("openai", "anthropic", "heroku-platform")), None)
     )
+    if provider is None and m is not None and m.group("cls") == "OverloadedError":
+        provider = "anthropic"  # only Anthropic's SDK has it
+    if provider is None and m is not None:
+        # OpenAI's and Anthropic's SDKs raise the same class names. OpenAI's SDK is the one most code calls
+        # (OpenAI-compatible APIs, Heroku AI's included, are called through it), so its meaning is given,
+        # marked "ambiguous" so that the reader is told.
+        own = "openai" if m.group("cls") in _FALLBACK["openai"] else "anthropic"
+        add(_FALLBACK[own][m.group("cls")], AMBIGUOUS_SDK, _line_of(text, m.start()))
+        return
     if provider is None:
         return
     status_match = _STATUS_IN_TEXT.search(text)

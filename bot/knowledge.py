@@ -459,6 +459,32 @@ _PLATFORM_HINTS = {
     "heroku": ("heroku", "dyno", "dynos", "router", "herokuapp", "buildpack", "buildpacks", "procfile"),
 }
 _AI_PLATFORMS = ("heroku-ai", "openai", "anthropic")
+_PROVIDER_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic"}
+# Statuses that Heroku's router and Fly's proxy never send themselves, with what to say when no API is named.
+_CALLED_API_NOTES = {
+    "HTTP 429": (
+        "No API named: Heroku's router and Fly's proxy never answer 429, so an API your app calls did, most "
+        "often an AI API (OpenAI's meaning first; Anthropic's is `rate_limit_error`). From the Heroku "
+        "Platform API it is `rate_limit`."
+    ),
+    "HTTP 401": (
+        "No API named: Heroku's router and Fly's proxy never answer 401, so an API your app or CLI calls "
+        "did, most often an AI API (OpenAI's meaning first; Anthropic's is `authentication_error`). From "
+        "the Heroku Platform API it is `unauthorized`."
+    ),
+}
+# The exception classes that both OpenAI's and Anthropic's SDKs define (OverloadedError is Anthropic's).
+_SDK_CLASS = re.compile(
+    r"\b(?:RateLimit|Authentication|NotFound|InternalServer|APIConnection|BadRequest|PermissionDenied"
+    r"|APITimeout|Conflict|UnprocessableEntity)Error\b"
+)
+# The words that name each platform in a question (its evidence in `_platform_hint`).
+_NAMES_OF = {
+    "heroku": frozenset({"heroku"}),
+    "fly": frozenset({"fly", "flyio", "io"}),
+    "anthropic": frozenset({"anthropic", "claude"}),
+    "openai": frozenset({"openai", "gpt", "chatgpt"}),
+}
 # Error types that Anthropic's API (and OpenAI-compatible ones) share with Heroku AI's entries.
 _SHARED_TYPES = frozenset(
     {
@@ -519,6 +545,8 @@ _COMMON = {
     "L10": 1.1,
     "exit-137": 1.1,
     "exit-143": 1.1,
+    # A bare 429 from OpenAI is a rate limit more often than a spent quota.
+    "rate_limit_exceeded": 1.1,
 }
 # Fly's families are named by the second letter of their codes.
 _FLY_FAMILIES = {
@@ -569,6 +597,10 @@ _NAMED_EXIT = re.compile(
 AMBIGUOUS_CLAUDE = (
     "Claude runs on Anthropic's own API and on Heroku AI, with the same error types; this is Anthropic's "
     'answer. Say "heroku ai" (or paste the error body) if you call Claude through Heroku.'
+)
+AMBIGUOUS_SDK = (
+    "OpenAI's and Anthropic's SDKs both raise `{cls}`; this is {provider}'s meaning. Say which API you call "
+    "(or paste the error body) for the other."
 )
 UNSURE_TEXT = (
     "I'm not sure which of these you mean. Paste a log line or the error body and I'll diagnose it; "
@@ -739,6 +771,10 @@ class KnowledgeBase:
         """Free-text search: BM25 over title, keywords, summary and body; best first."""
         words = [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and len(w) >= 2]
         words = [self._correct(w) for w in words]
+        if platform:
+            # The platform is weighed below; its name matching entries that mention it ("anthropic" in the
+            # overloaded entry's keywords) would count it twice and outrank what was asked.
+            words = [w for w in words if w not in _NAMES_OF.get(platform, ())] or words
         if not words:
             return []
         query = " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
@@ -864,9 +900,20 @@ class KnowledgeBase:
         if said and platform in ("heroku", "fly") and said.platform in _AI_PLATFORMS:
             said = None  # '"service unavailable" on Heroku' is the router's page, not an AI API's status
         if said:
-            return Answer(question, "search", (Match(said, 1.0),))
+            sdk = _SDK_CLASS.search(question) if said.platform in _PROVIDER_NAMES and not platform else None
+            note = (
+                AMBIGUOUS_SDK.format(cls=sdk.group(0), provider=_PROVIDER_NAMES[said.platform]) if sdk else ""
+            )
+            return Answer(question, "search", (Match(said, 1.0),), note)
 
         status = self._status(text, platform)
+        if status and platform is None and status.note in _CALLED_API_NOTES:
+            # Heroku's router and Fly's proxy never send these: an API the app calls did, most often an AI
+            # API. OpenAI's meaning first (its SDK is the one most code uses), the Platform API's beside it.
+            ai = self._status(text, "openai")
+            if ai:
+                ranked = (*ai.matches[:2], *status.matches[:1], *ai.matches[2:4])
+                return Answer(question, "status", ranked, _CALLED_API_NOTES[status.note])
         if status:
             if platform is None and not self._specific_words(words, status_of=status):
                 # "503 errors": a status alone, on no named platform, is a dozen different failures.
@@ -1057,7 +1104,7 @@ class KnowledgeBase:
     def _status(self, text: str, platform: str | None) -> Answer | None:
         m = _STATUS.search(text)
         # A reason phrase only on a named platform: "Too Many Requests" alone is any API's.
-        reason = None if m or platform is None else _REASON.search(text)
+        reason = None if m else _REASON.search(text)
         if not m and not reason:
             return None
         status = int(m.group(1)) if m else _REASONS[reason.group(0)]  # type: ignore[union-attr]
@@ -1074,7 +1121,7 @@ class KnowledgeBase:
             ]
             if platform != "heroku-ai" and own:
                 words = {m.entry.code: m.score for m in self.search(text, limit=40, platform=platform)}
-                own.sort(key=lambda e: -words.get(e.code, 0))
+                own.sort(key=lambda e: (-words.get(e.code, 0), -_COMMON.get(e.code, 1.0)))
             first = self.get(f"AI-{status}")
             pool = [
                 e

@@ -233,6 +233,12 @@ API_WORDINGS = (
         "openai",
     ),
     _wording(r"you didn't provide an api key", "invalid_api_key", "openai"),
+    # The error of a spending cap reached (`billing_hard_limit_reached`), and openai-python 0.x's
+    # APIConnectionError text, which apps still print when they wrap a failed call.
+    _wording(
+        r"billing hard limit has been reached|billing_hard_limit_reached", "insufficient_quota", "openai"
+    ),
+    _wording(r"error communicating with openai", "connection_error", "openai"),
     _wording(r"invalid x-api-key", "authentication_error", "anthropic"),
     _wording(r"your credit balance is too low", "billing_error", "anthropic"),
     _wording(r"would exceed (?:the|your) (?:organization's )?rate limit", "rate_limit_error", "anthropic"),
@@ -281,7 +287,8 @@ PROVIDER_EVIDENCE = (
     (
         "anthropic",
         re.compile(
-            r"\banthropic\b|api\.anthropic\.com|x-api-key|status\.claude\.com|\bsk-ant-|claude code"
+            r"(?<![a-z0-9])anthropic(?![a-z0-9])|api\.anthropic\.com|x-api-key|status\.claude\.com|\bsk-ant-"
+            r"|claude code"
             r"|\bclaude-[\w.-]{0,40}-20\d{6}\b|\"type\"\s?:\s?\"error\",\s?\"error\"",
             re.I,
         ),
@@ -289,8 +296,8 @@ PROVIDER_EVIDENCE = (
     (
         "openai",
         re.compile(
-            r"\bopenai\b|api\.openai\.com|platform\.openai\.com|\bgpt\b|\bgpt-?[0-9]|\bchatgpt\b|\bsk-proj-"
-            r"|\bo[134](?:-mini|-pro)?\b|\bdavinci\b",
+            r"(?<![a-z0-9])openai(?![a-z0-9])|api\.openai\.com|platform\.openai\.com|\bgpt\b|\bgpt-?[0-9]"
+            r"|\bchatgpt\b|\bsk-proj-|\bo[134](?:-mini|-pro)?\b|\bdavinci\b|\bcodex\b",
             re.I,
         ),
     ),
@@ -307,7 +314,7 @@ PROVIDER_EVIDENCE = (
 _PROVIDER_TRIGGERS = {
     "heroku-ai": ("inference", "heroku ai", "heroku-ai"),
     "anthropic": ("anthropic", "x-api-key", "claude", '"type"', "sk-ant-"),
-    "openai": ("openai", "gpt", "sk-proj-", "o1", "o3", "o4", "davinci"),
+    "openai": ("openai", "gpt", "sk-proj-", "o1", "o3", "o4", "davinci", "codex"),
     "heroku-platform": (
         "api.heroku.com",
         "error id:",

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.apierrors import find_api_signals, providers_in
+from bot.apierrors import AMBIGUOUS_SDK, find_api_signals, providers_in
 from bot.diagnose import diagnose
 from bot.failures import find_failures
 from bot.logs import parse_line
@@ -119,6 +119,22 @@ def test_the_provider_comes_from_evidence_and_is_not_guessed():
     assert providers_in("POST https://api.anthropic.com/v1/messages") == ("anthropic",)
     assert providers_in("INFERENCE_URL=https://us.inference.heroku.com") == ("heroku-ai",)
     assert providers_in('{"error": {"code": 429, "type": "rate_limit_error"}}') == ()
+
+
+def test_env_vars_and_products_are_evidence_of_their_provider():
+    # https://github.com/openai/codex/issues/7323 and https://github.com/peakflo/20x/issues/211
+    assert providers_in("401 Unauthorized when using OPENAI_API_KEY") == ("openai",)
+    assert providers_in("Codex error (other): unexpected status 401 Unauthorized") == ("openai",)
+    assert providers_in("export ANTHROPIC_API_KEY=... then 401") == ("anthropic",)
+    assert providers_in("myopenaiclone returned 401") == ()
+
+
+def test_an_sdk_class_alone_is_read_as_openais_and_marked_ambiguous(kb):
+    # https://github.com/zhayujie/bot-on-anything/issues/367 : the class name is the whole title
+    [error] = find_api_signals("RateLimitError", kb.api_labels)
+    assert (error.code, error.api) == ("rate_limit_exceeded", AMBIGUOUS_SDK)
+    [anthropic_only] = find_api_signals("OverloadedError", kb.api_labels)
+    assert (anthropic_only.code, anthropic_only.api) == ("overloaded_error", "anthropic")
 
 
 def test_a_sentence_is_never_a_code(kb):

@@ -326,6 +326,7 @@ _STATUS = re.compile(
     r"(?!\s{0,2}(?:max\b|connections?\b|users?\b|rows?\b|items?\b|lines?\b|[mgk]b\b|ms\b|s\b|seconds?\b|minutes?\b|%|\+))"
 )
 _WORD = re.compile(r"[a-z0-9_]+")
+_URL = re.compile(r"\bhttps?://\S+", re.I)
 # A status said by its reason phrase ("service unavailable" is a 503). Only phrases that mean nothing else:
 # "not found" and "forbidden" are as often a module or a file.
 _REASONS = {
@@ -460,6 +461,12 @@ _PLATFORM_HINTS = {
 }
 _AI_PLATFORMS = ("heroku-ai", "openai", "anthropic")
 _PROVIDER_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic"}
+# Words that put a question about a status on an AI API when no provider is named.
+_AI_CONTEXT = re.compile(r"\b(?:prompts?|completions?|llms?|embeddings?|chatbot|tokens? per minute)\b")
+_AI_STATUS_NOTE = (
+    "No API named, but the question is about an AI API's {status}: OpenAI's meaning first (Anthropic's and "
+    "Heroku AI's are close); say which API for its own."
+)
 # Statuses that Heroku's router and Fly's proxy never send themselves, with what to say when no API is named.
 _CALLED_API_NOTES = {
     "HTTP 429": (
@@ -510,7 +517,7 @@ _VAGUE_WORDS = frozenset(
     something everything getting got gets anyone someone know why does doing done able possible what
     reason reasons keep keeps still suddenly working properly correctly online offline live up unreachable
     reachable respond responding response responds info support more url send sending request requests
-    startup restart restarted restarting instance log logs logging tail show shows visible recent stdout""".split()
+    message messages startup restart restarted restarting instance log logs logging tail show shows visible recent stdout""".split()
 )
 # "My app crashes" fits a dozen entries; "app crash on Heroku" is H10 or a crash loop.
 # What comes with a status number without saying anything more: "HTTP 503", "status code 503", the reason
@@ -769,7 +776,8 @@ class KnowledgeBase:
 
     def search(self, text: str, limit: int = 5, platform: str | None = None) -> list[Match]:
         """Free-text search: BM25 over title, keywords, summary and body; best first."""
-        words = [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and len(w) >= 2]
+        # A URL has told the platform already (`_platform_hint`); its parts ("api", "v1", "com") are not words.
+        words = [w for w in _WORD.findall(_URL.sub(" ", text.lower())) if w not in _STOPWORDS and len(w) >= 2]
         words = [self._correct(w) for w in words]
         if platform:
             # The platform is weighed below; its name matching entries that mention it ("anthropic" in the
@@ -794,6 +802,7 @@ class KnowledgeBase:
         phrase = " ".join(words)
         # The question with its typos corrected, stop words kept: "client request interrumped" says H27's title.
         corrected = " ".join(self._correct(w) for w in _WORD.findall(text.lower()))
+        unhyphened = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)  # "rate-limited" says "rate limit"
         # A crash with its cause named ("memory error, worker crashes") is about the cause.
         crashed = bool(_CRASH_WORDS & set(words)) and not _CAUSE_WORDS & set(words)
         scored: list[Match] = []
@@ -802,7 +811,7 @@ class KnowledgeBase:
             score = -row["rank"]
             # A title or keyword phrase said in full beats scattered word hits.
             title = entry.title.lower()
-            if title in text or title in corrected or self._says_keyword(entry, text):
+            if title in text or title in corrected or self._says_keyword(entry, text, unhyphened):
                 score *= 1.6
             score += fuzz.token_set_ratio(phrase, entry.title.lower()) / 25
             if phrase == " ".join(w for w in _WORD.findall(entry.title.lower()) if w not in _STOPWORDS):
@@ -873,7 +882,7 @@ class KnowledgeBase:
                 note=f"{unknown[0]} is not a known {self._platform_of(unknown[0])} code.",
             )
 
-        words = set(_WORD.findall(text))
+        words = set(_WORD.findall(_URL.sub(" ", text)))
         family = self._family(text, words)
         if family:
             return family
@@ -907,13 +916,18 @@ class KnowledgeBase:
             return Answer(question, "search", (Match(said, 1.0),), note)
 
         status = self._status(text, platform)
-        if status and platform is None and status.note in _CALLED_API_NOTES:
-            # Heroku's router and Fly's proxy never send these: an API the app calls did, most often an AI
-            # API. OpenAI's meaning first (its SDK is the one most code uses), the Platform API's beside it.
+        called = (
+            status and platform is None and (status.note in _CALLED_API_NOTES or _AI_CONTEXT.search(text))
+        )
+        if status and called:
+            # Heroku's router and Fly's proxy never send 429 or 401, and "prompts" or "completions" say whose
+            # status it is: an API the app calls, most often an AI API. OpenAI's meaning first (its SDK is the
+            # one most code uses), the hosting platform's beside it.
             ai = self._status(text, "openai")
             if ai:
                 ranked = (*ai.matches[:2], *status.matches[:1], *ai.matches[2:4])
-                return Answer(question, "status", ranked, _CALLED_API_NOTES[status.note])
+                note = _CALLED_API_NOTES.get(status.note, _AI_STATUS_NOTE.format(status=status.note))
+                return Answer(question, "status", ranked, note)
         if status:
             if platform is None and not self._specific_words(words, status_of=status):
                 # "503 errors": a status alone, on no named platform, is a dozen different failures.
@@ -968,10 +982,11 @@ class KnowledgeBase:
         )
 
     @staticmethod
-    def _says_keyword(entry: Entry, text: str) -> bool:
-        """One of the entry's keywords (longer than 3 characters) is in the text as whole words: "abort" is
-        not in "aborting deployment", nor "node" in "nodegoat"."""
-        return any(len(k) > 3 and _said_in(k, text) for k in entry.keywords)
+    def _says_keyword(entry: Entry, *texts: str) -> bool:
+        """One of the entry's keywords (longer than 3 characters) is in one of the texts (the question as
+        typed, and with its hyphens as spaces) as whole words: "abort" is not in "aborting deployment", nor
+        "node" in "nodegoat"."""
+        return any(len(k) > 3 and _said_in(k, t) for k in entry.keywords for t in texts)
 
     @staticmethod
     def _specific_words(words: set[str], status_of: Answer | None = None) -> set[str]:

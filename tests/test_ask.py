@@ -370,3 +370,33 @@ def test_a_429_or_401_with_no_api_named_is_an_ai_apis_first(kb, question, first,
     assert codes[0] == first and heroku in codes[:3]
     assert "never answer" in answer.note and f"`{heroku}`" in answer.note
     assert kb.lookup("heroku api returns 429").best.code == "rate_limit"
+
+
+def test_words_and_phrases_as_people_type_them(kb):
+    # https://github.com/openai-rs/gptpal/issues/2 : a URL's parts ("api", "v1") are not words of the question
+    url = "Request error: https://api.openai.com/v1/chat/completions: Connection Failed: Connect error"
+    assert kb.lookup(url).best.code == "connection_error"
+    # https://github.com/zed-industries/zed/issues/57059 : "rate-limited" says the keyword "rate limit"
+    zed = kb.lookup(
+        "Anthropic API request from Zed gets rate-limited with fresh API key, while same key works in other "
+        "AI harnesses"
+    )
+    assert "rate_limit_error" in [m.entry.code for m in zed.matches][:2]
+    # https://github.com/chathub-dev/chathub/issues/126 : every error has a message; it narrows nothing
+    assert kb.lookup("Message error").kind == "unsure"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # https://github.com/openai/openai-cua-sample-app/issues/54
+        "500 error from API. Unable to get any prompts to complete. Several steps run, but never completes.",
+        # https://github.com/father-bot/chatgpt_telegram_bot/issues/56
+        "[Error] Something went wrong during completion. 'Internal server error'",
+    ],
+)
+def test_prompts_and_completions_put_a_status_on_an_ai_api(kb, question):
+    answer = kb.lookup(question)
+    assert answer.best.code == "server_error" and "AI API" in answer.note
+    # The hosting platform's page stays on offer.
+    assert "HTTP-500" in [m.entry.code for m in answer.matches][:3]

@@ -517,7 +517,7 @@ _VAGUE_WORDS = frozenset(
     something everything getting got gets anyone someone know why does doing done able possible what
     reason reasons keep keeps still suddenly working properly correctly online offline live up unreachable
     reachable respond responding response responds info support more url send sending request requests
-    message messages startup restart restarted restarting instance log logs logging tail show shows visible recent stdout""".split()
+    message messages unknown startup restart restarted restarting instance log logs logging tail show shows visible recent stdout""".split()
 )
 # "My app crashes" fits a dozen entries; "app crash on Heroku" is H10 or a crash loop.
 # What comes with a status number without saying anything more: "HTTP 503", "status code 503", the reason
@@ -632,6 +632,7 @@ _PLATFORM_WORDS = frozenset(
         "model",
         "api",
         "ai",
+        "platform",
     }
 )
 
@@ -973,7 +974,10 @@ class KnowledgeBase:
         """The entry's own title, or a keyword phrase with a specific word in it, said in full (typos
         corrected): "App crashed" is H10 however vague its words are one by one."""
         said_as = (text, " ".join(self._correct(w) for w in _WORD.findall(text)))
-        return any(entry.title.lower() in t for t in said_as) or any(
+        title = entry.title.lower()
+        # "API error" said names no entry: every API has errors.
+        generic = set(_WORD.findall(title)) <= _PLATFORM_WORDS | {"error", "errors"}
+        return (not generic and any(title in t for t in said_as)) or any(
             " " in k
             and any(_said_in(k, t) for t in said_as)
             and set(_WORD.findall(k)) - _VAGUE_WORDS - _PLATFORM_WORDS - _STOPWORDS - _STATUS_WORDS

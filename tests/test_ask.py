@@ -389,6 +389,18 @@ def test_words_and_phrases_as_people_type_them(kb):
 @pytest.mark.parametrize(
     "question",
     [
+        "The fly.io is really awesome platform, however unstable.",  # https://github.com/fly-apps/hello-fly/issues/4
+        "openai api error",  # https://github.com/semanser/codel/issues/45 : "API error" names no entry
+        "Error: GPT-5.4 Pro - Unknown error",  # https://github.com/continuedev/continue/issues/12911
+    ],
+)
+def test_words_every_error_has_leave_it_unsure(kb, question):
+    assert kb.lookup(question).kind == "unsure"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
         # https://github.com/openai/openai-cua-sample-app/issues/54
         "500 error from API. Unable to get any prompts to complete. Several steps run, but never completes.",
         # https://github.com/father-bot/chatgpt_telegram_bot/issues/56

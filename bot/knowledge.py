@@ -625,6 +625,8 @@ _PLATFORM_WORDS = frozenset(
         "machines",
         "app",
         "apps",
+        "bot",  # what people host ("my Telegram bot"), not what went wrong
+        "bots",
         "openai",
         "anthropic",
         "claude",
@@ -673,6 +675,11 @@ _TRANSLATIONS = {
     "落ちる": "crash",
     "se cae": "crash",
     "abstürz": "crash",
+    "краш": "crash",  # "крашится", "крашнулся"
+    "падает": "crash",
+    "память": "memory",
+    "памяти": "memory",
+    "таймаут": "timeout",
     "起動": "boot",
     "启动": "boot",
     "bootear": "boot",

@@ -392,6 +392,8 @@ def test_words_and_phrases_as_people_type_them(kb):
         "The fly.io is really awesome platform, however unstable.",  # https://github.com/fly-apps/hello-fly/issues/4
         "openai api error",  # https://github.com/semanser/codel/issues/45 : "API error" names no entry
         "Error: GPT-5.4 Pro - Unknown error",  # https://github.com/continuedev/continue/issues/12911
+        # https://github.com/telegraf/telegraf/issues/350 (questions-12): the bot is what is hosted, not H22's bots
+        "Bot not working on Heroku",
     ],
 )
 def test_words_every_error_has_leave_it_unsure(kb, question):
@@ -412,3 +414,9 @@ def test_prompts_and_completions_put_a_status_on_an_ai_api(kb, question):
     assert answer.best.code == "server_error" and "AI API" in answer.note
     # The hosting platform's page stays on offer.
     assert "HTTP-500" in [m.entry.code for m in answer.matches][:3]
+
+
+def test_a_russian_crash_on_heroku_is_a_crash(kb):
+    # https://github.com/samdark/yiiframework-ru/issues/150 (questions-12)
+    answer = kb.lookup("У меня крашится телеграм бот на Heroku. Кто знает как исправить?")
+    assert answer.best.code in ("H10", "crash-loop")

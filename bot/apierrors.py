@@ -362,7 +362,14 @@ def find_api_signals(
     for wording in signatures.API_WORDINGS:
         m = wording.trigger in low and wording.pattern.search(text)
         if m:
-            add(wording.label, wording.provider, _line_of(text, m.start()))
+            line = _line_of(text, m.start())
+            status = _STATUS_IN_TEXT.search(line)  # "Error code: 403 - {... the sentence ...}"
+            add(
+                wording.label,
+                wording.provider,
+                line,
+                int(next(g for g in status.groups() if g)) if status else None,
+            )
     for m in signatures.HEROKU_ERROR_ID.finditer(text):
         if m.group("id") in labels:
             add(m.group("id"), "heroku-platform", _line_of(text, m.start()))

@@ -635,6 +635,8 @@ _PLATFORM_WORDS = frozenset(
         "api",
         "ai",
         "platform",
+        "region",  # where an app runs ("bom region"), on either platform
+        "regions",
     }
 )
 
@@ -970,7 +972,9 @@ class KnowledgeBase:
         }
         best = hits[0].entry
         phrased = self._phrased(best, text)
-        if not phrased and not specific & self._names[best.code]:
+        # On a named hosting platform, an AI API's entry found by a word or two is not what was asked.
+        off_platform = platform in ("heroku", "fly") and best.platform in _AI_PLATFORMS
+        if not phrased and (off_platform or not specific & self._names[best.code]):
             # With nothing specific said, search hits are noise: offer what people on that platform hit most.
             found: Sequence[Match] = hits if specific else []
             return Answer(question, "unsure", note=UNSURE_TEXT, candidates=self._candidates(found, platform))
@@ -1032,7 +1036,8 @@ class KnowledgeBase:
         signals = find_api_signals(question[:2000], self.api_labels)
         said = self.get(signals[0].code or "") if signals else None
         if said:
-            return said
+            # A provider's own wording ("That model is currently overloaded") is explained as that provider's.
+            return said.for_provider(signals[0].api)
         return next(
             (
                 entry

@@ -239,6 +239,15 @@ API_WORDINGS = (
         r"billing hard limit has been reached|billing_hard_limit_reached", "insufficient_quota", "openai"
     ),
     _wording(r"error communicating with openai", "connection_error", "openai"),
+    # The other messages of OpenAI's error-code guide (platform.openai.com/docs/guides/error-codes).
+    _wording(r"you must be a member of an organization to use the api", "invalid_api_key", "openai"),
+    _wording(
+        r"country, region,? or territory not supported", "unsupported_country_region_territory", "openai"
+    ),
+    _wording(r"unsupported_country_region_territory", "unsupported_country_region_territory", "openai"),
+    _wording(r"the engine is currently overloaded", "server_error", "openai"),
+    _wording(r"that model is currently overloaded with other requests", "server_error", "openai"),
+    _wording(r"server_is_overloaded", "server_error", "openai"),
     _wording(r"invalid x-api-key", "authentication_error", "anthropic"),
     _wording(r"your credit balance is too low", "billing_error", "anthropic"),
     _wording(r"would exceed (?:the|your) (?:organization's )?rate limit", "rate_limit_error", "anthropic"),

@@ -420,3 +420,16 @@ def test_a_russian_crash_on_heroku_is_a_crash(kb):
     # https://github.com/samdark/yiiframework-ru/issues/150 (questions-12)
     answer = kb.lookup("У меня крашится телеграм бот на Heroku. Кто знает как исправить?")
     assert answer.best.code in ("H10", "crash-loop")
+
+
+def test_openais_documented_messages_name_their_entry(kb):
+    # https://github.com/gaboolic/vercel-reverse-fast/issues/45
+    assert kb.lookup("Error: Country, region, or territory not supported").best.code == (
+        "unsupported_country_region_territory"
+    )
+    # https://github.com/continuedev/continue/issues/11449 : OpenAI's only 403
+    assert kb.lookup("Error: GPT-5 - 403").best.code == "unsupported_country_region_territory"
+    # OpenAI's 503 wording as apps print it (chatanywhere's README quotes the body with type server_error)
+    overloaded = "That model is currently overloaded with other requests. You can retry your request"
+    assert kb.lookup(overloaded).best.code == "server_error"
+    assert kb.lookup(overloaded).best.platform == "openai"

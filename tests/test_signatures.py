@@ -461,3 +461,15 @@ def test_a_start_error_is_quoted_whole_once_and_cut_at_300_characters():
         "web exited with code 1\n" + error + "\n--> v3 failed - Failed due to unhealthy allocations"
     )
     assert [f.cause for f in crashed] == ["crash", "health-check"]  # a crash already found is not added again
+
+
+def test_openais_region_block_is_diagnosed_as_such(kb):
+    # https://github.com/home-assistant/core/issues/120072
+    paste = (
+        "Sorry, I had a problem talking to OpenAI: Error code: 403 - {'error': {'code': "
+        "'unsupported_country_region_territory', 'message': 'Country, region, or territory not supported', "
+        "'param': None, 'type': 'request_forbidden'}}"
+    )
+    d = diagnose(paste, kb)
+    assert [f.code for f in d.findings] == ["unsupported_country_region_territory"]
+    assert d.findings[0].api.api == "openai" and d.findings[0].api.status == 403

@@ -44,26 +44,31 @@ def main() -> None:
 
 
 def agreement(kb: KnowledgeBase) -> None:
-    """How far a single labeler's answers can be trusted: a second labeler relabelled sets 4-6 blind."""
+    """How far a single labeler's answers can be trusted: a second labeler relabelled some sets blind
+    (`second-labeler-<first>-<last>.yml`)."""
     import yaml
 
-    second = yaml.safe_load((HELDOUT / "second-labeler-4-6.yml").read_text(encoding="utf-8"))
-    first = {
-        (n, q.q): q.expect
-        for n in (4, 5, 6)
-        for q in realquestions.load_questions(HELDOUT / f"questions-{n}.yml")
-    }
-    agreed = right = 0
-    for item in second:
-        both = first[(item["set"], item["q"])] & frozenset(item["expect"])
-        if both:
-            agreed += 1
-            codes = realquestions.engine(kb)(item["q"])
-            right += (codes[0] if codes else "abstain") in both
-    print(
-        f"second labeler on sets 4-6 ({len(second)} questions): the labelers agree on {agreed / len(second):.1%};"
-    )
-    print(f"  dyno doctor on the {agreed} agreed questions: top-1 {right / agreed:.1%}")
+    for path in sorted(HELDOUT.glob("second-labeler-*.yml"), key=lambda p: int(p.stem.split("-")[2])):
+        second = yaml.safe_load(path.read_text(encoding="utf-8"))
+        sets = sorted({item["set"] for item in second})
+        first = {
+            (n, q.q): q.expect
+            for n in sets
+            for q in realquestions.load_questions(HELDOUT / f"questions-{n}.yml")
+        }
+        agreed = right = 0
+        for item in second:
+            both = first[(item["set"], item["q"])] & frozenset(item["expect"])
+            if both:
+                agreed += 1
+                codes = realquestions.engine(kb)(item["q"])
+                right += (codes[0] if codes else "abstain") in both
+        named = f"{sets[0]}-{sets[-1]}"
+        print(
+            f"second labeler on sets {named} ({len(second)} questions): the labelers agree on "
+            f"{agreed / len(second):.1%};"
+        )
+        print(f"  dyno doctor on the {agreed} agreed questions: top-1 {right / agreed:.1%}")
 
 
 if __name__ == "__main__":

@@ -463,21 +463,16 @@ _AI_PLATFORMS = ("heroku-ai", "openai", "anthropic")
 _PROVIDER_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic"}
 # Words that put a question about a status on an AI API when no provider is named.
 _AI_CONTEXT = re.compile(r"\b(?:prompts?|completions?|llms?|embeddings?|chatbot|tokens? per minute)\b")
-_AI_STATUS_NOTE = (
-    "No API named, but the question is about an AI API's {status}: OpenAI's meaning first (Anthropic's and "
-    "Heroku AI's are close); say which API for its own."
-)
+_AI_STATUS_NOTE = "No API named, but this is an AI API's {status}: OpenAI's meaning first."
 # Statuses that Heroku's router and Fly's proxy never send themselves, with what to say when no API is named.
 _CALLED_API_NOTES = {
     "HTTP 429": (
-        "No API named: Heroku's router and Fly's proxy never answer 429, so an API your app calls did, most "
-        "often an AI API (OpenAI's meaning first; Anthropic's is `rate_limit_error`). From the Heroku "
-        "Platform API it is `rate_limit`."
+        "No API named: Heroku's router and Fly's proxy never send 429, so an API you call did; OpenAI's "
+        "meaning first (the Platform API's is `rate_limit`)."
     ),
     "HTTP 401": (
-        "No API named: Heroku's router and Fly's proxy never answer 401, so an API your app or CLI calls "
-        "did, most often an AI API (OpenAI's meaning first; Anthropic's is `authentication_error`). From "
-        "the Heroku Platform API it is `unauthorized`."
+        "No API named: Heroku's router and Fly's proxy never send 401, so an API you call did; OpenAI's "
+        "meaning first (the Platform API's is `unauthorized`)."
     ),
 }
 # The exception classes that both OpenAI's and Anthropic's SDKs define (OverloadedError is Anthropic's).
@@ -605,10 +600,7 @@ AMBIGUOUS_CLAUDE = (
     "Claude runs on Anthropic's own API and on Heroku AI, with the same error types; this is Anthropic's "
     'answer. Say "heroku ai" (or paste the error body) if you call Claude through Heroku.'
 )
-AMBIGUOUS_SDK = (
-    "OpenAI's and Anthropic's SDKs both raise `{cls}`; this is {provider}'s meaning. Say which API you call "
-    "(or paste the error body) for the other."
-)
+AMBIGUOUS_SDK = "OpenAI's and Anthropic's SDKs both raise `{cls}`; this is {provider}'s meaning."
 UNSURE_TEXT = (
     "I'm not sure which of these you mean. Paste a log line or the error body and I'll diagnose it; "
     "or ask about one of them:"
@@ -937,7 +929,7 @@ class KnowledgeBase:
             if ai:
                 ranked = (*ai.matches[:2], *status.matches[:1], *ai.matches[2:4])
                 note = _CALLED_API_NOTES.get(status.note, _AI_STATUS_NOTE.format(status=status.note))
-                return Answer(question, "status", ranked, note)
+                return Answer(question, "search", ranked, note)  # "status" answers use the note as a label
         if status:
             if platform is None and not self._specific_words(words, status_of=status):
                 # "503 errors": a status alone, on no named platform, is a dozen different failures.

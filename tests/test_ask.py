@@ -368,7 +368,7 @@ def test_a_429_or_401_with_no_api_named_is_an_ai_apis_first(kb, question, first,
     codes = [m.entry.code for m in answer.matches]
     # The router and the proxy never send these; the Platform API's meaning stays in the first three.
     assert codes[0] == first and heroku in codes[:3]
-    assert "never answer" in answer.note and f"`{heroku}`" in answer.note
+    assert "never send" in answer.note and f"`{heroku}`" in answer.note
     assert kb.lookup("heroku api returns 429").best.code == "rate_limit"
 
 

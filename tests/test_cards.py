@@ -200,3 +200,11 @@ def test_a_card_ref_round_trips_and_stays_small():
     ref = CardRef("0123456789abcdef", "paste", "f" * 32, "diagnosis R14: R14, H12", SHARE_PICK)
     assert CardRef.parse(ref.value()) == ref
     assert len(ref.value()) < 200
+
+
+def test_a_note_on_whose_meaning_it_is_stays_on_the_card_beside_the_alternatives():
+    # https://github.com/TheR1D/shell_gpt/issues/334 (held-out questions-11): no API named, a 429
+    blocks = shown("HTTPError: 429 Client Error: Too Many Requests")
+    assert_a_card(blocks)
+    text = blocks_as_text(blocks)
+    assert "never send 429" in text and "Or did you mean" in text and "rate_limit" in text

@@ -302,10 +302,12 @@ def answer_card_blocks(answer: Answer) -> list[dict]:
     extra = ""
     if answer.kind == "status" and entries[1:]:
         extra = f"Also behind {answer.note}: {_codes(entries[1:])}"
-    elif answer.kind == "search" and entries[1:]:
-        extra = f"Or did you mean {_codes(entries[1:], 3)}?"
-    elif answer.note:
-        extra = escape(answer.note)
+    else:
+        # A note (which provider's meaning this is) and the alternatives, both: neither hides the other.
+        alternatives = (
+            f"Or did you mean {_codes(entries[1:], 3)}?" if answer.kind == "search" and entries[1:] else ""
+        )
+        extra = " ".join(x for x in (escape(answer.note), alternatives) if x)
     return _entry_card(entries[0], answer.where, extra)
 
 

@@ -282,10 +282,13 @@ def working(client: WebClient, channel: str, ts: str) -> Iterator[None]:
 
 def post(client: WebClient, channel: str, thread_ts: str | None, out: list[SlackMessage]) -> None:
     """Post messages, in order, into a thread (or inline when `thread_ts` is None)."""
-    where = {"thread_ts": thread_ts} if thread_ts else {}
     for message in out:
         client.chat_postMessage(
-            channel=channel, unfurl_links=False, unfurl_media=False, **where, **message.payload()
+            channel=channel,
+            thread_ts=thread_ts,  # None: inline (slack_sdk leaves None arguments out of the request)
+            unfurl_links=False,
+            unfurl_media=False,
+            **message.payload(),
         )
 
 
@@ -366,8 +369,8 @@ def slash_command(command: dict, ack, respond_url, services: Services) -> None:
         if share:
             text = text[: len(text) - len(words[-1])].rstrip()
         card = card_for(replies.respond(text, services.kb), text)
-        out = slack_cards.prepare(card, services, SHARE_NONE if share else SHARE_HERE)
-        ack(response_type="in_channel" if share else "ephemeral", **out.payload())
+        answer = slack_cards.prepare(card, services, SHARE_NONE if share else SHARE_HERE)
+        ack(response_type="in_channel" if share else "ephemeral", **answer.payload())
 
 
 def autodiagnose_command(command: dict, arg: str, services: Services) -> dict:

@@ -8,6 +8,7 @@ import sys
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bot import messages
 from bot.config import ConfigError, Settings, load_settings
@@ -27,7 +28,7 @@ from bot.reply import looks_like_paste, respond
 MAX_READ = MAX_PASTE_CHARS * 2  # bytes read from a file; the diagnosis cuts the text itself
 
 
-def _print_json(data: dict) -> None:
+def _print_json(data: dict[str, Any]) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
@@ -44,7 +45,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def reply_to(text: str, kb: KnowledgeBase) -> str:
     """What the bot says to a message: the same rules as in Slack, rendered as text."""
     reply = respond(text, kb)
-    return render_diagnosis(reply.diagnosis) if reply.diagnosis else render_answer(reply.answer)
+    if reply.diagnosis is not None:
+        return render_diagnosis(reply.diagnosis)
+    assert reply.answer is not None  # a Reply holds one of the two
+    return render_answer(reply.answer)
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
@@ -188,7 +192,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     """Poll the watched apps' logs into the database: once, or every DYNODOC_POLL_MINUTES until Ctrl-C."""
     from contextlib import closing
 
-    from bot.poll import check_poll_settings, poll_all, poll_forever
+    from bot.poll import PollResult, check_poll_settings, poll_all, poll_forever
     from bot.render.polling import render_poll_result
     from bot.store import open_store
 
@@ -197,7 +201,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     width = max(len(str(a)) for a in settings.apps)
     with closing(open_store(settings)) as store:
 
-        def show(result) -> None:
+        def show(result: PollResult) -> None:
             print(render_poll_result(result, width), flush=True)
 
         if args.once:

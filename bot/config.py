@@ -56,6 +56,7 @@ class Settings:
     public_url: str = ""  # DYNODOC_PUBLIC_URL: where Heroku reaches this bot (for `dynodoc drain-url`)
     alert_channel: str = ""  # DYNODOC_ALERT_CHANNEL; the digest channel when unset
     alert_mention: str = ""  # DYNODOC_ALERT_MENTION: <!subteam^ID> or <@U…>, on new incidents only
+    log_level: str = "INFO"  # DYNODOC_LOG_LEVEL; DEBUG also says why a message got no reply
 
     @property
     def has_slack(self) -> bool:
@@ -166,6 +167,16 @@ def _database_url(env: Mapping[str, str]) -> str:
     return value
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    value = env.get("DYNODOC_LOG_LEVEL", "").strip().upper() or "INFO"
+    if value not in LOG_LEVELS:
+        raise ConfigError(f"DYNODOC_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {value!r}")
+    return value
+
+
 def _channel(name: str, value: str) -> str:
     if value and not _CHANNEL_ID.fullmatch(value):
         raise ConfigError(
@@ -260,6 +271,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
             lambda: _channel("DYNODOC_ALERT_CHANNEL", env.get("DYNODOC_ALERT_CHANNEL", "").strip()), ""
         ),
         alert_mention=check(lambda: _mention(env.get("DYNODOC_ALERT_MENTION", "").strip()), ""),
+        log_level=check(lambda: _log_level(env), "INFO"),
     )
     problems.raise_any()
     return settings

@@ -488,7 +488,7 @@ def _tally_router_slice(
                 tally.places[hour, code, dyno.decode("utf-8", "replace")] += count
             if code not in tally.first_seen or hour < tally.first_seen[code]:
                 tally.first_seen[code] = hour
-        marks = (_RUNTIME_MARK,)  # a Heroku file: no Fly lines to look for
+        marks: tuple[re.Pattern[bytes], ...] = (_RUNTIME_MARK,)  # a Heroku file: no Fly lines to look for
     else:
         marks = (_RUNTIME_MARK, _FLY_MARK)
     for mark in marks:

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot import logs
 from bot.config import Settings, WatchedApp
@@ -82,7 +83,7 @@ def _line(frame: bytes) -> str | None:
     return f"{timestamp} {source}[{process}]: {text}"
 
 
-def drain_password(environ: dict) -> str | None:
+def drain_password(environ: dict[str, Any]) -> str | None:
     """The password of the request's HTTP Basic credentials (the drain URL's `x:TOKEN@`), if any."""
     header = environ.get("HTTP_AUTHORIZATION") or ""
     scheme, _, value = header.partition(" ")
@@ -116,7 +117,7 @@ class DrainIngest:
         self._totals: dict[str, list[int]] = {}  # app -> [lines, new lines, new events, malformed, retries]
         self._codes: dict[str, Counter[str]] = {}
 
-    def handle(self, path: str, environ: dict, body: bytes) -> tuple[str, str]:
+    def handle(self, path: str, environ: dict[str, Any], body: bytes) -> tuple[str, str]:
         """Answer one drain request: (HTTP status line, short text)."""
         if not self.token:
             return "404 Not Found", "log drains are off: set DYNODOC_DRAIN_TOKEN"

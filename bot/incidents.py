@@ -8,8 +8,10 @@ The outbox is read in order by `bot.alerting.AlertSender`; a row is `pending` un
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.store import Db, Store, iso
 
@@ -52,7 +54,7 @@ def _t(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _incident(row) -> Incident:
+def _incident(row: Sequence[Any]) -> Incident:
     return Incident(
         row[0],
         row[1],
@@ -77,7 +79,7 @@ class IncidentBook:
     def __init__(self, store: Store):
         self.store = store
 
-    def _one(self, sql: str, params: list) -> Incident | None:
+    def _one(self, sql: str, params: list[Any]) -> Incident | None:
         rows = self.store.query(f"SELECT {_COLUMNS} FROM incidents WHERE {sql}", params)
         return _incident(rows[0]) if rows else None
 
@@ -183,7 +185,7 @@ class IncidentBook:
     def unmute(self, app: str, code: str) -> None:
         self.store.execute("DELETE FROM alert_mutes WHERE app = ? AND code = ?", [app, code])
 
-    def _set(self, incident_id: int, assignments: str, params: list, now: datetime) -> Incident | None:
+    def _set(self, incident_id: int, assignments: str, params: list[Any], now: datetime) -> Incident | None:
         with self.store._tx() as db:
             if db.execute(
                 f"UPDATE incidents SET {assignments} WHERE id = ?", [*params, incident_id]

@@ -197,7 +197,7 @@ def run_digest(
     the last outcome. The job does not overlap itself, so a retry waits in its own thread only."""
     if poll_first:
         run_poll(settings, store, wait=True)
-    outcome = None
+    outcome = ""  # the loop runs at least once: every path through it sets this or returns
     for wait in (*delays, None):
         try:
             outcome = post_daily_digest(client, store, settings, kb=kb)

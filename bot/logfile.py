@@ -42,7 +42,7 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[float], None] | Non
 @contextlib.contextmanager
 def open_log(
     source: str, progress: bool = True
-) -> Iterator[tuple[BinaryIO, str, Callable[[int], None] | None]]:
+) -> Iterator[tuple[BinaryIO | gzip.GzipFile, str, Callable[[int], None] | None]]:
     """Yield (binary stream, app name guessed from the file name, progress callback or None)."""
     if source == "-":
         raw: BinaryIO = sys.stdin.buffer
@@ -53,10 +53,10 @@ def open_log(
         size = os.fstat(raw.fileno()).st_size
     try:
         head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
-        stream: BinaryIO = gzip.GzipFile(fileobj=raw) if head == GZIP_MAGIC else raw
+        stream = gzip.GzipFile(fileobj=raw) if head == GZIP_MAGIC else raw
         with progress_bar(progress and bool(size)) as bar:
             # The raw position is right for gzip too: it counts the compressed bytes read so far.
-            yield stream, name, (lambda _: bar(raw.tell() / size)) if bar else None
+            yield stream, name, (lambda _: bar(raw.tell() / size)) if bar and size else None
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()

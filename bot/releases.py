@@ -46,8 +46,10 @@ def from_fly_machines(machines: list[dict]) -> list[dict]:
     image. Shaped like Heroku's release objects, so `suspect` reads both."""
     seen: dict[int, dict] = {}
     for machine in machines:
-        config = machine.get("config") if isinstance(machine.get("config"), dict) else {}
-        meta = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
+        raw_config = machine.get("config")
+        config: dict = raw_config if isinstance(raw_config, dict) else {}
+        raw_meta = config.get("metadata")
+        meta: dict = raw_meta if isinstance(raw_meta, dict) else {}
         version, updated = str(meta.get("fly_release_version") or ""), machine.get("updated_at")
         if not version.isdigit() or not isinstance(updated, str):
             continue

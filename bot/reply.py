@@ -27,8 +27,15 @@ _PASTE_SIGNS = re.compile(
 
 @dataclass(frozen=True)
 class Reply:
+    """What the bot says to a message: the diagnosis of a paste, else the answer to a question. It holds
+    exactly one of the two (checked when it is made), so a reader that finds no diagnosis has an answer."""
+
     answer: Answer | None = None
     diagnosis: Diagnosis | None = None
+
+    def __post_init__(self) -> None:
+        if (self.answer is None) == (self.diagnosis is None):
+            raise ValueError("a Reply holds an answer or a diagnosis, exactly one of them")
 
 
 def looks_like_paste(text: str) -> bool:

@@ -190,7 +190,7 @@ class _Postgres:
         key = lock_key(name)
         with self.pool.connection() as conn:
             conn.autocommit = True
-            got = bool(conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()[0])
+            got = bool(conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()[0])  # type: ignore[index]  # a SELECT of one function call returns one row
             try:
                 yield got
             finally:
@@ -896,8 +896,8 @@ class Store:
             PollRun(
                 r[0],
                 r[1],
-                _time(r[2]),
-                _time(r[3]),
+                _time(r[2]),  # type: ignore[arg-type]  # record_run always writes started and finished
+                _time(r[3]),  # type: ignore[arg-type]
                 r[4] or ("failed" if r[10] else "ok"),
                 r[5] or 0,
                 r[6] or 0,
@@ -1188,7 +1188,13 @@ class Store:
         if not row:
             return None
         return StoredCard(
-            row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]), _time(row[6])
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            json.loads(row[4]),
+            json.loads(row[5]),
+            _time(row[6]),  # type: ignore[arg-type]  # cards.created is NOT NULL
         )
 
     def forget_cards(self, before: datetime) -> int:

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from pgserver import PostgresServer, PostgresUnavailable
 
 from bot.knowledge import KnowledgeBase
 from bot.store import Store
+
+# The bot run as a subprocess (`python -m bot`, the `dynodoc` script) is this checkout's, like the one the tests
+# import (pyproject's `pythonpath`): a git worktree shares its virtualenv, whose editable install points at
+# another checkout.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")])
+)
 
 _CLEARED_PREFIXES = ("SLACK_", "DYNODOC_", "HEROKU_", "FLY_", "DATABASE_URL")
 _PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")

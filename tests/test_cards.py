@@ -26,7 +26,7 @@ from bot.render.cards import (
     with_actions,
 )
 from bot.render.mrkdwn import code, date, escape, visible, visible_length
-from bot.reply import fingerprint, respond
+from bot.reply import Reply, fingerprint, respond
 
 KB = KnowledgeBase.load()
 DATA = Path(__file__).parent / "data"
@@ -58,6 +58,20 @@ def assert_a_card(blocks: list[dict]) -> None:
     assert blocks[0]["type"] == "header"
     assert blocks[-1]["type"] == "actions"
     assert {e["action_id"] for e in blocks[-1]["elements"]} >= {"dynodoc_up", "dynodoc_down"}
+
+
+def test_a_reply_is_an_answer_or_a_diagnosis_never_neither_nor_both():
+    # What the renderers rely on: no diagnosis means there is an answer.
+    question, paste = (
+        respond("what is R15?", KB),
+        respond("2024-05-14T09:00:00+00:00 heroku[web.1]: Error R15", KB),
+    )
+    assert question.answer is not None and question.diagnosis is None
+    assert paste.diagnosis is not None and paste.answer is None
+    with pytest.raises(ValueError):
+        Reply()
+    with pytest.raises(ValueError):
+        Reply(answer=question.answer, diagnosis=paste.diagnosis)
 
 
 @pytest.mark.parametrize("entry", KB.entries, ids=lambda e: e.code)

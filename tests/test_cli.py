@@ -118,11 +118,12 @@ def test_every_bad_setting_is_named_at_once_one_line_each():
         "FLY_API_TOKEN": "fm2_caf\u00e9",
         "DYNODOC_POLL_MINUTES": "often",
         "DYNODOC_AUTODIAGNOSE_CHANNELS": "C0INCIDENT,#incidents",
+        "DYNODOC_LOG_LEVEL": "chatty",
     }
     with pytest.raises(ConfigError) as err:
         load_settings(env, dotenv=None)
     lines = str(err.value).splitlines()
-    assert lines[0] == "5 settings need fixing:"
+    assert lines[0] == "6 settings need fixing:"
     text = str(err.value)
     for name in (
         "DYNODOC_DIGEST_CHANNEL",
@@ -130,10 +131,13 @@ def test_every_bad_setting_is_named_at_once_one_line_each():
         "FLY_API_TOKEN",
         "DYNODOC_POLL_MINUTES",
         "DYNODOC_AUTODIAGNOSE_CHANNELS",
+        "DYNODOC_LOG_LEVEL",
     ):
         assert sum(name in line for line in lines) == 1, name
     assert "abc" not in text and "caf" not in text  # secrets are never echoed
     assert "#incidents" in text and "not a channel ID" in text
+    assert "DYNODOC_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, got 'CHATTY'" in text
+    assert load_settings({"DYNODOC_LOG_LEVEL": "debug"}, dotenv=None).log_level == "DEBUG"
 
 
 def test_a_port_out_of_range_is_one_line(capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.slack.dedupe import drop_retried_events
@@ -37,8 +38,19 @@ def test_a_redelivered_event_is_acknowledged_and_not_handled_again(store, caplog
     assert (first.status, first.body) == (200, "handled")
     assert (again.status, again.body) == (200, "")
     assert handler.calls == 1
-    assert [r.getMessage() for r in caplog.records] == ["ignoring a redelivery of event Ev01"]
+    assert [r.getMessage() for r in caplog.records] == ["dropped retried event Ev01 (not marked as a retry)"]
     assert middleware({"event_id": "Ev02"}, handler).body == "handled" and handler.calls == 2
+
+
+def test_the_dropped_redelivery_is_logged_with_slacks_retry_headers(store, caplog):
+    # The line an operator reads (and the end-to-end tests wait for): which event, which retry, and why.
+    middleware, handler = drop_retried_events(store), Handler()
+    middleware({"event_id": "Ev01"}, handler)
+    retry = BoltRequest(body="{}", headers={"X-Slack-Retry-Num": "2", "X-Slack-Retry-Reason": "http_timeout"})
+    with caplog.at_level(logging.INFO, logger="bot.slack.dedupe"):
+        assert middleware({"event_id": "Ev01"}, handler, retry).body == ""
+    assert [r.getMessage() for r in caplog.records] == ["dropped retried event Ev01 (retry 2, http_timeout)"]
+    assert handler.calls == 1
 
 
 def test_a_restart_remembers_the_events_it_handled(tmp_path):

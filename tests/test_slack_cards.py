@@ -31,7 +31,6 @@ from fakes.slack import (
 from bot.render.mrkdwn import visible_length
 
 QUESTION = "what is H12?"
-GRACE_S = 0.4
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +46,21 @@ def workdir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def bot(fake, workdir):
-    process, port = BotProcess.http(fake, workdir)
-    yield port
+def bot_process(fake, workdir):
+    """The bot, logging at DEBUG: its decisions not to answer are what the negative tests wait for."""
+    process, _ = BotProcess.http(fake, workdir, DYNODOC_LOG_LEVEL="DEBUG")
+    yield process
     assert process.stop() == 0, process.stderr
     assert "Traceback" not in process.stderr, process.stderr
     assert BOT_TOKEN not in process.stderr
     assert QUESTION not in process.stderr  # what people ask is not logged
     assert fake.rejected == [], fake.rejected
+
+
+@pytest.fixture(scope="module")
+def bot(bot_process) -> int:
+    """The bot's port."""
+    return bot_process.port
 
 
 @pytest.fixture
@@ -172,7 +178,8 @@ def test_a_question_asked_in_a_dm_thread_is_answered_in_that_thread(bot, slack):
 
 def test_every_action_is_acknowledged_at_once_even_when_slack_is_slow(bot, slack):
     event, card = mention(slack, bot, "r14")
-    slack.fail("chat.update", delay=4.0, times=1)  # the work after the click takes longer than Slack waits
+    # The work after the click takes longer than Slack waits.
+    slack.fail("chat.update", delay=4.0, times=1, channel=event["channel"])
     took = press(
         bot,
         card["blocks"],
@@ -206,12 +213,13 @@ def test_show_more_on_a_card_whose_details_are_gone_says_so(bot, slack):
     assert slack.calls_to("chat.update", channel=event["channel"]) == []
 
 
-def test_a_click_with_a_forged_value_is_acknowledged_and_ignored(bot, slack):
+def test_a_click_with_a_forged_value_is_acknowledged_and_ignored(bot, bot_process, slack):
     event, card = mention(slack, bot, "h13")
     forged = json.loads(json.dumps(card["blocks"]))
     for element in forged[-1]["elements"]:
         element["value"] = "not a card"
     key = unique("forged")
+    mark = bot_process.log_mark()
     press(
         bot,
         forged,
@@ -220,7 +228,8 @@ def test_a_click_with_a_forged_value_is_acknowledged_and_ignored(bot, slack):
         message_ts=card["ts"],
         response_url=slack.response_url(key),
     )
-    time.sleep(GRACE_S)
+    # The listener found no card in the click and stopped there: nothing to answer, nothing stored.
+    bot_process.wait_log("a click with no card in it (action dynodoc_up)", after=mark)
     assert [c for c in slack.calls if c.path.endswith(key)] == []
 
 
@@ -279,7 +288,9 @@ def test_sharing_to_a_channel_the_bot_is_not_in_says_how_to_fix_it(bot, slack):
         bot, payload("event_message_im", event_id=unique("Ev"), event={"channel": channel, "text": "h14"})
     )
     [card] = slack.wait_for("chat.postMessage", channel=channel)
-    slack.fail("chat.postMessage", body={"ok": False, "error": "not_in_channel"}, times=1)
+    slack.fail(
+        "chat.postMessage", body={"ok": False, "error": "not_in_channel"}, times=1, channel="C0OUTSIDE"
+    )
     key = unique("nope")
     press(
         bot,
@@ -356,7 +367,7 @@ def test_a_thumbs_up_is_stored_by_fingerprint_and_counted_in_dynodoc_status(bot,
 # --- group DMs and thread parents ---------------------------------------------------------------------------------
 
 
-def test_a_group_dm_mention_is_answered_once_in_its_thread(bot, slack):
+def test_a_group_dm_mention_is_answered_once_in_its_thread(bot, bot_process, slack):
     channel = unique("G0MPIM")
     slack.channel_types[channel] = "mpim"
     base = payload("event_message_mpim")["event"]
@@ -375,7 +386,9 @@ def test_a_group_dm_mention_is_answered_once_in_its_thread(bot, slack):
     )
     [call] = slack.wait_for("chat.postMessage", channel=channel)
     assert call.params["thread_ts"] == ts and call.params["text"].startswith("H12")
-    time.sleep(GRACE_S)
+    # Both listeners are done: one answered (one card), the other saw it answered.
+    bot_process.wait_log(f"answered message {ts} in {channel} (1 message(s))")
+    bot_process.wait_log(f"no reply to message {ts} in {channel}: already answered")
     assert len(slack.calls_to("chat.postMessage", channel=channel)) == 1
 
 

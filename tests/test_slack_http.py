@@ -53,7 +53,6 @@ MANY_CODES = "\n".join(
         "H10 H11 H12 H13 H14 H15 H17 H18 H19 H20 H21 H22 H24 H25 H26 H27 H28 H80 H81 H82 H99".split()
     )
 )
-GRACE_S = 0.4  # after the expected reply, how long we watch for an unexpected second one
 
 
 @pytest.fixture(scope="module")
@@ -69,20 +68,28 @@ def workdir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def bot(fake, workdir):
-    process, port = BotProcess.http(
+def bot_process(fake, workdir):
+    """The bot, logging at DEBUG: its decisions not to answer are what the negative tests wait for."""
+    process, _ = BotProcess.http(
         fake,
         workdir,
         DYNODOC_AUTODIAGNOSE_CHANNELS=AUTO_CHANNEL,
         DYNODOC_APPS="heroku:acme-api,fly:acme-edge",
+        DYNODOC_LOG_LEVEL="DEBUG",
     )
-    yield port
+    yield process
     code = process.stop()
     assert code == 0, process.stderr
     assert "Traceback" not in process.stderr, process.stderr
     assert BOT_TOKEN not in process.stderr
     # Nothing the bot sent would have been refused by the real Slack.
     assert fake.rejected == [], fake.rejected
+
+
+@pytest.fixture(scope="module")
+def bot(bot_process) -> int:
+    """The bot's port."""
+    return bot_process.port
 
 
 @pytest.fixture
@@ -171,19 +178,30 @@ def test_url_verification_echoes_the_challenge(bot):
     assert response.json()["challenge"] == payload("url_verification")["challenge"]
 
 
-def test_a_bad_signature_is_refused(bot, slack):
+def test_a_bad_signature_is_refused(bot, bot_process, slack):
     channel = unique("C0SIG")
-    response = post_event(bot, event("event_app_mention", channel=channel), secret="not-the-secret")
+    data = event("event_app_mention", channel=channel)
+    mark = bot_process.log_mark()
+    response = post_event(bot, data, secret="not-the-secret")
     assert response.status == 401
-    time.sleep(GRACE_S)
+    # Refused before Bolt reads the body: no listener was started for it.
+    bot_process.wait_log("refused a request from 127.0.0.1: missing or bad Slack signature", after=mark)
     assert posts_in(slack, channel) == []
+    # Nor did it reach the redelivery check: the real delivery of that event is answered, not dropped as a
+    # retry (a forged request cannot use up an event id).
+    mark = bot_process.log_mark()
+    assert post_event(bot, data).status == 200
+    bot_process.wait_log(f"answered message {data['event']['ts']} in {channel} (1 message(s))", after=mark)
+    assert f"dropped retried event {data['event_id']}" not in bot_process.stderr
+    assert len(posts_in(slack, channel)) == 1
 
 
-def test_a_request_signed_ten_minutes_ago_is_refused(bot, slack):
+def test_a_request_signed_ten_minutes_ago_is_refused(bot, bot_process, slack):
     channel = unique("C0OLD")
+    mark = bot_process.log_mark()
     response = post_event(bot, event("event_app_mention", channel=channel), timestamp=int(time.time()) - 600)
     assert response.status == 401
-    time.sleep(GRACE_S)
+    bot_process.wait_log("refused a request from 127.0.0.1: missing or bad Slack signature", after=mark)
     assert posts_in(slack, channel) == []
 
 
@@ -200,7 +218,7 @@ def test_a_huge_request_is_refused_before_its_body_is_read(bot):
 # --- mentions and DMs -----------------------------------------------------------------------------------
 
 
-def test_a_question_mention_is_answered_in_its_thread(bot, slack):
+def test_a_question_mention_is_answered_in_its_thread(bot, bot_process, slack):
     channel = unique("C0MENTION")
     data = event("event_app_mention", channel=channel, text=f"<@{BOT_USER_ID}> what is R15?")
     assert post_event(bot, data).status == 200
@@ -229,7 +247,8 @@ def test_a_question_mention_is_answered_in_its_thread(bot, slack):
         "timestamp": data["event"]["ts"],
         "name": "eyes",
     }
-    time.sleep(GRACE_S)
+    # Its listener is done (this line comes after its last post): one card, nothing after it.
+    bot_process.wait_log(f"answered message {data['event']['ts']} in {channel} (1 message(s))")
     assert len(posts_in(slack, channel)) == 1
 
 
@@ -290,7 +309,9 @@ def test_a_bare_mention_under_an_unreadable_parent_says_so_in_one_line(bot, slac
 def test_in_a_dm_thread_the_parent_comes_from_replies_when_history_fails(bot, slack):
     channel = unique("D0THREAD")
     slack.add_message(channel, "1715680000.000100", f"```{R10_H10}```")
-    slack.fail("conversations.history", body={"ok": False, "error": "missing_scope"}, times=1)
+    slack.fail(
+        "conversations.history", body={"ok": False, "error": "missing_scope"}, times=1, channel=channel
+    )
     data = event(
         "event_message_im", channel=channel, ts="1715680001.000200", thread_ts="1715680000.000100", text="?"
     )
@@ -353,25 +374,29 @@ def test_a_direct_message_is_answered_without_a_mention(bot, slack):
     assert "[ Share to channel… ▾ ]" in text  # a DM is private: a menu shares it to a channel
 
 
-def test_a_retried_event_is_answered_once(bot, slack):
+def test_a_retried_event_is_answered_once(bot, bot_process, slack):
     channel = unique("C0RETRY")
     data = event("event_app_mention", channel=channel)
     assert post_event(bot, data).status == 200
     retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
     assert post_event(bot, data, headers=retry).status == 200
     assert post_event(bot, data, headers={**retry, "X-Slack-Retry-Num": "2"}).status == 200
-    slack.wait_for("chat.postMessage", channel=channel)
-    time.sleep(GRACE_S)
+    # Each redelivery is dropped before it is acknowledged, so no listener runs for it ...
+    bot_process.wait_log(f"dropped retried event {data['event_id']} (retry 1, http_timeout)")
+    bot_process.wait_log(f"dropped retried event {data['event_id']} (retry 2, http_timeout)")
+    # ... and the first delivery's listener, once done, has posted one answer.
+    bot_process.wait_log(f"answered message {data['event']['ts']} in {channel} (1 message(s))")
     assert len(posts_in(slack, channel)) == 1
 
 
-def test_a_retried_event_of_any_kind_is_handled_once(bot, slack):
+def test_a_retried_event_of_any_kind_is_handled_once(bot, bot_process, slack):
     user = unique("U0RETRY")
     data = event("event_app_home_opened", user=user)
     post_event(bot, data)
     post_event(bot, data, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    # The redelivery never reached a listener; the first delivery's listener publishes once.
+    bot_process.wait_log(f"dropped retried event {data['event_id']} (retry 1, http_timeout)")
     slack.wait_for("views.publish", user_id=user)
-    time.sleep(GRACE_S)
     assert len(slack.calls_to("views.publish", user_id=user)) == 1
 
 
@@ -383,6 +408,7 @@ def test_a_rate_limited_reply_waits_and_is_sent(bot, slack):
         body={"ok": False, "error": "ratelimited"},
         headers={"Retry-After": "1"},
         times=1,
+        channel=channel,
     )
     post_event(bot, event("event_app_mention", channel=channel))
     calls = slack.wait_for("chat.postMessage", count=2, channel=channel, timeout=10)
@@ -520,7 +546,7 @@ def test_a_mention_with_a_file_that_arrives_only_as_a_message_event_is_answered(
 # --- autodiagnose channels, bots, chatter -----------------------------------------------------------------
 
 
-def test_in_an_autodiagnose_channel_chatter_is_ignored_and_a_platform_error_answered(bot, slack):
+def test_in_an_autodiagnose_channel_chatter_is_ignored_and_a_platform_error_answered(bot, bot_process, slack):
     chatter = event(
         "event_message_channel",
         channel=AUTO_CHANNEL,
@@ -538,33 +564,39 @@ def test_in_an_autodiagnose_channel_chatter_is_ignored_and_a_platform_error_answ
         assert post_event(bot, data).status == 200
     [call] = slack.wait_for("chat.postMessage", channel=AUTO_CHANNEL, thread_ts="1715690000.000003")
     assert "H12" in call.params["text"]
-    time.sleep(GRACE_S)
+    # The bot decided about the other two, and said why (answering the third proves nothing about them:
+    # listeners run in parallel).
+    bot_process.wait_log(f"no reply to message 1715690000.000001 in {AUTO_CHANNEL}: not a paste")
+    bot_process.wait_log(f"no reply to message 1715690000.000002 in {AUTO_CHANNEL}: no platform error in it")
     answered = {c.params["thread_ts"] for c in posts_in(slack, AUTO_CHANNEL)}
     assert "1715690000.000001" not in answered and "1715690000.000002" not in answered
 
 
-def test_outside_autodiagnose_channels_pastes_without_a_mention_are_ignored(bot, slack):
+def test_outside_autodiagnose_channels_pastes_without_a_mention_are_ignored(bot, bot_process, slack):
     channel = unique("C0QUIET")
-    post_event(bot, event("event_message_channel", channel=channel, text=f"```{H12}```"))
+    paste = event("event_message_channel", channel=channel, text=f"```{H12}```")
+    post_event(bot, paste)
     # A mention in the same channel is answered: proof the bot was listening all along.
     post_event(bot, event("event_app_mention", channel=channel, ts="1715690100.000001"))
     slack.wait_for("chat.postMessage", channel=channel)
-    time.sleep(GRACE_S)
+    bot_process.wait_log(f"no reply to message {paste['event']['ts']} in {channel}: autodiagnose off")
     assert [c.params["thread_ts"] for c in posts_in(slack, channel)] == ["1715690100.000001"]
 
 
-def test_a_mention_in_an_autodiagnose_channel_is_answered_once(bot, slack):
-    # Slack sends both app_mention and message.channels for it; only app_mention answers.
+def test_a_mention_in_an_autodiagnose_channel_is_answered_once(bot, bot_process, slack):
+    # Slack sends both app_mention and message.channels for it; whichever comes first answers.
     ts = "1715690200.000001"
     text = f"<@{BOT_USER_ID}> ```{H12}```"
     post_event(bot, event("event_message_channel", channel=AUTO_CHANNEL, ts=ts, text=text))
     post_event(bot, event("event_app_mention", channel=AUTO_CHANNEL, ts=ts, text=text))
     slack.wait_for("chat.postMessage", channel=AUTO_CHANNEL, thread_ts=ts)
-    time.sleep(GRACE_S)
+    # Both listeners are done: one answered (one card), the other saw it answered.
+    bot_process.wait_log(f"answered message {ts} in {AUTO_CHANNEL} (1 message(s))")
+    bot_process.wait_log(f"no reply to message {ts} in {AUTO_CHANNEL}: already answered")
     assert len(slack.calls_to("chat.postMessage", channel=AUTO_CHANNEL, thread_ts=ts)) == 1
 
 
-def test_the_bots_own_messages_and_other_bots_are_never_answered(bot, slack):
+def test_the_bots_own_messages_and_other_bots_are_never_answered(bot, bot_process, slack):
     own = payload("event_message_own_bot", event_id=unique("Ev"))
     own["event"].update(
         channel=AUTO_CHANNEL, text=f"```{H12}```", ts="1715690300.000001", thread_ts="1715690300.000001"
@@ -590,7 +622,10 @@ def test_the_bots_own_messages_and_other_bots_are_never_answered(bot, slack):
     )
     post_event(bot, sentinel)
     slack.wait_for("chat.postMessage", channel=AUTO_CHANNEL, thread_ts="1715690300.000003")
-    time.sleep(GRACE_S)
+    # The bot's own message is dropped before any listener; the other bots' are read and refused.
+    bot_process.wait_log(f"dropped the bot's own event {own['event_id']} (message in {AUTO_CHANNEL})")
+    bot_process.wait_log(f"no reply to message 1715690300.000002 in {AUTO_CHANNEL}: from a bot")
+    bot_process.wait_log(f"no reply to message 1715690300.000004 in {AUTO_CHANNEL}: from a bot")
     answered = {c.params["thread_ts"] for c in posts_in(slack, AUTO_CHANNEL)}
     assert not answered & {"1715690300.000001", "1715690300.000002", "1715690300.000004"}
 
@@ -616,7 +651,7 @@ def test_the_shortcut_posts_the_diagnosis_in_the_messages_thread(bot, slack):
 def test_the_shortcut_answers_privately_where_the_bot_cannot_post(bot, slack):
     channel = unique("C0PRIVATE")
     key = unique("sc")
-    slack.fail("chat.postMessage", body={"ok": False, "error": "not_in_channel"}, times=1)
+    slack.fail("chat.postMessage", body={"ok": False, "error": "not_in_channel"}, times=1, channel=channel)
     data = payload(
         "message_action", channel={"id": channel, "name": "secret"}, response_url=slack.response_url(key)
     )
@@ -729,7 +764,7 @@ def test_slash_command_digest_share_posts_in_the_channel(bot, slack):
     assert body["blocks"][0]["type"] == "header" and "Dyno Doctor digest" in body["blocks"][0]["text"]["text"]
 
 
-def test_autodiagnose_on_then_off_for_a_channel(bot, slack):
+def test_autodiagnose_on_then_off_for_a_channel(bot, bot_process, slack):
     channel = unique("C0TOGGLE")
     on = post_form(bot, command("autodiagnose on", channel_id=channel)).json()
     assert on["response_type"] == "in_channel" and "*on*" in on["text"]
@@ -745,7 +780,7 @@ def test_autodiagnose_on_then_off_for_a_channel(bot, slack):
     post_event(
         bot, event("event_message_channel", channel=channel, ts="1715690400.000002", text=f"```{H12}```")
     )
-    time.sleep(GRACE_S * 2)
+    bot_process.wait_log(f"no reply to message 1715690400.000002 in {channel}: autodiagnose off")
     assert [c.params["thread_ts"] for c in posts_in(slack, channel)] == ["1715690400.000001"]
 
 
@@ -795,11 +830,11 @@ def test_opening_app_home_publishes_the_home_view(bot, slack):
     assert len(view["blocks"]) <= 100
 
 
-def test_the_messages_tab_does_not_republish_home(bot, slack):
+def test_the_messages_tab_does_not_republish_home(bot, bot_process, slack):
     user = unique("U0MSGTAB")
-    post_event(bot, event("event_app_home_opened", user=user, tab="messages"))
-    other = unique("U0HOME")
-    post_event(bot, event("event_app_home_opened", user=other))
-    slack.wait_for("views.publish", user_id=other)
-    time.sleep(GRACE_S)
+    data = event("event_app_home_opened", user=user, tab="messages")
+    post_event(bot, data)
+    bot_process.wait_log(
+        f"app_home_opened on the messages tab (event {data['event_id']}): nothing to publish"
+    )
     assert slack.calls_to("views.publish", user_id=user) == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from bot.incidents import Incident
 from bot.knowledge import BLAME_WORDS, KnowledgeBase
@@ -38,7 +39,7 @@ def _first_sentence(text: str) -> str:
 
 def alert_message(
     incident: Incident, kb: KnowledgeBase, now: datetime, mention: str = ""
-) -> tuple[str, list[dict]]:
+) -> tuple[str, list[dict[str, Any]]]:
     """The alert's fallback text and blocks, rendered from the incident as it stands now."""
     entry = kb.get(incident.code)
     title = entry.title if entry else _TITLES.get(incident.code, incident.code)
@@ -53,7 +54,7 @@ def alert_message(
         lines.append(escape(_first_sentence(entry.summary)))
     if mention and not recovered:
         lines.insert(0, mention)
-    blocks: list[dict] = [header(head), section("\n".join(lines))]
+    blocks: list[dict[str, Any]] = [header(head), section("\n".join(lines))]
     notes = []
     if incident.release:
         notes.append(escape(incident.release))

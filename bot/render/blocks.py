@@ -462,11 +462,6 @@ def _messages(first: list[dict], rest: list[dict], text: str, reserve: int = 0) 
     ]
 
 
-def render_reply(reply) -> list[SlackMessage]:
-    """A `bot.reply.Reply` in full as Slack messages."""
-    return render_diagnosis(reply.diagnosis) if reply.diagnosis else render_answer(reply.answer)
-
-
 # --- notes, status and the App Home -----------------------------------------------------------------
 
 

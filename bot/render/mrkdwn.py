@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 # Slack has no escape for a backtick inside a code span; this look-alike (MODIFIER LETTER GRAVE ACCENT)
 # keeps the text readable without ending the span.
@@ -51,8 +52,9 @@ _EMOJI = re.compile(r"(?<![\w:]):[a-z][a-z0-9_+-]{0,40}:(?![\w])")
 _MARKS = re.compile(r"(?<![\w])[*_~]+|[*_~]+(?![\w])")
 
 
-def _angle(m: re.Match) -> str:
-    target, label = m.group(1), m.group(2)
+def _angle(m: re.Match[str]) -> str:
+    target: str = m.group(1)
+    label: str | None = m.group(2)
     if label is not None:
         return label
     if target.startswith("@"):
@@ -72,16 +74,16 @@ def visible(mrkdwn: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def _element_text(element: dict) -> str:
+def _element_text(element: dict[str, Any]) -> str:
     if element.get("type") in ("mrkdwn", "plain_text"):
         return visible(element.get("text", ""))
     if element.get("type") == "button":
-        return element["text"]["text"]
+        return str(element["text"]["text"])
     placeholder = element.get("placeholder")
-    return placeholder["text"] if isinstance(placeholder, dict) else ""
+    return str(placeholder["text"]) if isinstance(placeholder, dict) else ""
 
 
-def visible_text(blocks: Iterable[dict]) -> str:
+def visible_text(blocks: Iterable[dict[str, Any]]) -> str:
     """A message's blocks as the words on screen, one block a line (buttons and menus by their labels)."""
     lines = []
     for block in blocks:
@@ -93,6 +95,6 @@ def visible_text(blocks: Iterable[dict]) -> str:
     return "\n".join(lines)
 
 
-def visible_length(blocks: Iterable[dict]) -> int:
+def visible_length(blocks: Iterable[dict[str, Any]]) -> int:
     """How many characters a reader sees in these blocks (newlines between blocks included)."""
     return len(visible_text(blocks))

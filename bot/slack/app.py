@@ -30,6 +30,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
+from slack_bolt.middleware import IgnoringSelfEvents
+from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -111,8 +114,38 @@ def _slack_error(setting: str, exc: BaseException | None, settings: Settings) ->
             return SlackUnreachable(messages.SLACK_REFUSED.format(setting=setting, error=error))
         reason = f"HTTP {exc.response.status_code}"
         return SlackUnreachable(messages.SLACK_UNREACHABLE.format(url=settings.slack_api_url, reason=reason))
-    reason = getattr(exc, "reason", None) or exc or "no answer"
-    return SlackUnreachable(messages.SLACK_UNREACHABLE.format(url=settings.slack_api_url, reason=reason))
+    why = getattr(exc, "reason", None) or exc or "no answer"  # URLError's reason, else the error itself
+    return SlackUnreachable(messages.SLACK_UNREACHABLE.format(url=settings.slack_api_url, reason=why))
+
+
+class _IgnoringOwnEvents(IgnoringSelfEvents):
+    """Bolt's own check that drops the events this bot caused (its own messages echoed back), plus a
+    DEBUG line naming each event it drops (Bolt's line would print the whole event, text included)."""
+
+    def process(
+        self,
+        *,
+        req: BoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], BoltResponse],  # noqa: A002 (Bolt's name)
+    ) -> BoltResponse:
+        passed = False
+
+        def go_on() -> BoltResponse:
+            nonlocal passed
+            passed = True
+            return next()
+
+        response = super().process(req=req, resp=resp, next=go_on)
+        if not passed:
+            event = req.body.get("event") or {}
+            log.debug(
+                "dropped the bot's own event %s (%s in %s)",
+                req.body.get("event_id"),
+                event.get("type"),
+                event.get("channel"),
+            )
+        return response
 
 
 def build_app(settings: Settings, services: Services) -> App:
@@ -125,7 +158,7 @@ def build_app(settings: Settings, services: Services) -> App:
             signing_secret=settings.slack_signing_secret,
             token_verification_enabled=True,  # auth.test now: a bad token stops the start, not the first event
             request_verification_enabled=True,
-            ignoring_self_events_enabled=True,
+            ignoring_self_events_enabled=False,  # _IgnoringOwnEvents below: the same check, logged
             process_before_response=False,  # ack at once, run the listener in Bolt's thread pool
             # More listener threads than Bolt's 10: a burst of mentions during an incident, or one
             # chat.postMessage waiting out a 429, must not queue every other answer behind it.
@@ -137,6 +170,7 @@ def build_app(settings: Settings, services: Services) -> App:
         raise _slack_error("SLACK_BOT_TOKEN", exc.__context__, settings) from None
     except (URLError, OSError) as exc:
         raise _slack_error("SLACK_BOT_TOKEN", exc, settings) from None
+    app.use(_IgnoringOwnEvents())
     app.middleware(drop_retried_events(services.store))
     register(app, services)
     return app
@@ -412,6 +446,9 @@ def serve(
             level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
         )
         logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every file URL it fetches
+        # DYNODOC_LOG_LEVEL sets the bot's own loggers only: the libraries' DEBUG lines would show payloads.
+        for name in ("bot", "dynodoc"):
+            logging.getLogger(name).setLevel(settings.log_level)
         signal.signal(signal.SIGTERM, _on_sigterm)
         from bot.jobs import start_scheduler  # APScheduler: polling and the daily digest
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot import messages
@@ -37,7 +38,7 @@ class FileText:
         return messages.FILE_UNREADABLE.format(name=self.name, reason=self.problem) if self.problem else ""
 
 
-def wanted(file: dict) -> bool:
+def wanted(file: dict[str, Any]) -> bool:
     """Whether a shared file is one we read: a log-ish extension, a text type, or a Slack snippet."""
     if file.get("mode") in ("tombstone", "hidden_by_limit", "external"):
         return False
@@ -48,10 +49,11 @@ def wanted(file: dict) -> bool:
 
 
 def human_size(n: int) -> str:
+    size = float(n)
     for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:,} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1000
+        if size < 1000 or unit == "GB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
     return f"{n} bytes"  # pragma: no cover
 
 
@@ -61,7 +63,7 @@ def _token_allowed(url: str, api_url: str) -> bool:
     return bool(host) and (host == "slack.com" or host.endswith(".slack.com") or host == api_host)
 
 
-def fetch(file: dict, token: str, api_url: str) -> FileText:
+def fetch(file: dict[str, Any], token: str, api_url: str) -> FileText:
     """Download a shared file with the bot token and return its text (or why there is none)."""
     import httpx  # only when a file is shared: keeps the bot's start-up lean
 

@@ -83,7 +83,8 @@ def register(app: App, services: Services) -> None:
     @app.event("app_mention")
     def on_mention(event: dict, client: WebClient) -> None:
         if str(event.get("channel", "")).startswith("D"):
-            return  # a mention in a DM also arrives as message.im, which answers it
+            no_reply(event, "a mention in a DM is answered as its message.im event")
+            return
         answer_message(event, client, services)
 
     @app.event("message")
@@ -98,6 +99,10 @@ def register(app: App, services: Services) -> None:
                 answer_message(event, client, services)
             elif autodiagnose_on(services, event.get("channel", "")):
                 autodiagnose_message(event, client, services)
+            else:
+                no_reply(event, "autodiagnose off")
+        else:
+            no_reply(event, f"channel type {kind!r}")
 
     @app.shortcut(SHORTCUT_CALLBACK)
     def on_shortcut(ack, shortcut: dict, client: WebClient, respond) -> None:
@@ -111,8 +116,13 @@ def register(app: App, services: Services) -> None:
     slack_cards.register(app, services)
 
     @app.event("app_home_opened")
-    def on_home_opened(event: dict, client: WebClient) -> None:
+    def on_home_opened(event: dict, body: dict, client: WebClient) -> None:
         if event.get("tab", "home") != "home":
+            log.debug(
+                "app_home_opened on the %s tab (event %s): nothing to publish",
+                event.get("tab"),
+                body.get("event_id"),
+            )
             return
         client.views_publish(
             user_id=event["user"],
@@ -127,12 +137,20 @@ def register(app: App, services: Services) -> None:
 # --- messages ---------------------------------------------------------------------------------------
 
 
-def ignored(event: dict) -> bool:
-    """Bots (this one included), edits, joins and other non-messages get no reply."""
-    from_a_bot = (
-        bool(event.get("bot_id") or event.get("bot_profile")) or event.get("subtype") == "bot_message"
-    )
-    return from_a_bot or event.get("subtype") not in ANSWERED_SUBTYPES
+def why_ignored(event: dict) -> str:
+    """Why a message gets no reply whatever it says, or "" if it may get one: bots (this one included),
+    edits, joins and other non-messages are never answered."""
+    if bool(event.get("bot_id") or event.get("bot_profile")) or event.get("subtype") == "bot_message":
+        return "from a bot"
+    if event.get("subtype") not in ANSWERED_SUBTYPES:
+        return f"subtype {event.get('subtype')}"
+    return ""
+
+
+def no_reply(event: dict, reason: str) -> None:
+    """The decision not to answer a message, for the operator (and the tests that wait for it): where it
+    was and why, never what it says. DEBUG, since most messages in a channel get no reply."""
+    log.debug("no reply to message %s in %s: %s", event.get("ts"), event.get("channel"), reason)
 
 
 def autodiagnose_on(services: Services, channel: str) -> bool:
@@ -181,10 +199,12 @@ def reply_to(material: Material, services: Services, share: str = SHARE_NONE) ->
 
 def answer_message(event: dict, client: WebClient, services: Services) -> None:
     """A mention or a direct message: always answered, in the message's thread (inline in a DM)."""
-    if ignored(event):
+    if reason := why_ignored(event):
+        no_reply(event, reason)
         return
     channel, ts = event["channel"], event["ts"]
     if not first_reply(services, channel, ts):
+        no_reply(event, "already answered (it came as both app_mention and message)")
         return
     thread_ts = reply_thread(event)
     text = event.get("text") or ""
@@ -192,6 +212,7 @@ def answer_message(event: dict, client: WebClient, services: Services) -> None:
     shared = [f for f in files if slack_files.wanted(f)]
     if files and not shared and not unslack(text).strip():
         post(client, channel, thread_ts, [note(messages.FILE_NOT_LOGS)])  # only images or the like
+        log.info("answered message %s in %s (1 message(s): no readable file)", ts, channel)
         return
     share = SHARE_PICK if is_dm(event) else SHARE_NONE
     with working(client, channel, ts):
@@ -216,31 +237,37 @@ def answer_message(event: dict, client: WebClient, services: Services) -> None:
             shared = [f for f in parent.message.get("files") or [] if slack_files.wanted(f)]
         out = reply_to(read_material(text, shared, client.token or "", services), services, share)
         post(client, channel, thread_ts, out)
-    log.info("answered a message in %s (%d message(s))", channel, len(out))
+    log.info("answered message %s in %s (%d message(s))", ts, channel, len(out))
 
 
 def autodiagnose_message(event: dict, client: WebClient, services: Services) -> None:
     """A message in an autodiagnose channel: answered only when it holds a recognisable platform error
     (or is a log file too big to read). Ordinary chatter never gets a reply."""
-    if ignored(event):
+    if reason := why_ignored(event):
+        no_reply(event, reason)
         return
     text = event.get("text") or ""
     shared = [f for f in event.get("files") or [] if slack_files.wanted(f)]
     if not shared and not replies.looks_like_paste(text):
-        return  # chatter: not even worth a diagnosis
+        no_reply(event, "not a paste")  # chatter: not even worth a diagnosis
+        return
     channel, ts = event["channel"], event["ts"]
     material = read_material(text, shared, client.token or "", services)
     reply = replies.respond(material.text, services.kb) if material.text.strip() else None
     relevant = (
         reply is not None and reply.diagnosis is not None and replies.has_platform_error(reply.diagnosis)
     )
-    if not (relevant or material.too_big) or not first_reply(services, channel, ts):
+    if not (relevant or material.too_big):
+        no_reply(event, "no platform error in it")
+        return
+    if not first_reply(services, channel, ts):
+        no_reply(event, "already answered")
         return
     out = [note(n) for n in material.notes]
     if reply is not None and relevant:
         out.append(slack_cards.prepare(card_for(reply, material.text), services))
     post(client, channel, event.get("thread_ts") or ts, out)
-    log.info("diagnosed a paste in %s unprompted (%d message(s))", channel, len(out))
+    log.info("diagnosed message %s in %s unprompted (%d message(s))", ts, channel, len(out))
 
 
 @contextmanager
@@ -255,10 +282,13 @@ def working(client: WebClient, channel: str, ts: str) -> Iterator[None]:
 
 def post(client: WebClient, channel: str, thread_ts: str | None, out: list[SlackMessage]) -> None:
     """Post messages, in order, into a thread (or inline when `thread_ts` is None)."""
-    where = {"thread_ts": thread_ts} if thread_ts else {}
     for message in out:
         client.chat_postMessage(
-            channel=channel, unfurl_links=False, unfurl_media=False, **where, **message.payload()
+            channel=channel,
+            thread_ts=thread_ts,  # None: inline (slack_sdk leaves None arguments out of the request)
+            unfurl_links=False,
+            unfurl_media=False,
+            **message.payload(),
         )
 
 
@@ -339,8 +369,8 @@ def slash_command(command: dict, ack, respond_url, services: Services) -> None:
         if share:
             text = text[: len(text) - len(words[-1])].rstrip()
         card = card_for(replies.respond(text, services.kb), text)
-        out = slack_cards.prepare(card, services, SHARE_NONE if share else SHARE_HERE)
-        ack(response_type="in_channel" if share else "ephemeral", **out.payload())
+        answer = slack_cards.prepare(card, services, SHARE_NONE if share else SHARE_HERE)
+        ack(response_type="in_channel" if share else "ephemeral", **answer.payload())
 
 
 def autodiagnose_command(command: dict, arg: str, services: Services) -> dict:

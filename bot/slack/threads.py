@@ -12,20 +12,23 @@ documents it for bot tokens in DMs and group DMs alone.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 
 log = logging.getLogger(__name__)
 
 
-def is_dm(event: dict) -> bool:
+def is_dm(event: dict[str, Any]) -> bool:
     """A direct message with the bot (not a group DM)."""
     return event.get("channel_type") == "im" or str(event.get("channel", "")).startswith("D")
 
 
-def reply_thread(event: dict) -> str | None:
+def reply_thread(event: dict[str, Any]) -> str | None:
     """The thread to answer a message in, or None to answer inline (a DM not written in a thread)."""
     if event.get("thread_ts"):
         return str(event["thread_ts"])
@@ -36,7 +39,7 @@ def reply_thread(event: dict) -> str | None:
 class Parent:
     """The message that started a thread, or why it could not be read."""
 
-    message: dict | None = None
+    message: dict[str, Any] | None = None
     error: str = ""
 
 
@@ -44,7 +47,7 @@ def thread_parent(client: WebClient, channel: str, thread_ts: str) -> Parent:
     """The first message of the thread `thread_ts` in `channel`: from conversations.history, else from
     conversations.replies; `error` names what Slack said when neither would tell."""
     errors = []
-    for method, call in (
+    calls: tuple[tuple[str, Callable[[], SlackResponse]], ...] = (
         (
             "conversations.history",
             lambda: client.conversations_history(channel=channel, latest=thread_ts, inclusive=True, limit=1),
@@ -53,7 +56,8 @@ def thread_parent(client: WebClient, channel: str, thread_ts: str) -> Parent:
             "conversations.replies",
             lambda: client.conversations_replies(channel=channel, ts=thread_ts, limit=1),
         ),
-    ):
+    )
+    for method, call in calls:
         try:
             found = call().get("messages") or []
         except SlackApiError as exc:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from typing import Self, TypeVar
 
 import httpx
 
@@ -36,7 +36,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with "equal jitter": half of the step is fixed, half random."""
-        step = min(self.cap, self.base * 2**attempt)
+        step = min(self.cap, self.base * 2.0**attempt)
         return step / 2 + random.uniform(0, step / 2)
 
 
@@ -170,7 +170,7 @@ class PlatformClient:
         if self._own_client:
             self.client.close()
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -166,7 +167,7 @@ class FlyLogs(PlatformClient):
 
         return with_retries(self.policy, "fly", app, attempt)
 
-    def machines(self, app: str, machines_url: str = MACHINES_URL) -> list[dict]:
+    def machines(self, app: str, machines_url: str = MACHINES_URL) -> list[dict[str, Any]]:
         """The app's machines from the Machines API (`GET /v1/apps/{app}/machines`); one try: it only adds
         "started after release v42" to an alert, so a failure raises and the alert goes without."""
         response = self.client.get(

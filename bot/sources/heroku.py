@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -103,7 +104,13 @@ class HerokuLogs(PlatformClient):
         }
 
     def _api(
-        self, method: str, app: str, path: str, what: str, headers: dict | None = None, **kwargs
+        self,
+        method: str,
+        app: str,
+        path: str,
+        what: str,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> httpx.Response:
         """One Platform API call: waits if the rate-limit pool is nearly empty, raises named errors."""
         if self.remaining is not None and self.remaining <= self.policy.reserve:
@@ -155,7 +162,7 @@ class HerokuLogs(PlatformClient):
         name = gen.get("name") if isinstance(gen, dict) else gen
         return name.lower() if isinstance(name, str) else None
 
-    def releases(self, app: str, limit: int = 5) -> list[dict]:
+    def releases(self, app: str, limit: int = 5) -> list[dict[str, Any]]:
         """The app's newest releases, newest first (`GET /apps/{app}/releases`, ranged by version). One try:
         it only adds "started after v142" to an alert, so a failure raises and the alert goes without."""
         response = self._api(

@@ -17,7 +17,10 @@ at: it says hello, sends envelopes and records the acks.
 
 `BotProcess` runs the real `dynodoc serve` as a subprocess against them, and `sign` / `post_signed`
 make the signed requests Slack would send. Tests read what the bot did from `FakeSlack.wait_for`,
-with a deadline, because Bolt acknowledges a request before its listener runs.
+with a deadline, because Bolt acknowledges a request before its listener runs. What the bot did NOT do
+is read the same way: `BotProcess.wait_log` waits for the line in which the bot logs its decision (a
+dropped retry, a message it chose not to answer), after which nothing more comes of that request; no
+test sleeps and hopes.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ class Fault:
     times: int | None  # None: every call
     delay: float = 0.0  # seconds to wait before answering (a slow Slack)
     late_only: bool = False  # then answer as usual: only the delay is the fault
+    where: dict = field(default_factory=dict)  # only calls whose params include all of these
 
 
 # Slack's limits on Block Kit, as it enforces them (docs.slack.dev/reference/block-kit).
@@ -246,16 +250,23 @@ class FakeSlack:
         headers: dict | None = None,
         times: int | None = None,
         delay: float = 0.0,
+        **where,
     ) -> None:
         """Answer `method` with this instead (e.g. 429 with Retry-After, or ok:false invalid_auth); with
-        `delay` (and no body), answer as usual but that many seconds late."""
+        `delay` (and no body), answer as usual but that many seconds late. With `where` (e.g.
+        `channel=...`), only calls whose params include every item: a fault for one test's conversation
+        cannot be spent by a call that another test's listener is still making."""
         late_only = body is None and delay > 0
         body = body if body is not None else {"ok": False, "error": "internal_error"}
-        self.faults.setdefault(method, []).append(Fault(status, body, headers or {}, times, delay, late_only))
+        self.faults.setdefault(method, []).append(
+            Fault(status, body, headers or {}, times, delay, late_only, where)
+        )
 
-    def _fault(self, method: str) -> Fault | None:
+    def _fault(self, method: str, params: dict) -> Fault | None:
         with self._cond:
             for fault in self.faults.get(method, []):
+                if any(params.get(k) != v for k, v in fault.where.items()):
+                    continue
                 if fault.times is None:
                     return fault
                 if fault.times > 0:
@@ -333,7 +344,7 @@ class FakeSlack:
             self.rejected.append((call, answer))
 
     def answer(self, method: str, auth: str, params: dict) -> tuple[int, dict | str, dict]:
-        fault = self._fault(method)
+        fault = self._fault(method, params)
         if fault and fault.delay:
             time.sleep(fault.delay)
         if fault and not fault.late_only:
@@ -770,6 +781,7 @@ class BotProcess:
     """`dynodoc serve ...` running against a fake Slack."""
 
     def __init__(self, args: list[str], env: dict[str, str], cwd: Path):
+        self.port: int | None = None  # set by `http`
         self.stderr_path = cwd / f"bot-{time.monotonic_ns()}.stderr"
         self._stderr = self.stderr_path.open("wb")
         self.proc = subprocess.Popen(
@@ -784,6 +796,7 @@ class BotProcess:
             bot_env(fake, cwd / "dynodoc.db", **env),
             cwd,
         )
+        bot.port = port
         bot.wait_port(port)
         return bot, port
 
@@ -805,6 +818,26 @@ class BotProcess:
         if not self._stderr.closed:
             self._stderr.flush()
         return self.stderr_path.read_text(errors="replace")
+
+    def log_mark(self) -> int:
+        """A place in the bot's log: `wait_log(after=...)` reads only the lines written since."""
+        return self.stderr_path.stat().st_size
+
+    def wait_log(self, text: str, *, after: int = 0, timeout: float = 10.0) -> str:
+        """Block until the bot has logged a whole line containing `text` (since the mark `after`), and
+        return it; fail at the deadline, or at once if the bot has exited."""
+        deadline = time.monotonic() + timeout
+        while True:
+            data = self.stderr_path.read_bytes()[after:]
+            lines = data[: data.rfind(b"\n") + 1].decode("utf-8", "replace").splitlines()
+            found = next((line for line in lines if text in line), None)
+            if found is not None:
+                return found
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(
+                    f"the bot never logged {text!r}; its log since the mark:\n{data.decode('utf-8', 'replace')}"
+                )
+            time.sleep(0.01)
 
     def stop(self) -> int:
         if self.proc.poll() is None:

@@ -993,7 +993,11 @@ class KnowledgeBase:
         """One of the entry's keywords (longer than 3 characters) is in one of the texts (the question as
         typed, and with its hyphens as spaces) as whole words: "abort" is not in "aborting deployment", nor
         "node" in "nodegoat"."""
-        return any(len(k) > 3 and _said_in(k, t) for k in entry.keywords for t in texts)
+        return any(
+            len(k) > 3 and (_said_in(k, t) or (k.endswith("s") and " " in k and _said_in(k[:-1], t)))
+            for k in entry.keywords
+            for t in texts
+        )  # a plural keyword phrase said in the singular: "database connection" says "database connections"
 
     @staticmethod
     def _specific_words(words: set[str], status_of: Answer | None = None) -> set[str]:

@@ -382,6 +382,9 @@ def test_words_and_phrases_as_people_type_them(kb):
         "AI harnesses"
     )
     assert "rate_limit_error" in [m.entry.code for m in zed.matches][:2]
+    # https://github.com/interagent/pliny/issues/230 (questions-13): a plural keyword said in the singular, and
+    # "connection" alone is not a Fly proxy code
+    assert kb.lookup("Database connection issues").best.code == "postgres-connections"
     # https://github.com/chathub-dev/chathub/issues/126 : every error has a message; it narrows nothing
     assert kb.lookup("Message error").kind == "unsure"
 
@@ -429,6 +432,8 @@ def test_openais_documented_messages_name_their_entry(kb):
     )
     # https://github.com/continuedev/continue/issues/11449 : OpenAI's only 403
     assert kb.lookup("Error: GPT-5 - 403").best.code == "unsupported_country_region_territory"
+    # https://github.com/openai/openai-python/issues/229 (held-out questions-13)
+    assert kb.lookup("Why not open to China").best.code == "unsupported_country_region_territory"
     # OpenAI's 503 wording as apps print it (chatanywhere's README quotes the body with type server_error)
     overloaded = "That model is currently overloaded with other requests. You can retry your request"
     assert kb.lookup(overloaded).best.code == "server_error"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from realquestions import load_questions
 
 from bot.__main__ import main
 from bot.context import fixes_for
@@ -438,3 +439,35 @@ def test_openais_documented_messages_name_their_entry(kb):
     overloaded = "That model is currently overloaded with other requests. You can retry your request"
     assert kb.lookup(overloaded).best.code == "server_error"
     assert kb.lookup(overloaded).best.platform == "openai"
+
+
+def test_the_confidence_of_each_kind_of_evidence_is_what_real_questions_measure(kb):
+    from pathlib import Path
+
+    from bot.knowledge import CONFIDENCE
+
+    sets = [Path(__file__).parent / "data" / "real-questions.yml"]
+    sets += sorted((Path(__file__).parent / "data" / "heldout").glob("questions*.yml"))
+    asked: dict[str, int] = {}
+    right: dict[str, int] = {}
+    for path in sets:
+        for q in load_questions(path):
+            answer = kb.lookup(q.q)
+            if answer.evidence:
+                asked[answer.evidence] = asked.get(answer.evidence, 0) + 1
+                right[answer.evidence] = right.get(answer.evidence, 0) + (answer.best.code in q.expect)
+    assert set(asked) == set(CONFIDENCE)
+    for evidence, n in asked.items():
+        assert n >= 50, evidence  # enough answers for the figure to mean something
+        assert abs(right[evidence] / n - CONFIDENCE[evidence]) <= 0.1, (evidence, right[evidence], n)
+
+
+def test_a_guess_from_words_says_so_and_an_exact_code_does_not(kb):
+    # https://github.com/puma/puma/issues/1047 (held-out questions-5): matched on words alone
+    guess = kb.lookup("Memory usage keeps increasing")
+    assert guess.evidence == "words" and guess.confidence < 0.85
+    assert render_answer(guess).startswith("Best guess from your words (right 79% of the time)")
+    sure = kb.lookup("what is R15?")
+    assert (sure.evidence, sure.confidence, sure.guess_note) == ("code", 1.0, "")
+    assert not render_answer(sure).startswith("Best guess")
+    assert answer_json(guess)["evidence"] == "words" and answer_json(guess)["confidence"] == 0.79

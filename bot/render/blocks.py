@@ -279,7 +279,8 @@ def answer_blocks(answer: Answer) -> list[dict]:
         if entries[1:]:
             blocks += sections([entry_line(e) for e in entries[1:]], f"*Also behind {escape(answer.note)}:*")
         return blocks
-    blocks = entry_blocks(entries[0], where=answer.where, lead=escape(answer.note))
+    lead = " ".join(escape(x) for x in (answer.note, answer.guess_note) if x)
+    blocks = entry_blocks(entries[0], where=answer.where, lead=lead)
     if answer.kind == "search" and len(entries) > 1:
         blocks += sections([entry_line(e) for e in entries[1:]], "*Or did you mean:*")
     return blocks

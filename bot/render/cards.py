@@ -307,7 +307,7 @@ def answer_card_blocks(answer: Answer) -> list[dict]:
         alternatives = (
             f"Or did you mean {_codes(entries[1:], 3)}?" if answer.kind == "search" and entries[1:] else ""
         )
-        extra = " ".join(x for x in (escape(answer.note), alternatives) if x)
+        extra = " ".join(x for x in (escape(answer.note), escape(answer.guess_note), alternatives) if x)
     return _entry_card(entries[0], answer.where, extra)
 
 

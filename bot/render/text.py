@@ -102,8 +102,8 @@ def render_answer(answer: Answer) -> str:
             text += f"\n\nAlso behind {answer.note}:\n{render_list(rest)}"
         return text
     text = render_entry(entries[0], where=answer.where)
-    if answer.note:
-        text = f"{answer.note}\n\n{text}"
+    if answer.note or answer.guess_note:
+        text = f"{' '.join(x for x in (answer.note, answer.guess_note) if x)}\n\n{text}"
     if answer.kind == "search" and len(entries) > 1:
         text += "\n\nOr did you mean:\n" + render_list(entries[1:])
     return text
@@ -119,6 +119,9 @@ def answer_json(answer: Answer) -> dict:
             for m in answer.matches
         ],
         "candidates": [{"code": m.entry.code, "title": m.entry.title} for m in answer.candidates],
+        # What decided the first match, and how often answers decided that way are right (null: none).
+        "evidence": answer.evidence or None,
+        "confidence": answer.confidence,
         "answer": render_answer(answer),
     }
 

@@ -10,7 +10,6 @@ answered inline; 👍 on a card is stored and shows up in `dynodoc status`.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 
 import pytest
@@ -29,12 +28,29 @@ from fakes.slack import (
 )
 
 from bot.render.mrkdwn import visible_length
+from bot.store import Store
 
 QUESTION = "what is H12?"
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def bot_db(request, tmp_path_factory) -> str:
+    """The bot's database, once per engine: cards, their refs and the votes live in the store."""
+    if request.param == "sqlite":
+        return str(tmp_path_factory.mktemp("sqlite") / "dynodoc.db")
+    server = request.getfixturevalue("postgres")
+    url = server.new_database()
+    request.addfinalizer(lambda: server.drop_database(url))
+    return url
+
+
+def engine_env(bot_db: str) -> dict[str, str]:
+    return {"DATABASE_URL": bot_db} if bot_db.startswith("postgres") else {"DYNODOC_DB": bot_db}
+
+
 @pytest.fixture(scope="module")
-def fake():
+def fake(bot_db):
+    """A fake Slack per engine's bot, so that one bot's posts never count as the other's."""
     slack = FakeSlack()
     yield slack
     slack.close()
@@ -46,9 +62,9 @@ def workdir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def bot_process(fake, workdir):
+def bot_process(bot_db, fake, workdir):
     """The bot, logging at DEBUG: its decisions not to answer are what the negative tests wait for."""
-    process, _ = BotProcess.http(fake, workdir, DYNODOC_LOG_LEVEL="DEBUG")
+    process, _ = BotProcess.http(fake, workdir, DYNODOC_LOG_LEVEL="DEBUG", **engine_env(bot_db))
     yield process
     assert process.stop() == 0, process.stderr
     assert "Traceback" not in process.stderr, process.stderr
@@ -310,7 +326,7 @@ def test_sharing_to_a_channel_the_bot_is_not_in_says_how_to_fix_it(bot, slack):
 # --- 👍 / 👎 -----------------------------------------------------------------------------------------------------
 
 
-def test_a_thumbs_up_is_stored_by_fingerprint_and_counted_in_dynodoc_status(bot, slack, fake, workdir):
+def test_a_thumbs_up_is_stored_by_fingerprint_and_counted_in_dynodoc_status(bot, slack, fake, bot_db):
     event, card = mention(slack, bot, "why is my dyno swapping memory")
     key = unique("up")
     where = {"channel": event["channel"], "message_ts": card["ts"], "response_url": slack.response_url(key)}
@@ -333,13 +349,15 @@ def test_a_thumbs_up_is_stored_by_fingerprint_and_counted_in_dynodoc_status(bot,
             user=user,
         )
     deadline = time.monotonic() + 10
-    db = workdir / "dynodoc.db"
+    store = Store(bot_db)
     while time.monotonic() < deadline:
-        with sqlite3.connect(db) as conn:
-            votes = conn.execute("SELECT kind, fingerprint, label, vote, user_id FROM feedback").fetchall()
+        votes = [
+            tuple(row) for row in store.query("SELECT kind, fingerprint, label, vote, user_id FROM feedback")
+        ]
         if len(votes) == 3:
             break
         time.sleep(0.05)
+    store.close()
     assert sorted(v[3] for v in votes) == [-1, -1, 1]
     # Filed under a hash of the question: the words themselves are nowhere in the table.
     assert all(
@@ -349,7 +367,7 @@ def test_a_thumbs_up_is_stored_by_fingerprint_and_counted_in_dynodoc_status(bot,
         for v in votes
     )
 
-    status = dynodoc("status", env={"DYNODOC_DB": str(db), "NO_PROXY": "127.0.0.1,localhost"})
+    status = dynodoc("status", env={**engine_env(bot_db), "NO_PROXY": "127.0.0.1,localhost"})
     assert status.returncode == 0, status.stderr
     assert "feedback        👍 1 · 👎 2" in status.stdout
     assert "disliked: unsure fly-not-listening fly-health-checks crash-loop (question " in status.stdout

@@ -56,7 +56,8 @@ MANY_CODES = "\n".join(
 
 
 @pytest.fixture(scope="module")
-def fake():
+def fake(bot_db):
+    """A fake Slack per engine's bot, so that one bot's posts never count as the other's."""
     slack = FakeSlack()
     yield slack
     slack.close()
@@ -67,15 +68,29 @@ def workdir(tmp_path_factory):
     return tmp_path_factory.mktemp("bot")
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def bot_db(request, tmp_path_factory) -> str:
+    """The bot's database: every test runs against a bot on SQLite and again on a real PostgreSQL (as on
+    Heroku), since retries, cards, feedback and autodiagnose settings all live in the store."""
+    if request.param == "sqlite":
+        return str(tmp_path_factory.mktemp("sqlite") / "dynodoc.db")
+    server = request.getfixturevalue("postgres")
+    url = server.new_database()
+    request.addfinalizer(lambda: server.drop_database(url))
+    return url
+
+
 @pytest.fixture(scope="module")
-def bot_process(fake, workdir):
+def bot_process(bot_db, fake, workdir):
     """The bot, logging at DEBUG: its decisions not to answer are what the negative tests wait for."""
+    engine = {"DATABASE_URL": bot_db} if bot_db.startswith("postgres") else {"DYNODOC_DB": bot_db}
     process, _ = BotProcess.http(
         fake,
         workdir,
         DYNODOC_AUTODIAGNOSE_CHANNELS=AUTO_CHANNEL,
         DYNODOC_APPS="heroku:acme-api,fly:acme-edge",
         DYNODOC_LOG_LEVEL="DEBUG",
+        **engine,
     )
     yield process
     code = process.stop()
@@ -693,7 +708,7 @@ def test_slash_command_help(bot):
     assert "Diagnose with Dyno Doctor" in body["blocks"][0]["text"]["text"]
 
 
-def test_slash_command_status_shows_each_watched_apps_last_poll_and_the_last_digest(bot, workdir):
+def test_slash_command_status_shows_each_watched_apps_last_poll_and_the_last_digest(bot, bot_db):
     text = section_texts(post_form(bot, command("status")).json()["blocks"])
     assert "`heroku:acme-api` — last poll never" in text
     assert "`fly:acme-edge` — last poll never" in text
@@ -702,7 +717,7 @@ def test_slash_command_status_shows_each_watched_apps_last_poll_and_the_last_dig
 
     # The poller and the digest job write to the same database while the bot runs.
     now = datetime.now(UTC)
-    store = Store(workdir / "dynodoc.db")
+    store = Store(bot_db)
     store.record_run(
         PollRun("acme-api", "heroku", now - timedelta(seconds=3), now, "ok", 1500, 7, (("H12", 7),))
     )
@@ -722,9 +737,9 @@ def test_slash_command_status_shows_each_watched_apps_last_poll_and_the_last_dig
     assert "*Last digest*\n2026-11-23 in <#C0OPS> (posted" in text
 
 
-def test_slash_command_digest_shows_the_stored_errors_to_the_caller(bot, slack, workdir):
+def test_slash_command_digest_shows_the_stored_errors_to_the_caller(bot, slack, bot_db):
     now = datetime.now(UTC)
-    store = Store(workdir / "dynodoc.db")
+    store = Store(bot_db)
     store.save_lines(
         "acme-api",
         "heroku",

@@ -761,7 +761,7 @@ def bot_env(fake: FakeSlack, db: Path, **extra: str) -> dict[str, str]:
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("SLACK_", "DYNODOC_", "HEROKU_", "FLY_"))
-        and k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "port")
+        and k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "port", "database_url")
     }
     env.update(
         {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -40,6 +41,24 @@ def only_one(store: Store, job: str, run: Callable[..., Any]) -> Callable[..., A
             return None
 
     return exclusive
+
+
+def while_ours(
+    store: Store, job: str, run: Callable[[], Any], stop: threading.Event, retry_s: float = 60.0
+) -> None:
+    """Run a job that lasts (tail mode's open log sessions) only while this instance holds its lock:
+    the others wait and try again every `retry_s`, so when the holder stops or dies (PostgreSQL then
+    drops its lock) another instance takes over. Returns when `run` returns or `stop` is set."""
+    while not stop.is_set():
+        try:
+            with store.exclusive(job) as mine:
+                if mine:
+                    run()
+                    return
+        except Exception:  # the database may be away: try again later, never take the bot down
+            log.exception("%s: could not take its lock", job)
+        log.info("%s: another instance is doing it; trying again in %.0f s", job, retry_s)
+        stop.wait(retry_s)
 
 
 def tagged_digests(client, channel: str, day: str, since: datetime) -> list[str]:

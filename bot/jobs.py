@@ -8,6 +8,7 @@ day, so a crash between posting and recording, or a database wiped with the dyno
 
 from __future__ import annotations
 
+import functools
 import http.client
 import logging
 import threading
@@ -25,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.clock import system_clock
 from bot.config import Settings
 from bot.digest import Digest, build_digest, hour_of
-from bot.instances import DIGEST_EVENT, earlier_digest, only_one, tagged_digests
+from bot.instances import DIGEST_EVENT, earlier_digest, only_one, tagged_digests, while_ours
 from bot.knowledge import KnowledgeBase
 from bot.store import Store
 
@@ -268,12 +269,10 @@ def start_scheduler(
         from bot.poll import poll_forever
 
         stop = threading.Event()
+        # One instance tails (several would each hold Heroku log sessions open for the same lines).
+        tail = functools.partial(poll_forever, settings, store, stop=stop, on_result=on_result)
         threading.Thread(
-            target=poll_forever,
-            args=(settings, store),
-            kwargs={"stop": stop, "on_result": on_result},
-            daemon=True,
-            name="dynodoc-tail",
+            target=while_ours, args=(store, "poll", tail, stop), daemon=True, name="dynodoc-tail"
         ).start()
         scheduler.add_listener(lambda _: stop.set(), EVENT_SCHEDULER_SHUTDOWN)
     elif polling:

@@ -4,6 +4,7 @@ processes against the fake Slack on 127.0.0.1."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,7 @@ import pytest
 from fakes.slack import BOT_TOKEN, SIGNING_SECRET, BotProcess, FakeSlack, bot_env, free_port
 from slack_sdk import WebClient
 
-from bot.instances import DIGEST_EVENT, earlier_digest, only_one, tagged_digests
+from bot.instances import DIGEST_EVENT, earlier_digest, only_one, tagged_digests, while_ours
 from bot.store import Store, is_postgres_url
 
 CHANNEL = "C0DIGEST"
@@ -146,3 +147,50 @@ def test_the_procfile_worker_leaves_the_jobs_to_web_on_sqlite(fake, tmp_path):
         worker.stop()
     assert not fake.calls_to("chat.postMessage", channel=CHANNEL)
     assert "left to another process (--jobs shared, database sqlite)" in worker.stderr
+
+
+def test_a_lasting_job_runs_on_one_instance_and_another_takes_over_when_it_stops(database):
+    # Tail mode keeps Heroku log sessions open: on a shared PostgreSQL only the lock holder may.
+    one, two = Store(database), Store(database)
+    ran: list[str] = []
+    first_running, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        ran.append("one")
+        first_running.set()
+        release.wait(10)
+
+    stop = threading.Event()
+    holder = threading.Thread(target=while_ours, args=(one, "poll", first, stop, 0.05))
+    holder.start()
+    assert first_running.wait(10)
+    second = threading.Thread(target=while_ours, args=(two, "poll", lambda: ran.append("two"), stop, 0.05))
+    second.start()
+    if is_postgres_url(database):
+        second.join(0.5)
+        assert second.is_alive() and ran == ["one"]  # waiting for the lock, not tailing
+        release.set()  # the holder stops (or dies): its lock goes with it
+        second.join(10)
+        assert ran == ["one", "two"]
+    else:  # one scheduler per SQLite file: it is always ours
+        second.join(10)
+        assert ran == ["one", "two"]
+        release.set()
+    holder.join(10)
+    assert not holder.is_alive() and not second.is_alive()
+    one.close()
+    two.close()
+
+
+def test_a_lasting_job_waiting_for_its_lock_stops_when_told(database):
+    one, two = Store(database), Store(database)
+    stop = threading.Event()
+    with one.exclusive("poll"):
+        waiter = threading.Thread(target=while_ours, args=(two, "poll", lambda: None, stop, 30.0))
+        waiter.start()
+        waiter.join(0.3)
+        stop.set()
+        waiter.join(5)
+        assert not waiter.is_alive()  # it did not sleep out its 30 s retry
+    one.close()
+    two.close()

@@ -32,7 +32,7 @@ from bot.jobs import (
     start_scheduler,
 )
 from bot.render.text import render_digest
-from bot.store import LineRecord, PollRun, Store, iso
+from bot.store import LineRecord, PollRun, Store, is_postgres_url, iso
 
 CHANNEL = "C0DIGEST"
 NOW = datetime(2026, 11, 24, 9, 0, 30, tzinfo=UTC)  # just after the 09:00 UTC digest time
@@ -451,6 +451,40 @@ def test_tail_mode_in_serve_keeps_heroku_tailed_and_stops_with_the_scheduler(cli
         thread.join(10)
         assert not thread.is_alive(), thread.name
     assert store.poll_runs("acme-api")[0].note == "tail mode"  # its last report, made on the way out
+    heroku.close()
+
+
+def test_tail_mode_tails_only_on_the_instance_holding_the_poll_lock(client, store, database):
+    from fakes.heroku import FakeHeroku, history
+
+    heroku = FakeHeroku(tail_seconds=0.3)
+    heroku.add_app("acme-api", history(datetime.now(UTC) - timedelta(minutes=30)))
+    s = settings(
+        apps=(WatchedApp("heroku", "acme-api"),),
+        digest_channel="",
+        heroku_tail=True,
+        heroku_api_key=heroku.api_key,
+        heroku_api_url=heroku.url,
+        retry_base=0.01,
+    )
+    other = Store(database)  # another instance, polling already
+    with other.exclusive("poll"):
+        scheduler = start_scheduler(client, s, store)
+        try:
+            if is_postgres_url(database):
+                time.sleep(1.0)  # time to open a session, were it allowed to
+                assert heroku.requests_to("POST", "/apps/acme-api/") == []
+            else:  # one scheduler per SQLite file: the lock is always this instance's
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline and not heroku.requests_to("POST", "/apps/acme-api/"):
+                    time.sleep(0.05)
+                assert heroku.requests_to("POST", "/apps/acme-api/")
+        finally:
+            scheduler.shutdown(wait=False)
+    for thread in [t for t in threading.enumerate() if t.name in ("dynodoc-tail", "tail-acme-api")]:
+        thread.join(10)
+        assert not thread.is_alive(), thread.name  # the waiting instance stops with its scheduler too
+    other.close()
     heroku.close()
 
 

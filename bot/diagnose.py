@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from bot import logs, signatures
-from bot.apierrors import ApiError, find_api_errors, find_api_signals, providers_in
+from bot.apierrors import AMBIGUOUS_SDK, ApiError, find_api_errors, find_api_signals, providers_in
 from bot.failures import Failure, find_failures
 from bot.knowledge import BLAME_WORDS, SEVERITIES, Entry, KnowledgeBase
 from bot.logs import LogEvent, normalise_path
@@ -181,6 +181,11 @@ def diagnose(text: str, kb: KnowledgeBase | None = None) -> Diagnosis:
             f"Treat them as leaked: rotate them now."
         )
     for error in api_errors:
+        if error.api == AMBIGUOUS_SDK:
+            notes.append(
+                f"Nothing in the paste says which API raised it; both OpenAI's and Anthropic's SDKs have that "
+                f"exception, and `{error.code}` is OpenAI's meaning. Paste the error body to be sure."
+            )
         if error.disagreement:
             notes.append(f"Status and type disagree: {error.disagreement}.")
         if error.retry_after:

@@ -473,3 +473,12 @@ def test_openais_region_block_is_diagnosed_as_such(kb):
     d = diagnose(paste, kb)
     assert [f.code for f in d.findings] == ["unsupported_country_region_territory"]
     assert d.findings[0].api.api == "openai" and d.findings[0].api.status == 403
+
+
+def test_a_diagnosis_of_an_sdk_class_alone_says_whose_meaning_it_gives(kb):
+    # https://github.com/zhayujie/bot-on-anything/issues/367 : the class name is all there is
+    d = diagnose("RateLimitError", kb)
+    assert [f.code for f in d.findings] == ["rate_limit_exceeded"]
+    assert any("both OpenAI's and Anthropic's SDKs" in n for n in d.notes)
+    named = diagnose("openai.RateLimitError: Error code: 429", kb)
+    assert not any("SDKs" in n for n in named.notes)

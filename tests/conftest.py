@@ -64,6 +64,18 @@ def database(request, monkeypatch, tmp_path) -> str:
     return url
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def bot_db(request, tmp_path_factory) -> str:
+    """The database of a module's bot process, once per engine: a module of Slack tests runs against a
+    bot on SQLite and again on a real PostgreSQL (as on Heroku)."""
+    if request.param == "sqlite":
+        return str(tmp_path_factory.mktemp("sqlite") / "dynodoc.db")
+    server = request.getfixturevalue("postgres")
+    url = server.new_database()
+    request.addfinalizer(lambda: server.drop_database(url))
+    return url
+
+
 @pytest.fixture
 def store(database):
     s = Store(database)

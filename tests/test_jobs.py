@@ -417,12 +417,13 @@ def test_polling_is_scheduled_without_overlap_only_with_credentials(client, stor
         scheduler.shutdown(wait=True)  # the first poll (refused at once) ends before the store closes
 
 
-def test_tail_mode_in_serve_keeps_heroku_tailed_and_stops_with_the_scheduler(client, store):
+def tailed_heroku():
+    """A fake Heroku whose tail sessions end quickly, and settings that tail its one app."""
     from fakes.heroku import FakeHeroku, history
 
     heroku = FakeHeroku(tail_seconds=0.3)
     heroku.add_app("acme-api", history(datetime.now(UTC) - timedelta(minutes=30)))
-    s = settings(
+    return heroku, settings(
         apps=(WatchedApp("heroku", "acme-api"),),
         digest_channel="",
         heroku_tail=True,
@@ -430,6 +431,10 @@ def test_tail_mode_in_serve_keeps_heroku_tailed_and_stops_with_the_scheduler(cli
         heroku_api_url=heroku.url,
         retry_base=0.01,
     )
+
+
+def test_tail_mode_in_serve_keeps_heroku_tailed_and_stops_with_the_scheduler(client, store):
+    heroku, s = tailed_heroku()
     scheduler = start_scheduler(client, s, store)
     try:
         assert scheduler.get_job("poll") is None  # the tail thread does the work
@@ -455,18 +460,7 @@ def test_tail_mode_in_serve_keeps_heroku_tailed_and_stops_with_the_scheduler(cli
 
 
 def test_tail_mode_tails_only_on_the_instance_holding_the_poll_lock(client, store, database):
-    from fakes.heroku import FakeHeroku, history
-
-    heroku = FakeHeroku(tail_seconds=0.3)
-    heroku.add_app("acme-api", history(datetime.now(UTC) - timedelta(minutes=30)))
-    s = settings(
-        apps=(WatchedApp("heroku", "acme-api"),),
-        digest_channel="",
-        heroku_tail=True,
-        heroku_api_key=heroku.api_key,
-        heroku_api_url=heroku.url,
-        retry_base=0.01,
-    )
+    heroku, s = tailed_heroku()
     other = Store(database)  # another instance, polling already
     with other.exclusive("poll"):
         scheduler = start_scheduler(client, s, store)

@@ -22,6 +22,7 @@ from fakes.slack import (
     blocks_as_text,
     button,
     click,
+    engine_env,
     payload,
     post_event,
     post_form,
@@ -31,21 +32,6 @@ from bot.render.mrkdwn import visible_length
 from bot.store import Store
 
 QUESTION = "what is H12?"
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def bot_db(request, tmp_path_factory) -> str:
-    """The bot's database, once per engine: cards, their refs and the votes live in the store."""
-    if request.param == "sqlite":
-        return str(tmp_path_factory.mktemp("sqlite") / "dynodoc.db")
-    server = request.getfixturevalue("postgres")
-    url = server.new_database()
-    request.addfinalizer(lambda: server.drop_database(url))
-    return url
-
-
-def engine_env(bot_db: str) -> dict[str, str]:
-    return {"DATABASE_URL": bot_db} if bot_db.startswith("postgres") else {"DYNODOC_DB": bot_db}
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from fakes.slack import (
     blocks_as_text,
     button,
     click,
+    engine_env,
     get,
     payload,
     post,
@@ -68,22 +69,10 @@ def workdir(tmp_path_factory):
     return tmp_path_factory.mktemp("bot")
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def bot_db(request, tmp_path_factory) -> str:
-    """The bot's database: every test runs against a bot on SQLite and again on a real PostgreSQL (as on
-    Heroku), since retries, cards, feedback and autodiagnose settings all live in the store."""
-    if request.param == "sqlite":
-        return str(tmp_path_factory.mktemp("sqlite") / "dynodoc.db")
-    server = request.getfixturevalue("postgres")
-    url = server.new_database()
-    request.addfinalizer(lambda: server.drop_database(url))
-    return url
-
-
 @pytest.fixture(scope="module")
 def bot_process(bot_db, fake, workdir):
     """The bot, logging at DEBUG: its decisions not to answer are what the negative tests wait for."""
-    engine = {"DATABASE_URL": bot_db} if bot_db.startswith("postgres") else {"DYNODOC_DB": bot_db}
+    engine = engine_env(bot_db)
     process, _ = BotProcess.http(
         fake,
         workdir,

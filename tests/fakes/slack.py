@@ -777,6 +777,11 @@ def bot_env(fake: FakeSlack, db: Path, **extra: str) -> dict[str, str]:
     return {k: v for k, v in env.items() if v is not None}
 
 
+def engine_env(db: str) -> dict[str, str]:
+    """The setting that points the bot at `db`: DATABASE_URL for PostgreSQL, DYNODOC_DB for an SQLite file."""
+    return {"DATABASE_URL": db} if db.startswith(("postgres://", "postgresql://")) else {"DYNODOC_DB": db}
+
+
 class BotProcess:
     """`dynodoc serve ...` running against a fake Slack."""
 

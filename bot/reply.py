@@ -46,7 +46,7 @@ def looks_like_paste(text: str) -> bool:
 def is_about_context(text: str, kb: KnowledgeBase) -> bool:
     """True for a message that names nothing itself ("@Dyno Doctor ?", "what's this?"): in a thread it
     is about the message that started the thread."""
-    return not looks_like_paste(text) and kb.lookup(clean_question(text)).kind == "help"
+    return not looks_like_paste(text) and kb.lookup(unslack(text)).kind == "help"
 
 
 def has_platform_error(diagnosis: Diagnosis) -> bool:
@@ -57,7 +57,9 @@ def has_platform_error(diagnosis: Diagnosis) -> bool:
 def respond(text: str, kb: KnowledgeBase) -> Reply:
     if looks_like_paste(text):
         return Reply(diagnosis=diagnose(text, kb))
-    return Reply(answer=kb.lookup(clean_question(text)))
+    # Slack's markup undone, the case kept: lookup lower-cases for its own matching, but an SDK's class
+    # (`RateLimitError`) or `Error ID:` is read as typed, as in `dynodoc ask`.
+    return Reply(answer=kb.lookup(" ".join(unslack(text).split())))
 
 
 def fingerprint(kind: str, text: str) -> str:

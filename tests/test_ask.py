@@ -471,3 +471,21 @@ def test_a_guess_from_words_says_so_and_an_exact_code_does_not(kb):
     assert (sure.evidence, sure.confidence, sure.guess_note) == ("code", 1.0, "")
     assert not render_answer(sure).startswith("Best guess")
     assert answer_json(guess)["evidence"] == "words" and answer_json(guess)["confidence"] == 0.79
+
+
+def test_slack_answers_every_real_question_as_dynodoc_ask_does(kb):
+    # Slack's path lower-cased a question before the lookup, so an SDK class ("RateLimitError",
+    # https://github.com/zhayujie/bot-on-anything/issues/367) was read in `dynodoc ask` and missed in Slack.
+    from pathlib import Path
+
+    from bot.reply import respond
+
+    sets = [Path(__file__).parent / "data" / "real-questions.yml"]
+    sets += sorted((Path(__file__).parent / "data" / "heldout").glob("questions*.yml"))
+    for path in sets:
+        for q in load_questions(path):
+            reply = respond(f"<@U0BOT> {q.q}", kb)
+            if reply.answer is None:
+                continue  # read as a paste: diagnosed, as a paste is
+            asked = kb.lookup(q.q)
+            assert [m.entry.code for m in reply.answer.matches] == [m.entry.code for m in asked.matches], q.q

@@ -38,6 +38,10 @@ class Reply:
             raise ValueError("a Reply holds an answer or a diagnosis, exactly one of them")
 
 
+# A message this short that reads as a paste but holds no code is asked about rather than diagnosed.
+_ONE_ERROR_LINES = 2
+
+
 def looks_like_paste(text: str) -> bool:
     """True when the text is log lines or an error body rather than a typed question."""
     return bool(_PASTE_SIGNS.search(text[:20_000]))
@@ -56,7 +60,13 @@ def has_platform_error(diagnosis: Diagnosis) -> bool:
 
 def respond(text: str, kb: KnowledgeBase) -> Reply:
     if looks_like_paste(text):
-        return Reply(diagnosis=diagnose(text, kb))
+        diagnosis = diagnose(text, kb)
+        if diagnosis.findings or diagnosis.failures or len(text.strip().splitlines()) > _ONE_ERROR_LINES:
+            return Reply(diagnosis=diagnosis)
+        # One error line with no code in it ("Process exited with status 143", "FATAL: sorry, too many
+        # clients already") is a question about that line: answer it, unless nothing fits either.
+        answer = kb.lookup(" ".join(unslack(text).split()))
+        return Reply(answer=answer) if answer.matches else Reply(diagnosis=diagnosis)
     # Slack's markup undone, the case kept: lookup lower-cases for its own matching, but an SDK's class
     # (`RateLimitError`) or `Error ID:` is read as typed, as in `dynodoc ask`.
     return Reply(answer=kb.lookup(" ".join(unslack(text).split())))

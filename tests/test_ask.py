@@ -489,3 +489,37 @@ def test_slack_answers_every_real_question_as_dynodoc_ask_does(kb):
                 continue  # read as a paste: diagnosed, as a paste is
             asked = kb.lookup(q.q)
             assert [m.entry.code for m in reply.answer.matches] == [m.entry.code for m in asked.matches], q.q
+
+
+@pytest.mark.parametrize(
+    "message, first",
+    [
+        # https://github.com/sbehrends/Live-WorldCup-Notification-for-Slack/issues/8 : a log line as a question
+        ("Process exited with status 143", "exit-143"),
+        # https://github.com/Aurora-Admin-Panel/deploy/issues/10 (held-out questions-4)
+        (
+            "sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) FATAL: sorry, too many clients already",
+            "postgres-connections",
+        ),
+    ],
+)
+def test_one_error_line_with_no_code_is_answered_as_the_question_it_is(kb, message, first):
+    from bot.reply import respond
+
+    reply = respond(f"<@U0BOT> {message}", kb)
+    assert reply.diagnosis is None and reply.answer.best.code == first
+
+
+def test_a_paste_with_a_code_or_several_lines_is_still_diagnosed(kb):
+    from pathlib import Path
+
+    import yaml
+
+    from bot.reply import respond
+
+    # https://github.com/sbehrends/Live-WorldCup-Notification-for-Slack/issues/8 names a code: diagnosed
+    assert respond("Error R14 (Memory quota exceeded)", kb).diagnosis is not None
+    # https://github.com/mrluanma/shadowsocks-heroku/issues/3 : the same exit 143 inside a deploy's log lines
+    case = Path(__file__).parent / "data" / "real" / "mixed-026-clean-redeploy-sigterm-143.yml"
+    reply = respond(yaml.safe_load(case.read_text())["text"], kb)
+    assert reply.diagnosis is not None and reply.diagnosis.findings == ()

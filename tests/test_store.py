@@ -798,3 +798,32 @@ def test_a_start_up_step_is_tried_again_only_while_the_database_is_locked():
     with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
         Store._retry_locked(broken, tries=3)
     assert tries.count(2) == 1
+
+
+def test_a_process_that_finds_another_migrating_goes_on_from_where_it_stopped(tmp_path):
+    # Two processes upgrade one file: the other one has just applied v4 and not yet committed when this
+    # one looks. This one waits for the write lock, sees v4 done, and applies only what is left.
+    import threading
+
+    from bot.store import Db
+
+    path = tmp_path / "d.db"
+    old = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    old.execute("PRAGMA journal_mode=WAL")
+    for number, migration in enumerate(MIGRATIONS[:3], 1):  # as version 3 left it
+        migration(Db(old, "sqlite"))
+        old.execute(f"PRAGMA user_version = {number}")
+    old.execute("BEGIN IMMEDIATE")
+    MIGRATIONS[3](Db(old, "sqlite"))
+    old.execute("PRAGMA user_version = 4")
+    opened: list[Store] = []
+    start = threading.Thread(target=lambda: opened.append(Store(path)))
+    start.start()
+    start.join(0.3)
+    old.execute("COMMIT")
+    start.join(10)
+    old.close()
+    assert opened and opened[0].version == len(MIGRATIONS)
+    opened[0].record_vote("a" * 32, "U1", "question", "code H12", 1)  # v4's table, made once
+    assert opened[0].feedback_tally().up == 1
+    opened[0].close()

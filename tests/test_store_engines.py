@@ -492,11 +492,18 @@ def test_rows_are_loaded_in_bulk_and_an_empty_load_does_nothing(store):
         (r["hour"], r["code"], r["events"]) for r in rows
     )
     store.insert_rows("no_such_table", [])  # nothing to load: not even the table is looked at
+    store.insert_rows(
+        "code_hours", [{"app": "a", "hour": iso(END - timedelta(hours=3)), "code": "H10", "events": 1}]
+    )
+    assert store.query("SELECT app, code, events FROM code_hours WHERE code = 'H10'", as_dicts=True) == [
+        {"app": "a", "code": "H10", "events": 1}
+    ]
     tally = store.digest_tally("a", "heroku", END - timedelta(days=1), END)
     assert dict(tally.codes) == {
         (END - timedelta(hours=1), "H12"): 3,
         (END - timedelta(hours=2), "H12"): 1,
         (END - timedelta(hours=1), "R14"): 2,
+        (END - timedelta(hours=3), "H10"): 1,
     }
 
 

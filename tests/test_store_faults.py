@@ -5,7 +5,10 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 
 import psycopg
 import pytest
@@ -212,6 +215,12 @@ URL = "postgresql://dynodoc:s3cret-pw@db.example.com/app"
             True,
         ),
         (
+            psycopg.OperationalError("failed to resolve host 'db.example.com': [Errno -3] Temporary failure"),
+            URL,
+            "names a host that cannot be found (db.example.com); check DATABASE_URL",
+            True,
+        ),
+        (
             psycopg.OperationalError("[Errno -2] Name or service not known"),
             URL,
             "names a host that cannot be found (db.example.com); check DATABASE_URL",
@@ -265,6 +274,7 @@ def test_each_postgres_error_is_one_line_with_its_fix(error, url, why, unavailab
             "postgresql://dynodoc:***@db.example.com:5432/app?sslmode=require&PASSWORD=***&sslpassword=***",
         ),
         ("postgres://dynodoc@db.example.com/app", "postgres://dynodoc@db.example.com/app"),
+        ("postgresql://db.example.com/app?password=se=cret", "postgresql://db.example.com/app?password=***"),
         (
             "postgresql://dynodoc:p@ss:w@db.example.com/app#part",
             "postgresql://dynodoc:***@db.example.com/app",
@@ -297,3 +307,68 @@ def test_job_lock_keys_are_the_same_in_every_release():
         8188597414532759768,
         3734715705208787138,
     ]
+
+
+def _sessions(admin, url: str) -> int:
+    return admin.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name = 'dynodoc'",
+        [url.rsplit("/", 1)[1]],
+    ).fetchone()[0]
+
+
+def test_the_bots_sessions_are_named_and_a_failed_start_leaves_none_open(postgres):
+    # A DBA looking at pg_stat_activity sees the bot's connections as "dynodoc"; a start that fails (here a
+    # table of that name already there) closes what it opened.
+    url = postgres.new_real_database()
+    with psycopg.connect(postgres.url(), autocommit=True) as admin:
+        store = Store(url)
+        store.first_sighting("Ev1")  # one of the pool's connections at work
+        assert _sessions(admin, url) >= 1
+        store.close()
+        with psycopg.connect(url, autocommit=True) as other:
+            other.execute("DROP TABLE events CASCADE")
+            other.execute("CREATE TABLE events (x TEXT)")
+            other.execute("UPDATE schema_version SET version = 0")
+        with pytest.raises(StoreError) as caught:
+            Store(url)
+        assert caught.value is not None
+        deadline = time.monotonic() + 5
+        while _sessions(admin, url) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _sessions(admin, url) == 0
+    postgres.drop_real_database(url)
+
+
+def test_at_most_eight_connections_and_a_ninth_user_waits_for_one(postgres):
+    # A small pool: a database plan allows a few connections, shared by every dyno.
+    url = postgres.new_database()
+    store = Store(url)
+    with ExitStack() as held:
+        for n in range(8):
+            assert held.enter_context(store.exclusive(f"job {n}"))
+        asked = threading.Thread(target=store.first_sighting, args=["Ev-ninth"])
+        asked.start()
+        asked.join(0.3)
+        waited = asked.is_alive()
+    asked.join(5)
+    assert waited and not asked.is_alive()
+    assert not store.first_sighting("Ev-ninth")  # it went through once a connection was back
+    store.close()
+    postgres.drop_database(url)
+
+
+def test_a_dyno_starting_while_another_migrates_waits_its_turn(postgres):
+    # Dynos of any release take the same lock: hold it as another dyno would, and the start waits.
+    url = postgres.new_database()
+    opened: list[Store] = []
+    with psycopg.connect(postgres.url(), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [lock_key("migrations")])
+        start = threading.Thread(target=lambda: opened.append(Store(url)))
+        start.start()
+        start.join(0.3)
+        waited = start.is_alive()
+        other.execute("SELECT pg_advisory_unlock(%s)", [lock_key("migrations")])
+        start.join(10)
+    assert waited and opened and opened[0].version == len(MIGRATIONS)
+    opened[0].close()
+    postgres.drop_database(url)

@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,8 @@ TARGETS: dict[str, Target] = {
     "redact": Target("bot/redact.py", ("tests/test_redact.py", "tests/test_redact_corpus.py"), 300),
     "digest": Target("bot/digest.py", ("tests/test_digest.py",), 900),
     # The store runs on SQLite and PostgreSQL: its tests run on both engines, so it gets the longest budget.
+    # Not test_instances.py: its `dynodoc serve` processes run the store unmutated (mutmut sees only this
+    # process), so those 13 s would only be spent again on every mutant that survives.
     "store": Target(
         "bot/store.py",
         (
@@ -77,7 +80,6 @@ TARGETS: dict[str, Target] = {
             "tests/test_store_faults.py",
             "tests/test_store_engines.py",
             "tests/test_store_feedback.py",
-            "tests/test_instances.py",
         ),
         1500,
     ),
@@ -167,6 +169,29 @@ def results(where: Path) -> dict[str, str]:
     return statuses
 
 
+@contextlib.contextmanager
+def postgres_template() -> Iterator[None]:
+    """One initdb for the whole run: the test session of each mutant that reaches a PostgreSQL test starts
+    its own server (as `make test` does), copying this folder instead of running initdb (tests/pgserver.py)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        import pgserver
+    finally:
+        sys.path.remove(str(ROOT / "tests"))
+    try:
+        folder = pgserver.PostgresServer.make_template()
+    except pgserver.PostgresUnavailable as exc:
+        print(f"(no PostgreSQL template, each server runs initdb: {exc})", flush=True)
+        yield
+        return
+    os.environ[pgserver.TEMPLATE] = str(folder)
+    try:
+        yield
+    finally:
+        del os.environ[pgserver.TEMPLATE]
+        shutil.rmtree(folder.parent, ignore_errors=True)
+
+
 def equivalent() -> set[str]:
     """The mutant names listed in bench/mutation-equivalent.txt."""
     if not EQUIVALENT.exists():
@@ -175,20 +200,9 @@ def equivalent() -> set[str]:
     return {name for name in names if name}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("modules", nargs="*", help=f"default: all of {', '.join(TARGETS)}")
-    parser.add_argument("--survivors", action="store_true", help="list the mutants not killed")
-    parser.add_argument("--resume", action="store_true", help="keep earlier results (mutmut's cache)")
-    parser.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATE_JOBS", "2")))
-    args = parser.parse_args(argv)
-    names = args.modules or list(TARGETS)
-    unknown = [n for n in names if n not in TARGETS]
-    if unknown:
-        parser.error(f"no such module: {', '.join(unknown)} (choose from {', '.join(TARGETS)})")
+def run_all(names: list[str], args: argparse.Namespace, listed: set[str]) -> list[tuple]:
+    """Each module in turn: its score printed as it ends, and a row for the table."""
     rows = []
-    listed = equivalent()
-    total_started = time.monotonic()
     for name in names:
         target = TARGETS[name]
         where = workdir(name, target, fresh=not args.resume)
@@ -218,6 +232,24 @@ def main(argv: list[str] | None = None) -> int:
                 if status not in KILLED and mutant not in same:
                     print(f"     {status:12} {mutant}")
         rows.append((name, killed, total, pct, len(same), elapsed))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help=f"default: all of {', '.join(TARGETS)}")
+    parser.add_argument("--survivors", action="store_true", help="list the mutants not killed")
+    parser.add_argument("--resume", action="store_true", help="keep earlier results (mutmut's cache)")
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATE_JOBS", "2")))
+    args = parser.parse_args(argv)
+    names = args.modules or list(TARGETS)
+    unknown = [n for n in names if n not in TARGETS]
+    if unknown:
+        parser.error(f"no such module: {', '.join(unknown)} (choose from {', '.join(TARGETS)})")
+    listed = equivalent()
+    total_started = time.monotonic()
+    with postgres_template():
+        rows = run_all(names, args, listed)
     print(f"\n{'module':12} {'killed':>7} {'total':>6} {'score':>7} {'equiv.':>7} {'others':>7} {'time':>6}")
     for name, killed, total, pct, same_n, elapsed in rows:
         others = 100.0 * killed / (total - same_n) if total > same_n else 0.0

@@ -19,6 +19,9 @@ from pathlib import Path
 
 USER = "dynodoc"
 PASSWORD = "test-only-password"  # a throwaway server on 127.0.0.1 that lives as long as the test run
+# An initdb'd data folder to copy instead of running initdb (0.1 s instead of 0.8 s): `make mutate` starts
+# a test session, and so a server, for each of thousands of mutants (bench/mutate.py makes the folder).
+TEMPLATE = "PG_TEMPLATE"
 
 
 class PostgresUnavailable(RuntimeError):
@@ -55,7 +58,8 @@ class PostgresServer:
         self._names = itertools.count(1)
 
     @classmethod
-    def start(cls) -> PostgresServer:
+    def _new(cls) -> PostgresServer:
+        """A server's folder (owned by `postgres` when we are root) and a free port; nothing started."""
         bindir = find_bin()
         as_user: list[str] = []
         folder = Path(tempfile.mkdtemp(prefix="dynodoc-pg-"))
@@ -63,18 +67,34 @@ class PostgresServer:
             try:
                 owner = pwd.getpwnam("postgres")
             except KeyError:
+                shutil.rmtree(folder, ignore_errors=True)
                 raise PostgresUnavailable(
                     "running as root and there is no unprivileged 'postgres' user for initdb"
                 ) from None
             os.chown(folder, owner.pw_uid, owner.pw_gid)
             as_user = ["runuser", "-u", "postgres", "--"]
-        server = cls(folder, _free_port(), bindir, as_user)
+        return cls(folder, _free_port(), bindir, as_user)
+
+    @classmethod
+    def start(cls) -> PostgresServer:
+        server = cls._new()
         try:
             server._init_and_start()
         except PostgresUnavailable:
             server.stop()
             raise
         return server
+
+    @classmethod
+    def make_template(cls) -> Path:
+        """An initdb'd data folder, never started, for PG_TEMPLATE (remove its parent when done)."""
+        server = cls._new()
+        try:
+            server._initdb(server.folder / "template")
+        except PostgresUnavailable:
+            server.stop()
+            raise
+        return server.folder / "template"
 
     def _run(self, *args: str, timeout: float = 120) -> None:
         try:
@@ -93,23 +113,11 @@ class PostgresServer:
 
     def _init_and_start(self) -> None:
         data = self.folder / "data"
-        pwfile = self.folder / "pw"
-        pwfile.write_text(PASSWORD + "\n")
-        if self._as:
-            owner = pwd.getpwnam("postgres")
-            os.chown(pwfile, owner.pw_uid, owner.pw_gid)
-        self._run(
-            str(self.bindir / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            USER,
-            f"--pwfile={pwfile}",
-            "--auth-host=scram-sha-256",
-            "--auth-local=trust",
-            "--encoding=UTF8",
-            "--no-sync",
-        )
+        template = os.environ.get(TEMPLATE)
+        if template and (Path(template) / "PG_VERSION").exists():
+            self._run("cp", "-a", template, str(data))  # as the server's user: owner and modes kept
+        else:
+            self._initdb(data)
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.folder}"
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
@@ -126,6 +134,25 @@ class PostgresServer:
             "-t",
             "60",
             "start",
+        )
+
+    def _initdb(self, data: Path) -> None:
+        pwfile = self.folder / "pw"
+        pwfile.write_text(PASSWORD + "\n")
+        if self._as:
+            owner = pwd.getpwnam("postgres")
+            os.chown(pwfile, owner.pw_uid, owner.pw_gid)
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            USER,
+            f"--pwfile={pwfile}",
+            "--auth-host=scram-sha-256",
+            "--auth-local=trust",
+            "--encoding=UTF8",
+            "--no-sync",
         )
 
     def url(self, database: str = "postgres", password: str = PASSWORD) -> str:
@@ -147,6 +174,15 @@ class PostgresServer:
     def drop_database(self, url: str) -> None:
         name = url.rsplit("%3D", 1)[1]
         self._admin(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+    def new_real_database(self) -> str:
+        """A database of its own (300 ms), for a test that looks at its sessions in pg_stat_activity."""
+        name = f"d_{os.getpid()}_{next(self._names)}"
+        self._admin(f"CREATE DATABASE {name}")
+        return self.url(name)
+
+    def drop_real_database(self, url: str) -> None:
+        self._admin(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
 
     def stop(self) -> None:
         if (self.folder / "data" / "postmaster.pid").exists():

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.store import LineRecord, PollRun, Store
+from bot.store import LineRecord, PollRun, Store, iso
 
 NOW = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
 
@@ -157,3 +157,46 @@ def test_rollups_count_every_5xx_from_500_up(tmp_path):
     assert (requests, status_5xx) == (6, 3)
     tally = store.digest_tally("shop-api", "heroku", t - timedelta(days=1), t + timedelta(hours=1))
     assert sum(tally.server_errors.values()) == 3 and sum(tally.requests.values()) == 6
+
+
+def test_a_batch_merges_into_an_hours_rollup_whatever_that_row_lacks(store):
+    # An hour's row from an older bot (no request count, no histogram) and one with other errors than
+    # 5xx (an R14 is an error of no request): the next batch adds to each count it has.
+    hour = NOW.replace(minute=0) - timedelta(hours=3)
+    store.execute(
+        "INSERT INTO rollups (app, hour, requests, errors, status_5xx, service_hist) VALUES (?, ?, NULL, 4, 1, NULL)",
+        ["a", iso(hour)],
+    )
+    store.save_lines(
+        "a",
+        "heroku",
+        [
+            rec(1, hour + timedelta(minutes=1), code="H12", status=503, service=30000),
+            LineRecord(
+                "r14", hour + timedelta(minutes=2), "R14 line", code="R14", kind="runtime", dyno="web.1"
+            ),
+        ],
+    )
+    assert store.query("SELECT requests, errors, status_5xx, service_hist FROM rollups WHERE app = 'a'") == [
+        (1, 6, 2, '{"21": 1}')
+    ]
+
+
+def test_health_reads_the_last_200_runs_for_failures_in_a_row(store):
+    store.insert_rows(
+        "poll_runs",
+        [
+            {
+                "app": "a",
+                "platform": "heroku",
+                "started": iso(NOW - timedelta(minutes=i)),
+                "finished": iso(NOW - timedelta(minutes=i)),
+                "outcome": "failed",
+                "error": "boom",
+                "gap": 0,
+            }
+            for i in range(1, 202)
+        ],
+    )
+    health = store.poll_health("a", NOW)
+    assert (health.failures_in_a_row, health.last_ok) == (200, None)

@@ -12,7 +12,8 @@ from bot.store import MIGRATIONS, LineRecord, PollRun, Store, explain, iso
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 
-# (column, type, not null, position in the primary key) per table, and its indexes (name, unique).
+# (column, type, not null, position in the primary key) per table, and its indexes (name, unique, columns):
+# every table and index the migrations make, as a new database has them.
 SCHEMA = {
     "events": (
         [
@@ -30,7 +31,12 @@ SCHEMA = {
             ("line", "TEXT", 0, 0),
             ("line_hash", "TEXT", 1, 0),
         ],
-        [("idx_events_app_time", 0, ["app", "time"]), ("idx_events_line_hash", 1, ["line_hash"])],
+        [
+            ("idx_events_app_code_time", 0, ["app", "code", "time"]),
+            ("idx_events_app_time_detail", 0, ["app", "time", "code", "path", "dyno"]),
+            ("idx_events_line_hash", 1, ["line_hash"]),
+            ("idx_events_time", 0, ["time"]),
+        ],
     ),
     "rollups": (
         [
@@ -43,7 +49,10 @@ SCHEMA = {
             ("service_p50", "INTEGER", 0, 0),
             ("service_p95", "INTEGER", 0, 0),
         ],
-        [("sqlite_autoindex_rollups_1", 1, ["app", "hour"])],
+        [
+            ("idx_rollups_hour", 0, ["hour"]),
+            ("sqlite_autoindex_rollups_1", 1, ["app", "hour"]),
+        ],
     ),
     "cursors": (
         [
@@ -53,7 +62,9 @@ SCHEMA = {
             ("newest_time", "TEXT", 0, 0),
             ("updated", "TEXT", 0, 0),
         ],
-        [("sqlite_autoindex_cursors_1", 1, ["app"])],
+        [
+            ("sqlite_autoindex_cursors_1", 1, ["app"]),
+        ],
     ),
     "poll_runs": (
         [
@@ -72,11 +83,20 @@ SCHEMA = {
             ("codes", "TEXT", 0, 0),
             ("note", "TEXT", 0, 0),
         ],
-        [("idx_poll_runs_app_started", 0, ["app", "started"])],
+        [
+            ("idx_poll_runs_app_started", 0, ["app", "started"]),
+            ("idx_poll_runs_started", 0, ["started"]),
+        ],
     ),
     "seen_events": (
-        [("event_id", "TEXT", 0, 1), ("seen_at", "TEXT", 0, 0)],
-        [("sqlite_autoindex_seen_events_1", 1, ["event_id"])],
+        [
+            ("event_id", "TEXT", 0, 1),
+            ("seen_at", "TEXT", 0, 0),
+        ],
+        [
+            ("idx_seen_events_seen_at", 0, ["seen_at"]),
+            ("sqlite_autoindex_seen_events_1", 1, ["event_id"]),
+        ],
     ),
     "channel_settings": (
         [
@@ -85,7 +105,9 @@ SCHEMA = {
             ("updated_by", "TEXT", 0, 0),
             ("updated_at", "TEXT", 0, 0),
         ],
-        [("sqlite_autoindex_channel_settings_1", 1, ["channel"])],
+        [
+            ("sqlite_autoindex_channel_settings_1", 1, ["channel"]),
+        ],
     ),
     "digests": (
         [
@@ -96,13 +118,125 @@ SCHEMA = {
             ("created", "TEXT", 0, 0),
             ("posted", "TEXT", 0, 0),
         ],
-        [("sqlite_autoindex_digests_1", 1, ["channel", "day"])],
+        [
+            ("sqlite_autoindex_digests_1", 1, ["channel", "day"]),
+        ],
     ),
     "seen_lines": (
-        [("app", "TEXT", 1, 1), ("line_hash", "TEXT", 1, 2), ("time", "TEXT", 1, 0)],
+        [
+            ("app", "TEXT", 1, 1),
+            ("line_hash", "TEXT", 1, 2),
+            ("time", "TEXT", 1, 0),
+        ],
         [
             ("idx_seen_lines_app_time", 0, ["app", "time"]),
+            ("idx_seen_lines_time", 0, ["time"]),
             ("sqlite_autoindex_seen_lines_1", 1, ["app", "line_hash"]),
+        ],
+    ),
+    "code_hours": (
+        [
+            ("app", "TEXT", 1, 1),
+            ("hour", "TEXT", 1, 2),
+            ("code", "TEXT", 1, 3),
+            ("events", "INTEGER", 1, 0),
+        ],
+        [
+            ("idx_code_hours_hour", 0, ["hour"]),
+            ("sqlite_autoindex_code_hours_1", 1, ["app", "hour", "code"]),
+        ],
+    ),
+    "chores": (
+        [
+            ("name", "TEXT", 0, 1),
+            ("last_run", "TEXT", 1, 0),
+        ],
+        [
+            ("sqlite_autoindex_chores_1", 1, ["name"]),
+        ],
+    ),
+    "health": (
+        [
+            ("id", "INTEGER", 0, 1),
+            ("at", "TEXT", 0, 0),
+        ],
+        [],
+    ),
+    "cards": (
+        [
+            ("id", "TEXT", 0, 1),
+            ("kind", "TEXT", 1, 0),
+            ("fingerprint", "TEXT", 1, 0),
+            ("label", "TEXT", 1, 0),
+            ("card", "TEXT", 1, 0),
+            ("details", "TEXT", 1, 0),
+            ("created", "TEXT", 1, 0),
+        ],
+        [
+            ("idx_cards_created", 0, ["created"]),
+            ("sqlite_autoindex_cards_1", 1, ["id"]),
+        ],
+    ),
+    "feedback": (
+        [
+            ("fingerprint", "TEXT", 1, 1),
+            ("user_id", "TEXT", 1, 2),
+            ("kind", "TEXT", 1, 0),
+            ("label", "TEXT", 1, 0),
+            ("vote", "INTEGER", 1, 0),
+            ("created", "TEXT", 1, 0),
+        ],
+        [
+            ("sqlite_autoindex_feedback_1", 1, ["fingerprint", "user_id"]),
+        ],
+    ),
+    "incidents": (
+        [
+            ("id", "INTEGER", 0, 1),
+            ("app", "TEXT", 1, 0),
+            ("code", "TEXT", 1, 0),
+            ("reason", "TEXT", 1, 0),
+            ("opened", "TEXT", 1, 0),
+            ("last_seen", "TEXT", 1, 0),
+            ("count", "INTEGER", 1, 0),
+            ("state", "TEXT", 1, 0),
+            ("channel", "TEXT", 1, 0),
+            ("ts", "TEXT", 0, 0),
+            ("acked_by", "TEXT", 0, 0),
+            ("acked_at", "TEXT", 0, 0),
+            ("snoozed_until", "TEXT", 0, 0),
+            ("release", "TEXT", 0, 0),
+        ],
+        [
+            ("idx_incidents_app_code_state", 0, ["app", "code", "state"]),
+            ("idx_incidents_one_open", 1, ["app", "code"]),
+            ("idx_incidents_opened", 0, ["opened"]),
+        ],
+    ),
+    "alert_mutes": (
+        [
+            ("app", "TEXT", 1, 1),
+            ("code", "TEXT", 1, 2),
+            ("muted_by", "TEXT", 0, 0),
+            ("muted_at", "TEXT", 0, 0),
+        ],
+        [
+            ("sqlite_autoindex_alert_mutes_1", 1, ["app", "code"]),
+        ],
+    ),
+    "alert_outbox": (
+        [
+            ("id", "INTEGER", 0, 1),
+            ("incident_id", "INTEGER", 1, 0),
+            ("action", "TEXT", 1, 0),
+            ("state", "TEXT", 1, 0),
+            ("created", "TEXT", 1, 0),
+            ("sent", "TEXT", 0, 0),
+            ("error", "TEXT", 0, 0),
+            ("tries", "INTEGER", 1, 0),
+        ],
+        [
+            ("idx_alert_outbox_state", 0, ["state", "id"]),
         ],
     ),
 }
@@ -116,24 +250,20 @@ def store(tmp_path):
 
 
 def test_the_schema_keeps_what_old_databases_and_queries_rely_on(store):
-    # Later migrations add tables and indexes (hourly counts, cards, alerts); the v1-v2 tables keep their
-    # columns, and every index the queries rely on is there (v3 replaced (app, time) on events by a
-    # covering index that starts with the same two columns).
+    # Every table keeps its columns and every index the queries rely on is there (v3 replaced (app, time)
+    # on events by a covering index that starts with the same two columns). Names as SQLite keeps them:
+    # `SELECT *` and the tools people open the file with show them so.
     conn = store.engine.conn
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()}
-    assert set(SCHEMA) <= tables
+    assert tables == set(SCHEMA)
     for table, (columns, indexes) in SCHEMA.items():
         got = [(r[1], r[2], r[3], r[5]) for r in conn.execute(f"PRAGMA table_info({table})").fetchall()]
         assert got == columns, table
-        got_indexes = {
-            name: (unique, [c[2] for c in conn.execute(f"PRAGMA index_info({name})").fetchall()])
+        got_indexes = sorted(
+            (name, unique, [c[2] for c in conn.execute(f"PRAGMA index_info({name})").fetchall()])
             for _, name, unique, *_ in conn.execute(f"PRAGMA index_list({table})").fetchall()
-        }
-        for name, unique, cols in indexes:
-            if name == "idx_events_app_time":
-                assert got_indexes["idx_events_app_time_detail"][1][:2] == cols
-                continue
-            assert got_indexes[name] == (unique, cols), (table, name)
+        )
+        assert got_indexes == indexes, table
     seen_lines = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'seen_lines'").fetchone()[0]
     assert seen_lines.endswith("WITHOUT ROWID")
     assert store.version == len(MIGRATIONS)
@@ -562,3 +692,138 @@ def test_the_digest_tally_counts_grouped_rows_and_polls_of_the_window_only(store
         "edge", "fly", until - timedelta(days=8), t + timedelta(minutes=1), poll_minutes=600
     )
     assert (busy.polls_done, busy.polls_expected) == (4, 4)  # more polls than the schedule called for
+
+
+def test_a_host_in_a_half_hour_time_zone_keeps_utc_hours(tmp_path):
+    # Times are stored as UTC text and hours start on UTC hours, whatever the machine's time zone: the
+    # ordering of the text and the digest's hourly buckets rely on it (India is UTC+05:30).
+    import os
+    import time
+
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Kolkata"
+    time.tzset()
+    try:
+        store = Store(tmp_path / "d.db")
+        at = datetime(2026, 11, 24, 12, 10, tzinfo=UTC)
+        store.save_lines("a", "heroku", [LineRecord("1", at, "x", code="H12", request=True, status=503)])
+        assert store.query("SELECT time FROM events") == [("2026-11-24T12:10:00.000000+00:00",)]
+        assert store.query("SELECT hour FROM rollups") == [("2026-11-24T12:00:00.000000+00:00",)]
+        tally = store.digest_tally("a", "heroku", at - timedelta(days=1), at + timedelta(hours=1))
+        assert dict(tally.codes) == {(datetime(2026, 11, 24, 12, tzinfo=UTC), "H12"): 1}
+        store.close()
+    finally:
+        if before is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+def test_reads_never_wait_for_another_processs_write(tmp_path):
+    # Another process (polling, retention) is in the middle of a write: the Slack side still reads at once
+    # (WAL), it only waits to write.
+    import time
+
+    path = tmp_path / "d.db"
+    store = Store(path)
+    store.save_lines("a", "heroku", [LineRecord("1", NOW - timedelta(hours=1), "x", code="H12")])
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO seen_events (event_id, seen_at) VALUES ('Ev-writer', '')")
+    reads = {
+        "autodiagnose": lambda: store.autodiagnose("C1"),
+        "card": lambda: store.card("nope"),
+        "count_events": lambda: store.count_events("a", "H12", NOW - timedelta(days=1), NOW),
+        "cursor": lambda: store.cursor("a"),
+        "digest_record": lambda: store.digest_record("C1", "2026-11-24"),
+        "digest_tally": lambda: store.digest_tally("a", "heroku", NOW - timedelta(days=8), NOW),
+        "feedback_tally": lambda: store.feedback_tally(),
+        "known_lines": lambda: store.known_lines("a", ["1", "2"]),
+        "last_digest": lambda: store.last_digest(),
+        "poll_health": lambda: store.poll_health("a", NOW),
+        "poll_runs": lambda: store.poll_runs("a"),
+        "query": lambda: store.query("SELECT COUNT(*) FROM events"),
+        "version": lambda: store.version,
+    }
+    took = {}
+    try:
+        for name, read in reads.items():
+            started = time.monotonic()
+            read()
+            took[name] = time.monotonic() - started
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert {name for name, seconds in took.items() if seconds > 1} == set()
+    assert store.known_lines("a", ["1", "2"]) == {"1"} and store.first_sighting("Ev-writer")
+    store.close()
+
+
+def test_a_new_store_waits_out_another_processs_write_then_opens(tmp_path):
+    # Switching a new file to WAL needs it whole: while another process writes, the store tries again.
+    import threading
+    import time
+
+    path = tmp_path / "d.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE other_tool (x)")
+    other.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
+    started = time.monotonic()
+    store = Store(path)
+    took = time.monotonic() - started
+    assert 0.25 < took < 0.9  # tried again every few hundredths of a second, so it opens soon after
+    assert store.version == len(MIGRATIONS)
+    assert store.engine.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.close()
+    other.close()
+
+
+def test_a_start_up_step_is_tried_again_only_while_the_database_is_locked():
+    tries: list[int] = []
+
+    def locked() -> None:
+        tries.append(1)
+        raise sqlite3.OperationalError("database is locked")
+
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        Store._retry_locked(locked, tries=3)
+    assert len(tries) == 3
+
+    def broken() -> None:
+        tries.append(2)
+        raise sqlite3.OperationalError("disk I/O error")
+
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        Store._retry_locked(broken, tries=3)
+    assert tries.count(2) == 1
+
+
+def test_a_process_that_finds_another_migrating_goes_on_from_where_it_stopped(tmp_path):
+    # Two processes upgrade one file: the other one has just applied v4 and not yet committed when this
+    # one looks. This one waits for the write lock, sees v4 done, and applies only what is left.
+    import threading
+
+    from bot.store import Db
+
+    path = tmp_path / "d.db"
+    old = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    old.execute("PRAGMA journal_mode=WAL")
+    for number, migration in enumerate(MIGRATIONS[:3], 1):  # as version 3 left it
+        migration(Db(old, "sqlite"))
+        old.execute(f"PRAGMA user_version = {number}")
+    old.execute("BEGIN IMMEDIATE")
+    MIGRATIONS[3](Db(old, "sqlite"))
+    old.execute("PRAGMA user_version = 4")
+    opened: list[Store] = []
+    start = threading.Thread(target=lambda: opened.append(Store(path)))
+    start.start()
+    start.join(0.3)
+    old.execute("COMMIT")
+    start.join(10)
+    old.close()
+    assert opened and opened[0].version == len(MIGRATIONS)
+    opened[0].record_vote("a" * 32, "U1", "question", "code H12", 1)  # v4's table, made once
+    assert opened[0].feedback_tally().up == 1
+    opened[0].close()

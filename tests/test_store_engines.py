@@ -5,18 +5,34 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import threading
 import time
 from collections import Counter
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
 from clirun import dynodoc
 
+from bot.config import Settings
 from bot.digest import Tally, build_digest
 from bot.render.text import digest_json, render_digest
-from bot.store import MIGRATIONS, Db, LineRecord, PollRun, Store, StoreError, _v1, _v2, is_postgres_url
+from bot.store import (
+    MIGRATIONS,
+    Db,
+    LineRecord,
+    PollRun,
+    Store,
+    StoreError,
+    StoreUnavailable,
+    _v1,
+    _v2,
+    is_postgres_url,
+    open_store,
+    redact_url,
+)
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 END = datetime(2026, 11, 24, 9, tzinfo=UTC)
@@ -53,6 +69,80 @@ CREATE TABLE seen_lines (app TEXT NOT NULL, line_hash TEXT NOT NULL, time TEXT N
 CREATE INDEX idx_seen_lines_app_time ON seen_lines (app, time);
 PRAGMA user_version = 2;
 """
+
+
+# Every table the migrations make, with its columns: the same names on both engines.
+SCHEMA_COLUMNS = {
+    "events": {
+        "id",
+        "app",
+        "platform",
+        "time",
+        "code",
+        "kind",
+        "dyno",
+        "region",
+        "path",
+        "status",
+        "service_ms",
+        "line",
+        "line_hash",
+    },
+    "rollups": {
+        "app",
+        "hour",
+        "requests",
+        "errors",
+        "status_5xx",
+        "service_hist",
+        "service_p50",
+        "service_p95",
+    },
+    "cursors": {"app", "platform", "cursor", "newest_time", "updated"},
+    "poll_runs": {
+        "id",
+        "app",
+        "platform",
+        "started",
+        "finished",
+        "lines_read",
+        "new_events",
+        "gap",
+        "gap_from",
+        "gap_to",
+        "error",
+        "outcome",
+        "codes",
+        "note",
+    },
+    "seen_events": {"event_id", "seen_at"},
+    "channel_settings": {"channel", "autodiagnose", "updated_by", "updated_at"},
+    "digests": {"channel", "day", "state", "ts", "created", "posted"},
+    "seen_lines": {"app", "line_hash", "time"},
+    "code_hours": {"app", "hour", "code", "events"},
+    "chores": {"name", "last_run"},
+    "health": {"id", "at"},
+    "cards": {"id", "kind", "fingerprint", "label", "card", "details", "created"},
+    "feedback": {"fingerprint", "user_id", "kind", "label", "vote", "created"},
+    "incidents": {
+        "id",
+        "app",
+        "code",
+        "reason",
+        "opened",
+        "last_seen",
+        "count",
+        "state",
+        "channel",
+        "ts",
+        "acked_by",
+        "acked_at",
+        "snoozed_until",
+        "release",
+    },
+    "alert_mutes": {"app", "code", "muted_by", "muted_at"},
+    "alert_outbox": {"id", "incident_id", "action", "state", "created", "sent", "error", "tries"},
+}
 
 
 def iso(t: datetime) -> str:
@@ -370,3 +460,188 @@ def test_times_compare_the_same_on_both_engines(store):
     assert Counter(c for (c,) in store.query("SELECT code FROM events WHERE time >= ?", [iso(NOW)])) == {
         "H12": 3
     }
+
+
+def test_events_are_counted_per_app_and_code_in_a_half_open_window(store):
+    # Alerts compare a window with its baseline: [since, until), one app, one code.
+    store.save_lines(
+        "a",
+        "heroku",
+        [
+            LineRecord("before", NOW - timedelta(microseconds=1), "x", code="H12"),
+            LineRecord("first", NOW, "x", code="H12"),
+            LineRecord("last", NOW + timedelta(minutes=5) - timedelta(microseconds=1), "x", code="H12"),
+            LineRecord("end", NOW + timedelta(minutes=5), "x", code="H12"),
+            LineRecord("other-code", NOW + timedelta(minutes=1), "x", code="H10"),
+        ],
+    )
+    store.save_lines("b", "heroku", [LineRecord("other-app", NOW + timedelta(minutes=1), "x", code="H12")])
+    assert store.count_events("a", "H12", NOW, NOW + timedelta(minutes=5)) == 2
+    assert store.count_events("a", "H10", NOW, NOW + timedelta(minutes=5)) == 1
+    assert store.count_events("b", "H12", NOW - timedelta(days=1), NOW + timedelta(days=1)) == 1
+    assert store.count_events("c", "H12", NOW - timedelta(days=1), NOW + timedelta(days=1)) == 0
+
+
+def test_rows_are_loaded_in_bulk_and_an_empty_load_does_nothing(store):
+    rows = [
+        {"app": "a", "hour": iso(END - timedelta(hours=h)), "code": code, "events": n}
+        for h, code, n in ((1, "H12", 3), (2, "H12", 1), (1, "R14", 2))
+    ]
+    store.insert_rows("code_hours", rows)
+    assert sorted(store.query("SELECT hour, code, events FROM code_hours")) == sorted(
+        (r["hour"], r["code"], r["events"]) for r in rows
+    )
+    store.insert_rows("no_such_table", [])  # nothing to load: not even the table is looked at
+    store.insert_rows(
+        "code_hours", [{"app": "a", "hour": iso(END - timedelta(hours=3)), "code": "H10", "events": 1}]
+    )
+    assert store.query("SELECT app, code, events FROM code_hours WHERE code = 'H10'", as_dicts=True) == [
+        {"app": "a", "code": "H10", "events": 1}
+    ]
+    tally = store.digest_tally("a", "heroku", END - timedelta(days=1), END)
+    assert dict(tally.codes) == {
+        (END - timedelta(hours=1), "H12"): 3,
+        (END - timedelta(hours=2), "H12"): 1,
+        (END - timedelta(hours=1), "R14"): 2,
+        (END - timedelta(hours=3), "H10"): 1,
+    }
+
+
+def test_a_statement_the_database_rejects_is_one_line_naming_the_database(store):
+    with pytest.raises(StoreError) as caught:
+        store.query("SELECT * FROM no_such_table")
+    assert not isinstance(caught.value, StoreUnavailable)
+    if store.dialect == "postgres":
+        assert str(caught.value) == (
+            f"the database at DATABASE_URL={store.path} cannot be used "
+            '(UndefinedTable: relation "no_such_table" does not exist)'
+        )
+    else:
+        assert str(caught.value) == (
+            f"the database DYNODOC_DB={store.path} cannot be used (OperationalError: no such table: no_such_table)"
+        )
+    assert store.first_sighting("Ev-after-an-error")  # the store goes on
+
+
+def test_the_store_the_settings_name_on_the_clock_given(database):
+    def clock() -> datetime:
+        return NOW
+
+    if is_postgres_url(database):
+        settings = Settings(database_url=database, db_path=Path("unused.db"))
+    else:
+        settings = Settings(db_path=Path(database))
+    store = open_store(settings, clock)
+    assert store.dialect == ("postgres" if is_postgres_url(database) else "sqlite")
+    assert store.path == (redact_url(database) if is_postgres_url(database) else database)
+    assert store.clock is clock and store.first_sighting("Ev1")
+    assert store.query("SELECT seen_at FROM seen_events") == [(iso(NOW),)]
+    store.close()
+
+
+def _paused_batch(app: str, first: threading.Event, go_on: threading.Event):
+    """A batch whose reading stops after its first line until `go_on`: a writer caught mid-transaction."""
+    yield LineRecord(f"{app}-1", NOW, "x", code="H12", request=True, status=503, service_ms=30000)
+    first.set()
+    assert go_on.wait(10)
+    yield LineRecord(f"{app}-2", NOW, "x", code="H12", request=True, status=503, service_ms=30000)
+
+
+def test_writers_of_one_app_take_turns_so_no_count_is_lost(database):
+    # The rollups are read, merged and written back: a second writer of the same app waits for the first.
+    one, two, other = Store(database), Store(database), Store(database)
+    first, go_on = threading.Event(), threading.Event()
+    writer = threading.Thread(target=lambda: one.save_lines("a", "heroku", _paused_batch("a", first, go_on)))
+    writer.start()
+    assert first.wait(10)
+    rival = threading.Thread(
+        target=lambda: two.save_lines(
+            "a", "heroku", [LineRecord("a-3", NOW, "x", request=True, status=200, service_ms=40)]
+        )
+    )
+    elsewhere = threading.Thread(
+        target=lambda: other.save_lines(
+            "b", "heroku", [LineRecord("b-1", NOW, "x", request=True, status=200)]
+        )
+    )
+    rival.start()
+    elsewhere.start()
+    rival.join(0.5)
+    elsewhere.join(10 if is_postgres_url(database) else 0.01)
+    waited = rival.is_alive()
+    # PostgreSQL: each app takes its own turn, so another app's poll is not held up; SQLite: one writer at a time.
+    other_app_waited = elsewhere.is_alive()
+    go_on.set()
+    for thread in (writer, rival, elsewhere):
+        thread.join(10)
+    assert waited and other_app_waited is (not is_postgres_url(database))
+    assert one.query("SELECT requests, errors, status_5xx FROM rollups WHERE app = 'a'") == [(3, 2, 2)]
+    for store in (one, two, other):
+        store.close()
+
+
+def test_paths_with_equal_counts_keep_the_order_they_were_first_seen_in(store, kb):
+    # /b (twice, on one line's path) and /orders/7 + /orders/8 (which the digest shows as /orders/{id}):
+    # equal counts, first seen in the same hour, so the name decides, as it always did.
+    t = END - timedelta(hours=2)
+    store.save_lines(
+        "a",
+        "heroku",
+        [
+            LineRecord("1", t + timedelta(minutes=1), "x", code="H12", path="/orders/7", dyno="web.2"),
+            LineRecord("2", t + timedelta(minutes=2), "x", code="H12", path="/orders/8", dyno="web.2"),
+            LineRecord("3", t + timedelta(minutes=3), "x", code="H12", path="/b", dyno="web.1"),
+            LineRecord("4", t + timedelta(minutes=4), "x", code="H12", path="/b", dyno="web.1"),
+        ],
+    )
+    tally = store.digest_tally("a", "heroku", END - timedelta(days=8), END)
+    [stat] = build_digest([tally], END, kb).apps[0].codes
+    assert stat.paths == (("/b", 2), ("/orders/{id}", 2))
+    assert stat.places == (("web.1", 2), ("web.2", 2))
+
+
+def test_coverage_counts_five_minute_polls_unless_told_and_never_fewer_than_ran(store):
+    start = END - timedelta(hours=1)
+    store.record_run(PollRun("a", "heroku", start, start))
+    tally = store.digest_tally("a", "heroku", END - timedelta(days=8), END)
+    assert (tally.polls_done, tally.polls_expected) == (1, 13)  # every 5 minutes by default
+    # Polls that failed in a burst: more ran than the schedule called for, and none was done.
+    for s in range(4):
+        t = END - timedelta(minutes=10) + timedelta(seconds=s)
+        store.record_run(PollRun("b", "heroku", t, t, "failed", error="boom"))
+    busy = store.digest_tally("b", "heroku", END - timedelta(days=8), END, poll_minutes=60)
+    assert (busy.polls_done, busy.polls_expected, busy.poll_error) == (0, 4, "boom")
+
+
+def test_the_schema_is_the_same_on_both_engines(store):
+    if store.dialect == "postgres":
+        rows = store.query(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name <> 'schema_version'"
+        )
+    else:
+        rows = store.query(
+            "SELECT m.name, p.name FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p "
+            "WHERE m.type = 'table'"
+        )
+    columns: dict[str, set[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, set()).add(column)
+    assert columns == SCHEMA_COLUMNS
+
+
+def test_one_open_incident_per_app_and_code_on_both_engines(store):
+    insert = (
+        "INSERT INTO incidents (app, code, reason, opened, last_seen, count, state, channel) "
+        "VALUES ('a', ?, 'new', ?, ?, 1, ?, 'C1')"
+    )
+    store.execute(insert, ["H12", iso(NOW), iso(NOW), "open"])
+    store.execute(insert, ["H12", iso(NOW), iso(NOW), "recovered"])  # an ended one may sit beside it
+    store.execute(insert, ["H10", iso(NOW), iso(NOW), "open"])
+    with pytest.raises(StoreError):
+        store.execute(insert, ["H12", iso(NOW), iso(NOW), "open"])
+    assert store.query("SELECT code, state FROM incidents ORDER BY id") == [
+        ("H12", "open"),
+        ("H12", "recovered"),
+        ("H10", "open"),
+    ]

@@ -5,11 +5,26 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 
+import psycopg
 import pytest
+from pgserver import PASSWORD
+from psycopg_pool import PoolTimeout
 
-from bot.store import MIGRATIONS, Store, StoreError, explain
+from bot.store import (
+    MIGRATIONS,
+    Store,
+    StoreError,
+    StoreUnavailable,
+    explain,
+    explain_postgres,
+    lock_key,
+    redact_url,
+)
 
 
 def _status(tmp_path, db) -> subprocess.CompletedProcess:
@@ -79,3 +94,281 @@ def test_store_error_is_a_config_error_so_the_cli_says_it_in_one_line():
     from bot.config import ConfigError
 
     assert issubclass(StoreError, ConfigError)
+
+
+# --- PostgreSQL: what a bad DATABASE_URL or a lost server says, in the process (the CLI test above runs
+# `dynodoc status`); the password never shows.
+
+
+@pytest.mark.parametrize(
+    "make_url, why, unavailable",
+    [
+        (
+            lambda pg: pg.url(password="not-the-password"),
+            "refused the user name or password; copy DATABASE_URL again from the database's settings",
+            False,
+        ),
+        (
+            lambda pg: pg.url().replace(f":{PASSWORD}@", "@"),
+            "refused the user name or password; copy DATABASE_URL again from the database's settings",
+            False,
+        ),
+        (
+            lambda pg: pg.url("no_such_db"),
+            "names a database that does not exist on the server; check the name at the end of the URL",
+            False,
+        ),
+        (
+            lambda pg: pg.url() + "?sslmode=require",
+            "asks for SSL (sslmode) but the server does not offer it; change sslmode or the server",
+            False,
+        ),
+        (
+            lambda pg: pg.url().replace(f":{pg.port}/", ":1/"),
+            "cannot be reached: 127.0.0.1:1 refused the connection; is PostgreSQL running there?",
+            True,
+        ),
+        (
+            lambda pg: pg.url().replace("127.0.0.1", "no-such-host.invalid"),
+            "names a host that cannot be found (no-such-host.invalid); check DATABASE_URL",
+            True,
+        ),
+    ],
+    ids=["password", "no-password", "database", "sslmode", "refused", "host"],
+)
+def test_a_bad_database_url_is_one_line_when_the_store_opens(postgres, make_url, why, unavailable):
+    url = make_url(postgres)
+    with pytest.raises(StoreError) as caught:
+        Store(url)
+    assert str(caught.value) == f"the database at DATABASE_URL={redact_url(url)} {why}"
+    # A server that cannot be reached is a fault of the moment (exit 1); a wrong URL needs a person (exit 2).
+    assert isinstance(caught.value, StoreUnavailable) is unavailable
+    assert PASSWORD not in str(caught.value)
+
+
+URL = "postgresql://dynodoc:s3cret-pw@db.example.com/app"
+
+
+@pytest.mark.parametrize(
+    "error, url, why, unavailable",
+    [
+        (
+            psycopg.OperationalError("connection timeout expired"),
+            URL,
+            "cannot be reached: no answer from db.example.com:5432 in time",
+            True,
+        ),
+        (
+            psycopg.OperationalError("connection to server at 10.0.0.5 failed: timed out"),
+            "postgresql://dynodoc:s3cret-pw@10.0.0.5:6432/app",
+            "cannot be reached: no answer from 10.0.0.5:6432 in time",
+            True,
+        ),
+        (
+            PoolTimeout("couldn't get a connection after 5.00 sec"),
+            URL,
+            "cannot be reached: no answer from db.example.com:5432 in time",
+            True,
+        ),
+        (
+            psycopg.OperationalError("Connection refused"),
+            "postgresql:///app",  # no host and no port: libpq's defaults
+            "cannot be reached: localhost:5432 refused the connection; is PostgreSQL running there?",
+            True,
+        ),
+        (
+            psycopg.OperationalError("Connection refused"),
+            "postgresql://dynodoc:s3cret-pw@db.example.com:port/app",  # a port that is not a number
+            "cannot be reached: the server:5432 refused the connection; is PostgreSQL running there?",
+            True,
+        ),
+        (
+            psycopg.OperationalError("terminating connection due to administrator command"),
+            URL,
+            "closed the connection (a restart or failover?); the bot reconnects by itself",
+            True,
+        ),
+        (
+            psycopg.OperationalError("server closed the connection unexpectedly"),
+            URL,
+            "closed the connection (a restart or failover?); the bot reconnects by itself",
+            True,
+        ),
+        (
+            psycopg.OperationalError("consuming input failed: EOF detected"),
+            URL,
+            "closed the connection (a restart or failover?); the bot reconnects by itself",
+            True,
+        ),
+        (
+            psycopg.OperationalError(
+                'no pg_hba.conf entry for host "10.1.2.3", user "dynodoc", database "app"'
+            ),
+            URL,
+            "does not let this host in (pg_hba.conf on db.example.com)",
+            False,
+        ),
+        (
+            psycopg.OperationalError('could not translate host name "db.example.com" to address'),
+            URL,
+            "names a host that cannot be found (db.example.com); check DATABASE_URL",
+            True,
+        ),
+        (
+            psycopg.OperationalError("failed to resolve host 'db.example.com': [Errno -3] Temporary failure"),
+            URL,
+            "names a host that cannot be found (db.example.com); check DATABASE_URL",
+            True,
+        ),
+        (
+            psycopg.OperationalError("[Errno -2] Name or service not known"),
+            URL,
+            "names a host that cannot be found (db.example.com); check DATABASE_URL",
+            True,
+        ),
+        (
+            psycopg.OperationalError("the server does not support SSL"),
+            URL,
+            "asks for SSL (sslmode) but the server does not offer it; change sslmode or the server",
+            False,
+        ),
+        (
+            psycopg.OperationalError("SSL is required by this client"),
+            URL,
+            "asks for SSL (sslmode) but the server does not offer it; change sslmode or the server",
+            False,
+        ),
+        (
+            psycopg.OperationalError("a client certificate is required"),
+            URL,
+            "cannot be used (OperationalError: a client certificate is required)",
+            False,
+        ),
+        (
+            psycopg.errors.UndefinedTable('relation "events" does not exist\nLINE 1: SELECT * FROM events'),
+            URL,
+            'cannot be used (UndefinedTable: relation "events" does not exist)',
+            False,
+        ),
+        (psycopg.OperationalError("  "), URL, "cannot be used (OperationalError: )", False),
+        (
+            psycopg.ProgrammingError('invalid connection option "s3cret-pw"'),
+            URL,
+            'cannot be used (ProgrammingError: invalid connection option "***")',
+            False,
+        ),
+    ],
+)
+def test_each_postgres_error_is_one_line_with_its_fix(error, url, why, unavailable):
+    explained = explain_postgres(error, url)
+    assert str(explained) == f"the database at DATABASE_URL={redact_url(url)} {why}"
+    assert type(explained) is (StoreUnavailable if unavailable else StoreError)
+    assert "s3cret-pw" not in str(explained)
+
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        (
+            "postgresql://dynodoc:s3cret@db.example.com:5432/app?sslmode=require&PASSWORD=s3cret&sslpassword=k",
+            "postgresql://dynodoc:***@db.example.com:5432/app?sslmode=require&PASSWORD=***&sslpassword=***",
+        ),
+        ("postgres://dynodoc@db.example.com/app", "postgres://dynodoc@db.example.com/app"),
+        ("postgresql://db.example.com/app?password=se=cret", "postgresql://db.example.com/app?password=***"),
+        (
+            "postgresql://dynodoc:p@ss:w@db.example.com/app#part",
+            "postgresql://dynodoc:***@db.example.com/app",
+        ),
+        (
+            "postgresql://db.example.com/app?application_name=x",
+            "postgresql://db.example.com/app?application_name=x",
+        ),
+        ("postgresql://dynodoc:s3cret@[::1/app", "(a URL that cannot be read; not shown)"),
+    ],
+)
+def test_a_database_url_is_shown_without_its_password(url, shown):
+    assert redact_url(url) == shown
+
+
+def test_a_store_on_postgres_shows_its_url_without_the_password(postgres):
+    url = postgres.new_database()
+    store = Store(url)
+    assert store.path == redact_url(url) and PASSWORD not in store.path and store.dialect == "postgres"
+    store.close()
+    postgres.drop_database(url)
+
+
+def test_job_lock_keys_are_the_same_in_every_release():
+    # Dynos of two releases share the database during a deploy: a job's advisory lock must be the same key
+    # in both, or each would think the job is free. Signed 64-bit, as pg_advisory_lock takes.
+    assert [lock_key(name) for name in ("migrations", "poll", "digest", "app:shop-api")] == [
+        -8419162440495408077,
+        6369365539102405625,
+        8188597414532759768,
+        3734715705208787138,
+    ]
+
+
+def _sessions(admin, url: str) -> int:
+    return admin.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name = 'dynodoc'",
+        [url.rsplit("/", 1)[1]],
+    ).fetchone()[0]
+
+
+def test_the_bots_sessions_are_named_and_a_failed_start_leaves_none_open(postgres):
+    # A DBA looking at pg_stat_activity sees the bot's connections as "dynodoc"; a start that fails (here a
+    # table of that name already there) closes what it opened.
+    url = postgres.new_real_database()
+    with psycopg.connect(postgres.url(), autocommit=True) as admin:
+        store = Store(url)
+        store.first_sighting("Ev1")  # one of the pool's connections at work
+        assert _sessions(admin, url) >= 1
+        store.close()
+        with psycopg.connect(url, autocommit=True) as other:
+            other.execute("DROP TABLE events CASCADE")
+            other.execute("CREATE TABLE events (x TEXT)")
+            other.execute("UPDATE schema_version SET version = 0")
+        with pytest.raises(StoreError) as caught:
+            Store(url)
+        assert caught.value is not None
+        deadline = time.monotonic() + 5
+        while _sessions(admin, url) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _sessions(admin, url) == 0
+    postgres.drop_real_database(url)
+
+
+def test_at_most_eight_connections_and_a_ninth_user_waits_for_one(postgres):
+    # A small pool: a database plan allows a few connections, shared by every dyno.
+    url = postgres.new_database()
+    store = Store(url)
+    with ExitStack() as held:
+        for n in range(8):
+            assert held.enter_context(store.exclusive(f"job {n}"))
+        asked = threading.Thread(target=store.first_sighting, args=["Ev-ninth"])
+        asked.start()
+        asked.join(0.3)
+        waited = asked.is_alive()
+    asked.join(5)
+    assert waited and not asked.is_alive()
+    assert not store.first_sighting("Ev-ninth")  # it went through once a connection was back
+    store.close()
+    postgres.drop_database(url)
+
+
+def test_a_dyno_starting_while_another_migrates_waits_its_turn(postgres):
+    # Dynos of any release take the same lock: hold it as another dyno would, and the start waits.
+    url = postgres.new_database()
+    opened: list[Store] = []
+    with psycopg.connect(postgres.url(), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [lock_key("migrations")])
+        start = threading.Thread(target=lambda: opened.append(Store(url)))
+        start.start()
+        start.join(0.3)
+        waited = start.is_alive()
+        other.execute("SELECT pg_advisory_unlock(%s)", [lock_key("migrations")])
+        start.join(10)
+    assert waited and opened and opened[0].version == len(MIGRATIONS)
+    opened[0].close()
+    postgres.drop_database(url)

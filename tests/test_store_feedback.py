@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.clock import system_clock as utcnow
-from bot.store import MIGRATIONS, Db, Store, StoredCard
+from bot.store import MIGRATIONS, Db, Disliked, FeedbackTally, Store, StoredCard
 
 
 def card(card_id: str, days_old: float = 0) -> StoredCard:
@@ -78,3 +78,52 @@ def test_cards_are_kept_and_forgotten_after_their_days(store):
     assert store.card("nope") is None
     assert store.forget_cards(utcnow() - timedelta(days=7)) == 1
     assert store.card("old1") is None and store.card("new1") is not None
+
+
+def test_a_card_is_read_back_as_it_was_kept(store):
+    kept = StoredCard(
+        "c0ffee",
+        "paste",
+        "9" * 32,
+        "diagnosis R14: R14, H12",
+        {"text": "R14", "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "R14"}}]},
+        [{"text": "more", "blocks": [{"type": "divider"}]}, {"text": "even more", "blocks": []}],
+        datetime(2026, 11, 24, 9, 30, 15, 250000, tzinfo=UTC),
+    )
+    store.save_card(kept)
+    assert store.card("c0ffee") == kept
+
+
+def test_two_downs_and_one_up_is_disliked(store):
+    for user, vote in (("U1", -1), ("U2", -1), ("U3", 1)):
+        store.record_vote("a" * 32, user, "question", "code H12", vote)
+    assert store.disliked() == [Disliked("question", "a" * 32, "code H12", 2, 1)]
+    assert store.feedback_tally() == FeedbackTally(1, 2, (Disliked("question", "a" * 32, "code H12", 2, 1),))
+
+
+def test_the_tally_names_the_three_most_disliked_and_the_list_stops_at_a_hundred(store):
+    now = utcnow()
+    store.insert_rows(
+        "feedback",
+        [
+            {
+                "fingerprint": f"{n:032d}",
+                "user_id": f"U{u}",
+                "kind": "question",
+                "label": f"question {n:03d}",
+                "vote": -1,
+                "created": now.isoformat(),
+            }
+            for n in range(101)
+            for u in range(1 + (n < 4) * (4 - n))  # the first four: 5, 4, 3, 2 votes down; the rest one
+        ],
+    )
+    tally = store.feedback_tally()
+    assert (tally.up, tally.down) == (0, 5 + 4 + 3 + 2 + 97)
+    assert [(d.label, d.down) for d in tally.disliked] == [
+        ("question 000", 5),
+        ("question 001", 4),
+        ("question 002", 3),
+    ]
+    disliked = store.disliked()
+    assert len(disliked) == 100 and disliked[-1].label == "question 099"

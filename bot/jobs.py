@@ -193,11 +193,12 @@ def run_digest(
     poll_first: bool = False,
     delays: tuple[float, ...] = RETRY_DELAYS,
     sleep: Callable[[float], object] = time.sleep,
+    on_result: Callable[..., object] | None = None,
 ) -> str | None:
     """Post the day's digest, retrying with backoff while Slack is unreachable or failing (5xx). Returns
     the last outcome. The job does not overlap itself, so a retry waits in its own thread only."""
     if poll_first:
-        run_poll(settings, store, wait=True)
+        run_poll(settings, store, wait=True, on_result=on_result)
     outcome = ""  # the loop runs at least once: every path through it sets this or returns
     for wait in (*delays, None):
         try:
@@ -286,11 +287,14 @@ def start_scheduler(
         )
     if settings.digest_channel:
         digest_args = [client, settings, store, kb, polling]
+        # The poll a digest starts with is a poll like any other: the alerts hear its results too.
+        digest_kwargs = {"on_result": on_result}
         scheduler.add_job(
             only_one(store, "digest", run_digest),
             OnClock(digest_trigger(settings), skew),
             id="digest",
             args=digest_args,
+            kwargs=digest_kwargs,
         )
         due = last_due(settings, now)
         record = store.digest_record(settings.digest_channel, due.date().isoformat())
@@ -299,6 +303,7 @@ def start_scheduler(
                 only_one(store, "digest", run_digest),
                 id="digest-missed",
                 args=digest_args,
+                kwargs=digest_kwargs,
                 next_run_time=now - skew,
             )
     scheduler.start()

@@ -406,10 +406,24 @@ def test_polling_is_scheduled_without_overlap_only_with_credentials(client, stor
         fly_api_url="http://127.0.0.1:9",
         retry_base=0.01,
     )
-    scheduler = start_scheduler(client, s, store)
+    heard: list = []
+    scheduler = start_scheduler(client, s, store, on_result=heard.append)
+    wall = datetime.now(UTC)  # the bot's clock says NOW; APScheduler waits on this one
     try:
         job = scheduler.get_job("poll")
         assert job.max_instances == 1 and job.coalesce is True and job.misfire_grace_time == 3600
+        assert job.kwargs == {"on_result": heard.append}  # poll results reach the alerts
+        # The first poll runs at once (its results heard), then every 5 minutes counted on the bot's clock.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(heard) < 2:
+            time.sleep(0.02)
+        assert heard and {r.app.name for r in heard} == {"acme-api", "acme-edge"}
+        job = scheduler.get_job("poll")
+        assert abs(job.next_run_time - (wall + timedelta(minutes=5))) < timedelta(seconds=2)
+        later = job.next_run_time + timedelta(minutes=5)
+        assert job.trigger.get_next_fire_time(job.next_run_time, job.next_run_time) == later
+        first = job.trigger.get_next_fire_time(None, datetime.now(UTC))
+        assert abs(first - (wall + timedelta(minutes=5))) < timedelta(seconds=2)
         assert scheduler.timezone == ZoneInfo("UTC") and job.trigger.trigger.timezone == ZoneInfo("UTC")
         assert job.args == (s, store) and job.func.__wrapped__ is run_poll  # under the job's lock
         assert job.trigger.trigger.interval == timedelta(minutes=5)
@@ -435,7 +449,8 @@ def tailed_heroku():
 
 def test_tail_mode_in_serve_keeps_heroku_tailed_and_stops_with_the_scheduler(client, store):
     heroku, s = tailed_heroku()
-    scheduler = start_scheduler(client, s, store)
+    heard: list = []
+    scheduler = start_scheduler(client, s, store, on_result=heard.append)
     try:
         assert scheduler.get_job("poll") is None  # the tail thread does the work
         [tail] = [t for t in threading.enumerate() if t.name == "dynodoc-tail"]
@@ -446,6 +461,7 @@ def test_tail_mode_in_serve_keeps_heroku_tailed_and_stops_with_the_scheduler(cli
         posts = heroku.requests_to("POST", "/apps/acme-api/")
         assert posts and all(p.body["tail"] is True for p in posts)
         assert store.query("SELECT COUNT(*) FROM events")[0][0] > 0
+        assert tail.is_alive()  # only the scheduler's shutdown stops it, not its other events
     finally:
         scheduler.shutdown(wait=False)
     # Stopped with the scheduler: the threads that open tail sessions end (the open session runs out
@@ -456,6 +472,7 @@ def test_tail_mode_in_serve_keeps_heroku_tailed_and_stops_with_the_scheduler(cli
         thread.join(10)
         assert not thread.is_alive(), thread.name
     assert store.poll_runs("acme-api")[0].note == "tail mode"  # its last report, made on the way out
+    assert heard and heard[-1].app.name == "acme-api"  # and the alerts heard it
     heroku.close()
 
 
@@ -795,3 +812,55 @@ def test_a_run_just_after_the_hour_is_on_time_and_one_past_five_minutes_is_late(
     second = said(before)
     # The 24 hours now end at 10:00: 09:30 the day before is out.
     assert "R14" in second and "H13" not in second
+
+
+def test_on_the_wall_clock_polling_starts_at_once_and_the_digest_is_due_at_its_time(client, database):
+    # The bot in production: its clock is the system's, so the schedule is not shifted at all.
+    store = Store(database)
+    s = settings(
+        digest_time=clock(9, 0),
+        heroku_api_key="k" * 20,
+        fly_api_token="t" * 20,
+        heroku_api_url="http://127.0.0.1:9",
+        fly_api_url="http://127.0.0.1:9",
+        retry_base=0.01,
+    )
+    heard: list = []
+    scheduler = start_scheduler(client, s, store, on_result=heard.append)
+    try:
+        job = scheduler.get_job("digest")
+        expected = digest_trigger(s).get_next_fire_time(None, datetime.now(ZoneInfo("UTC")))
+        assert job.next_run_time == expected
+        assert job.kwargs == {"on_result": heard.append}  # the poll it starts with feeds the alerts too
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(heard) < 2:
+            time.sleep(0.02)
+        assert {r.app.name for r in heard} == {"acme-api", "acme-edge"}  # the first poll ran at once
+    finally:
+        scheduler.shutdown(wait=True)  # today's digest may be running (it was due): let it end first
+        store.close()
+
+
+@pytest.mark.parametrize("name", ["poll", "digest"])
+def test_each_scheduled_job_runs_under_its_own_lock(client, store, database, caplog, name):
+    s = settings(
+        heroku_api_key="k" * 20,
+        fly_api_token="t" * 20,
+        heroku_api_url="http://127.0.0.1:9",
+        fly_api_url="http://127.0.0.1:9",
+        retry_base=0.01,
+    )
+    scheduler = start_scheduler(client, s, store)
+    scheduler.pause()  # the test runs the job itself
+    job = scheduler.get_job(name)
+    other = Store(database)  # another instance, holding the job's lock
+    try:
+        with other.exclusive(name), caplog.at_level(logging.INFO, logger="bot.instances"):
+            caplog.clear()
+            job.func(*job.args, **job.kwargs)
+        skipped = f"{name}: another instance is doing it; skipped here"
+        # On PostgreSQL the lock is shared and the job stands aside; SQLite has one scheduler per file.
+        assert (skipped in caplog.messages) == is_postgres_url(database)
+    finally:
+        scheduler.shutdown(wait=True)
+        other.close()

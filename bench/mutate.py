@@ -23,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -131,12 +132,17 @@ def run_module(where: Path, budget_s: int, jobs: int) -> tuple[float, bool]:
     """`mutmut run` in `where`, stopped (the whole process group) when the budget is spent."""
     started = time.monotonic()
     log = (where / "mutmut.log").open("w")
+    # The test sessions' temporary files and PostgreSQL servers go in a folder of this run: a mutant
+    # stopped by its timeout never reaches its teardown, so its server is stopped here afterwards.
+    scratch = Path(tempfile.mkdtemp(prefix="dynodoc-mutate-"))
+    scratch.chmod(0o755)  # the servers' own folders inside belong to the `postgres` user
     proc = subprocess.Popen(
         [str(MUTMUT), "run", "--max-children", str(jobs)],
         cwd=where,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        env={**os.environ, "TMPDIR": str(scratch)},
     )
     try:
         proc.wait(timeout=budget_s)
@@ -154,6 +160,12 @@ def run_module(where: Path, budget_s: int, jobs: int) -> tuple[float, bool]:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     log.close()
+    if not over and proc.returncode:
+        print(f"   mutmut ended with exit status {proc.returncode}: see {where / 'mutmut.log'}", flush=True)
+    left = _pgserver().stop_servers_under(scratch)
+    if left:
+        print(f"   stopped {left} PostgreSQL server(s) left by test sessions that were cut short", flush=True)
+    shutil.rmtree(scratch, ignore_errors=True)
     return time.monotonic() - started, over
 
 
@@ -170,15 +182,21 @@ def results(where: Path) -> dict[str, str]:
     return statuses
 
 
-@contextlib.contextmanager
-def postgres_template() -> Iterator[None]:
-    """One initdb for the whole run: the test session of each mutant that reaches a PostgreSQL test starts
-    its own server (as `make test` does), copying this folder instead of running initdb (tests/pgserver.py)."""
+def _pgserver():
+    """tests/pgserver.py, which starts the tests' PostgreSQL servers."""
     sys.path.insert(0, str(ROOT / "tests"))
     try:
         import pgserver
     finally:
         sys.path.remove(str(ROOT / "tests"))
+    return pgserver
+
+
+@contextlib.contextmanager
+def postgres_template() -> Iterator[None]:
+    """One initdb for the whole run: the test session of each mutant that reaches a PostgreSQL test starts
+    its own server (as `make test` does), copying this folder instead of running initdb (tests/pgserver.py)."""
+    pgserver = _pgserver()
     try:
         folder = pgserver.PostgresServer.make_template()
     except pgserver.PostgresUnavailable as exc:

@@ -200,3 +200,13 @@ class PostgresServer:
                 timeout=60,
             )
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def stop_servers_under(folder: Path) -> int:
+    """Stop every server still running under `folder` and return how many: a test session killed before
+    its teardown (a mutant stopped by its timeout, in `make mutate`) leaves its server behind."""
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    left = [pid.parent.parent for pid in folder.glob("dynodoc-pg-*/data/postmaster.pid")]
+    for server_folder in left:
+        PostgresServer(server_folder, 0, find_bin(), as_user).stop()
+    return len(left)

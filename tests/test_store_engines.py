@@ -566,7 +566,7 @@ def test_writers_of_one_app_take_turns_so_no_count_is_lost(database):
     )
     rival.start()
     elsewhere.start()
-    rival.join(0.5)
+    rival.join(0.3)
     elsewhere.join(10 if is_postgres_url(database) else 0.01)
     waited = rival.is_alive()
     # PostgreSQL: each app takes its own turn, so another app's poll is not held up; SQLite: one writer at a time.

@@ -56,6 +56,7 @@ class PostgresServer:
     def __init__(self, folder: Path, port: int, bindir: Path, as_user: list[str]):
         self.folder, self.port, self.bindir, self._as = folder, port, bindir, as_user
         self._names = itertools.count(1)
+        self._conn = None
 
     @classmethod
     def _new(cls) -> PostgresServer:
@@ -159,10 +160,16 @@ class PostgresServer:
         return f"postgresql://{USER}:{password}@127.0.0.1:{self.port}/{database}"
 
     def _admin(self, sql: str) -> None:
+        """One statement on the server's own connection (kept open: every test makes and drops a schema)."""
         import psycopg
 
-        with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(sql)
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.url(), autocommit=True)
+        try:
+            self._conn.execute(sql)
+        except psycopg.OperationalError:  # the connection was lost: once more on a new one
+            self._conn = psycopg.connect(self.url(), autocommit=True)
+            self._conn.execute(sql)
 
     def new_database(self) -> str:
         """A fresh, empty place for one test's tables; returns its DATABASE_URL. A schema of its own in
@@ -185,6 +192,8 @@ class PostgresServer:
         self._admin(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
 
     def stop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
         if (self.folder / "data" / "postmaster.pid").exists():
             subprocess.run(
                 [
@@ -210,3 +219,12 @@ def stop_servers_under(folder: Path) -> int:
     for server_folder in left:
         PostgresServer(server_folder, 0, find_bin(), as_user).stop()
     return len(left)
+
+
+def waiting_for_lock(conn, key: int) -> int:
+    """How many sessions wait for the advisory lock `key` (pg_locks shows a bigint key as two halves)."""
+    return conn.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+        "AND classid = %s AND objid = %s AND objsubid = 1",
+        [(key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF],
+    ).fetchone()[0]

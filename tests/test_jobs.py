@@ -864,3 +864,89 @@ def test_each_scheduled_job_runs_under_its_own_lock(client, store, database, cap
     finally:
         scheduler.shutdown(wait=True)
         other.close()
+
+
+def test_the_digest_counts_the_alerts_opened_in_its_24_hours(store):
+    from bot.incidents import IncidentBook
+
+    end = datetime(2026, 11, 24, 9, tzinfo=UTC)
+    book = IncidentBook(store)
+    acked = book.fire("acme-api", "H12", "spike", 5, end - timedelta(hours=3), "C0ALERTS")
+    book.ack(acked.id, "U1", end - timedelta(hours=2))
+    book.fire("acme-api", "R14", "memory", 2, end - timedelta(hours=1), "C0ALERTS")
+    book.fire("acme-api", "H10", "new", 1, end - timedelta(days=1, minutes=1), "C0ALERTS")  # the day before
+    book.fire("acme-api", "H13", "new", 1, end, "C0ALERTS")  # after the window
+    digest = build_stored_digest(store, settings(), end)
+    assert digest.alerts == {"opened": 2, "acked": 1, "open": 2}
+    assert digest.alerts_line == "2 alert(s) (1 acked, 2 still open)"
+
+
+@pytest.mark.parametrize(
+    "fault, why",
+    [
+        ({"body": {"ok": False, "error": "fatal_error"}}, "(fatal_error); will try again"),
+        ({"body": {"ok": False, "error": "service_unavailable"}}, "(service_unavailable); will try again"),
+        ({"body": {"ok": False, "error": "request_timeout"}}, "(request_timeout); will try again"),
+        ({"status": 500, "body": {"ok": False}}, "(HTTP 500); will try again"),  # no error named: the status
+        ({"status": 404, "body": {"ok": False}}, "(HTTP 404)"),
+    ],
+    ids=["fatal_error", "service_unavailable", "request_timeout", "500-unnamed", "404-unnamed"],
+)
+def test_a_failure_of_the_moment_is_tried_again_and_one_that_is_not_is_said_once(
+    fake, client, store, fault, why
+):
+    fake.fail("chat.postMessage", **fault)
+    assert (
+        post_daily_digest(client, store, settings()) == f"could not post the {DAY} digest to {CHANNEL} {why}"
+    )
+    assert store.digest_record(CHANNEL, DAY) is None
+
+
+def test_a_digest_another_instance_posts_while_ours_is_on_its_way_stays_and_ours_goes(fake, client, store):
+    # Two instances with separate databases: the other posts while Slack is slow to take ours. Ours is
+    # the later one, so it is ours that goes, and the record names theirs.
+    fake.fail("chat.postMessage", delay=0.5, times=1)
+    outcome: list[str] = []
+    ours = threading.Thread(target=lambda: outcome.append(post_daily_digest(client, store, settings())))
+    ours.start()
+    fake.wait_for("chat.postMessage", channel=CHANNEL)
+    theirs = client.chat_postMessage(
+        channel=CHANNEL, text="digest", metadata={"event_type": DIGEST_EVENT, "event_payload": {"day": DAY}}
+    )["ts"]
+    ours.join(10)
+    assert outcome == [f"found the {DAY} digest posted just before ours (ts {theirs}); deleted ours"]
+    [deleted] = fake.calls_to("chat.delete", channel=CHANNEL)
+    assert float(deleted.params["ts"]) > float(theirs)
+    assert [m["ts"] for m, _ in fake.history[CHANNEL]] == [theirs]  # no thread of ours either
+    record = store.digest_record(CHANNEL, DAY)
+    assert (record["state"], record["ts"]) == ("posted", theirs)
+
+
+def test_a_poll_asked_for_while_one_runs_is_skipped_and_the_digests_poll_waits_its_turn(store, caplog):
+    from fakes.heroku import FakeHeroku, history
+
+    heroku = FakeHeroku()
+    heroku.add_app("acme-api", history(datetime.now(UTC) - timedelta(minutes=30)))
+    heroku.fail("session", "acme-api", delay=0.5)  # Heroku is slow to open the first log session
+    s = settings(
+        apps=(WatchedApp("heroku", "acme-api"),),
+        heroku_api_key=heroku.api_key,
+        heroku_api_url=heroku.url,
+        retry_base=0.01,
+    )
+    try:
+        first = threading.Thread(target=run_poll, args=(s, store))
+        first.start()
+        heroku.wait_for("POST", "/apps/acme-api/log-sessions")
+        with caplog.at_level(logging.INFO, logger="bot.jobs"):
+            run_poll(s, store)  # the interval job's next round: skipped
+            assert first.is_alive()
+            run_poll(s, store, wait=True)  # the digest's: after the first, then its own
+        first.join(10)
+    finally:
+        heroku.close()
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.jobs"] == [
+        "poll skipped: the previous one is still running"
+    ]
+    assert len(heroku.requests_to("POST", "/apps/acme-api/log-sessions")) == 2
+    assert len(store.poll_runs("acme-api")) == 2

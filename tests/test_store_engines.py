@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from clirun import dynodoc
+from pgserver import waiting_for_lock
 
 from bot.config import Settings
 from bot.digest import Tally, build_digest
@@ -30,6 +31,7 @@ from bot.store import (
     _v1,
     _v2,
     is_postgres_url,
+    lock_key,
     open_store,
     redact_url,
 )
@@ -292,7 +294,14 @@ def _tally_as_before(store: Store, app: str, since: datetime, until: datetime, n
     return old
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+# Four sets of random data on SQLite, one on PostgreSQL: both engines run the same SQL, and each of these
+# 1,500-event loads costs a second on PostgreSQL, paid again for every surviving mutant in `make mutate`.
+@pytest.mark.parametrize(
+    "database, seed",
+    [("sqlite", 1), ("sqlite", 2), ("sqlite", 3), ("sqlite", 4), ("postgres", 1)],
+    indirect=["database"],
+    ids=["sqlite-1", "sqlite-2", "sqlite-3", "sqlite-4", "postgres-1"],
+)
 def test_the_digest_is_the_same_as_with_the_old_query_shape(store, kb, seed):
     for app in ("shop-api", "shop-web"):
         rows = [r for a, r in _events(seed) if a == app]
@@ -566,9 +575,18 @@ def test_writers_of_one_app_take_turns_so_no_count_is_lost(database):
     )
     rival.start()
     elsewhere.start()
-    rival.join(0.3)
-    elsewhere.join(10 if is_postgres_url(database) else 0.01)
-    waited = rival.is_alive()
+    if is_postgres_url(database):  # seen waiting for the app's lock
+        with psycopg.connect(database, autocommit=True) as admin:
+            deadline = time.monotonic() + 10
+            while not waiting_for_lock(admin, lock_key("app:a")) and rival.is_alive():
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            waited = bool(waiting_for_lock(admin, lock_key("app:a")))
+        elsewhere.join(10)
+    else:  # SQLite's write lock is the whole file's
+        rival.join(0.3)
+        elsewhere.join(0.01)
+        waited = rival.is_alive()
     # PostgreSQL: each app takes its own turn, so another app's poll is not held up; SQLite: one writer at a time.
     other_app_waited = elsewhere.is_alive()
     go_on.set()

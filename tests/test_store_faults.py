@@ -12,7 +12,7 @@ from contextlib import ExitStack
 
 import psycopg
 import pytest
-from pgserver import PASSWORD
+from pgserver import PASSWORD, waiting_for_lock
 from psycopg_pool import PoolTimeout
 
 from bot.store import (
@@ -358,17 +358,26 @@ def test_at_most_eight_connections_and_a_ninth_user_waits_for_one(postgres):
 
 
 def test_a_dyno_starting_while_another_migrates_waits_its_turn(postgres):
-    # Dynos of any release take the same lock: hold it as another dyno would, and the start waits.
+    # Dynos of any release take the same lock: hold it as another dyno would, and the start waits for it.
     url = postgres.new_database()
+    key = lock_key("migrations")
     opened: list[Store] = []
     with psycopg.connect(postgres.url(), autocommit=True) as other:
-        other.execute("SELECT pg_advisory_lock(%s)", [lock_key("migrations")])
+        other.execute("SELECT pg_advisory_lock(%s)", [key])
         start = threading.Thread(target=lambda: opened.append(Store(url)))
         start.start()
-        start.join(0.3)
-        waited = start.is_alive()
-        other.execute("SELECT pg_advisory_unlock(%s)", [lock_key("migrations")])
+        deadline = time.monotonic() + 10
+        while not waiting_for_lock(other, key) and start.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        waited = bool(waiting_for_lock(other, key)) and not opened
+        # and a DBA sees who waits: the dyno's first connection is named too
+        names = other.execute(
+            "SELECT a.application_name FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND NOT l.granted"
+        ).fetchall()
+        other.execute("SELECT pg_advisory_unlock(%s)", [key])
         start.join(10)
-    assert waited and opened and opened[0].version == len(MIGRATIONS)
+    assert waited and names == [("dynodoc",)]
+    assert opened and opened[0].version == len(MIGRATIONS)
     opened[0].close()
     postgres.drop_database(url)

@@ -283,6 +283,7 @@ class AlertSender:
         """Send what is pending, in order, until the outbox is empty or a row must wait. Returns rows done."""
         done = 0
         for row in self.book.pending():
+            self.book.claim(row)  # before the incident is read: a later click queues its own update
             incident = self.book.get(row.incident_id)
             if incident is None:
                 self.book.give_up(row, "incident gone", self.now())

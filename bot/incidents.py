@@ -137,7 +137,9 @@ class IncidentBook:
     @staticmethod
     def _queue(db: Db, incident_id: int, action: str, now: datetime) -> None:
         """Add an outbox row unless the same action for the incident is already waiting (merged: the
-        message is rendered from the incident when it is sent, so one send covers every firing)."""
+        message is rendered from the incident when it is sent, so one send covers every firing). A row the
+        sender has claimed (`sending`) was rendered already, so it absorbs nothing: a click that lands
+        while its update is on the wire gets an update of its own."""
         waiting = db.execute(
             "SELECT 1 FROM alert_outbox WHERE incident_id = ? AND action = ? AND state = 'pending'",
             [incident_id, action],
@@ -196,11 +198,17 @@ class IncidentBook:
     # --- the outbox, for the sender ---
 
     def pending(self, limit: int = 50) -> list[OutboxRow]:
+        """Rows to send, oldest first; a row left `sending` by a crash is sent again."""
         rows = self.store.query(
-            "SELECT id, incident_id, action, tries FROM alert_outbox WHERE state = 'pending' ORDER BY id LIMIT ?",
+            "SELECT id, incident_id, action, tries FROM alert_outbox WHERE state IN ('pending', 'sending') "
+            "ORDER BY id LIMIT ?",
             [limit],
         )
         return [OutboxRow(*r) for r in rows]
+
+    def claim(self, row: OutboxRow) -> None:
+        """The sender is about to render and send the row: from now on it takes in no later change."""
+        self.store.execute("UPDATE alert_outbox SET state = 'sending' WHERE id = ?", [row.id])
 
     def outbox(self) -> list[tuple[str, str, str | None]]:
         """Every outbox row as (action, state, error), oldest first: for `dynodoc status` and the tests."""
@@ -220,7 +228,8 @@ class IncidentBook:
 
     def retry_later(self, row: OutboxRow, error: str) -> None:
         self.store.execute(
-            "UPDATE alert_outbox SET tries = tries + 1, error = ? WHERE id = ?", [error[:300], row.id]
+            "UPDATE alert_outbox SET state = 'pending', tries = tries + 1, error = ? WHERE id = ?",
+            [error[:300], row.id],
         )
 
     def give_up(self, row: OutboxRow, error: str, now: datetime) -> None:

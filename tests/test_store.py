@@ -863,3 +863,16 @@ def test_a_write_waits_out_another_processs_write_of_several_seconds(tmp_path):
     assert {r[0] for r in engine.conn.execute("SELECT name FROM sqlite_master")} == {"theirs", "ours"}
     engine.close()
     other.close()
+
+
+def test_a_file_that_is_not_a_database_is_explained_when_the_store_opens(tmp_path):
+    from bot.store import StoreError
+
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"these are notes, not a database; " * 100)
+    with pytest.raises(StoreError) as caught:
+        Store(path)
+    assert str(caught.value) == (
+        f"the database DYNODOC_DB={path} is not an SQLite database or is damaged; "
+        "move it aside and the bot starts a new one"
+    )

@@ -193,21 +193,29 @@ def _pgserver():
 
 
 @contextlib.contextmanager
-def postgres_template() -> Iterator[None]:
-    """One initdb for the whole run: the test session of each mutant that reaches a PostgreSQL test starts
-    its own server (as `make test` does), copying this folder instead of running initdb (tests/pgserver.py)."""
+def postgres_servers(count: int) -> Iterator[None]:
+    """PostgreSQL for the run: `count` servers kept running and lent to one test session at a time (a
+    mutant's session then needs no server of its own: 0.6 s saved on thousands of them), and one initdb'd
+    folder that a session copies when none is free. See tests/pgserver.py."""
     pgserver = _pgserver()
     try:
         folder = pgserver.PostgresServer.make_template()
     except pgserver.PostgresUnavailable as exc:
-        print(f"(no PostgreSQL template, each server runs initdb: {exc})", flush=True)
+        print(f"(no PostgreSQL for the run, each test session starts its own: {exc})", flush=True)
         yield
         return
     os.environ[pgserver.TEMPLATE] = str(folder)
+    servers = []
     try:
+        for _ in range(count):
+            servers.append(pgserver.PostgresServer.start())
+        os.environ[pgserver.SERVERS] = ",".join(f"{s.port}:{s.folder}" for s in servers)
         yield
     finally:
+        os.environ.pop(pgserver.SERVERS, None)
         del os.environ[pgserver.TEMPLATE]
+        for server in servers:
+            server.stop()
         shutil.rmtree(folder.parent, ignore_errors=True)
 
 
@@ -267,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no such module: {', '.join(unknown)} (choose from {', '.join(TARGETS)})")
     listed = equivalent()
     total_started = time.monotonic()
-    with postgres_template():
+    with postgres_servers(max(args.jobs, 1)):
         rows = run_all(names, args, listed)
     print(f"\n{'module':12} {'killed':>7} {'total':>6} {'score':>7} {'equiv.':>7} {'others':>7} {'time':>6}")
     for name, killed, total, pct, same_n, elapsed in rows:

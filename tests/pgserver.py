@@ -8,6 +8,7 @@ on 127.0.0.1 (a free port), one fresh database per test, everything removed at t
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
 import pwd
@@ -15,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 USER = "dynodoc"
@@ -22,6 +24,9 @@ PASSWORD = "test-only-password"  # a throwaway server on 127.0.0.1 that lives as
 # An initdb'd data folder to copy instead of running initdb (0.1 s instead of 0.8 s): `make mutate` starts
 # a test session, and so a server, for each of thousands of mutants (bench/mutate.py makes the folder).
 TEMPLATE = "PG_TEMPLATE"
+# Servers already running ("port:folder,..."), lent to one test session at a time: `make mutate` keeps one
+# per worker, so a mutant's test session needs no server of its own.
+SERVERS = "PG_SERVERS"
 
 
 class PostgresUnavailable(RuntimeError):
@@ -53,10 +58,11 @@ def _free_port() -> int:
 
 
 class PostgresServer:
-    def __init__(self, folder: Path, port: int, bindir: Path, as_user: list[str]):
+    def __init__(self, folder: Path, port: int, bindir: Path, as_user: list[str], borrowed=None):
         self.folder, self.port, self.bindir, self._as = folder, port, bindir, as_user
         self._names = itertools.count(1)
         self._conn = None
+        self._borrowed = borrowed  # the locked file of a server lent by PG_SERVERS: kept running at stop()
 
     @classmethod
     def _new(cls) -> PostgresServer:
@@ -78,6 +84,9 @@ class PostgresServer:
 
     @classmethod
     def start(cls) -> PostgresServer:
+        borrowed = cls.borrow()
+        if borrowed:
+            return borrowed
         server = cls._new()
         try:
             server._init_and_start()
@@ -85,6 +94,46 @@ class PostgresServer:
             server.stop()
             raise
         return server
+
+    @classmethod
+    def borrow(cls) -> PostgresServer | None:
+        """A server of PG_SERVERS that no other test session is using (a lock on a file in its folder says
+        so), cleared of what an earlier session left behind; None when there is none free."""
+        for item in filter(None, os.environ.get(SERVERS, "").split(",")):
+            port, folder = item.split(":", 1)
+            lock = (Path(folder) / "borrowed").open("a")
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.close()
+                continue
+            as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+            server = cls(Path(folder), int(port), find_bin(), as_user, borrowed=lock)
+            server._clear()
+            return server
+        return None
+
+    def _clear(self) -> None:
+        """As good as new: no session of an earlier test run (a killed one leaves some), no test schemas
+        or databases."""
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            others = "pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            conn.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {others}")
+            deadline = time.monotonic() + 10
+            while conn.execute(f"SELECT count(*) FROM pg_stat_activity WHERE {others}").fetchone()[0]:
+                if time.monotonic() > deadline:
+                    raise PostgresUnavailable("the sessions of an earlier test run did not end")
+                time.sleep(0.01)
+            for (name,) in conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'"
+            ).fetchall():
+                conn.execute(f"DROP SCHEMA {name} CASCADE")
+            for (name,) in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'd\\_%'"
+            ).fetchall():
+                conn.execute(f"DROP DATABASE {name}")
 
     @classmethod
     def make_template(cls) -> Path:
@@ -194,6 +243,9 @@ class PostgresServer:
     def stop(self) -> None:
         if self._conn is not None:
             self._conn.close()
+        if self._borrowed is not None:  # lent for this session only: the next one clears it
+            self._borrowed.close()
+            return
         if (self.folder / "data" / "postmaster.pid").exists():
             subprocess.run(
                 [

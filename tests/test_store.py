@@ -827,3 +827,52 @@ def test_a_process_that_finds_another_migrating_goes_on_from_where_it_stopped(tm
     opened[0].record_vote("a" * 32, "U1", "question", "code H12", 1)  # v4's table, made once
     assert opened[0].feedback_tally().up == 1
     opened[0].close()
+
+
+def test_a_start_up_step_locked_for_good_is_given_up_after_a_hundred_tries():
+    # About five seconds (100 tries, 50 ms apart), then the error says the file is locked.
+    tries: list[int] = []
+
+    def locked() -> None:
+        tries.append(1)
+        raise sqlite3.OperationalError("database is locked")
+
+    with pytest.raises(sqlite3.OperationalError):
+        Store._retry_locked(locked)
+    assert len(tries) == 100
+
+
+def test_a_write_waits_out_another_processs_write_of_several_seconds(tmp_path):
+    # A long write elsewhere (a retention purge by another process, a backup): ours waits, up to 30 s,
+    # rather than failing after SQLite's default 5 s.
+    import threading
+    import time
+
+    from bot.store import _SQLite
+
+    path = str(tmp_path / "d.db")
+    engine = _SQLite(path)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE theirs (x)")
+    threading.Timer(5.3, lambda: other.execute("COMMIT")).start()
+    started = time.monotonic()
+    with engine.transaction() as db:
+        db.execute("CREATE TABLE ours (x)")
+    assert time.monotonic() - started > 5.2
+    assert {r[0] for r in engine.conn.execute("SELECT name FROM sqlite_master")} == {"theirs", "ours"}
+    engine.close()
+    other.close()
+
+
+def test_a_file_that_is_not_a_database_is_explained_when_the_store_opens(tmp_path):
+    from bot.store import StoreError
+
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"these are notes, not a database; " * 100)
+    with pytest.raises(StoreError) as caught:
+        Store(path)
+    assert str(caught.value) == (
+        f"the database DYNODOC_DB={path} is not an SQLite database or is damaged; "
+        "move it aside and the bot starts a new one"
+    )

@@ -20,6 +20,7 @@ from bot.store import (
     Store,
     StoreError,
     StoreUnavailable,
+    _Postgres,
     explain,
     explain_postgres,
     lock_key,
@@ -359,10 +360,10 @@ def test_at_most_eight_connections_and_a_ninth_user_waits_for_one(postgres):
 
 def test_a_dyno_starting_while_another_migrates_waits_its_turn(postgres):
     # Dynos of any release take the same lock: hold it as another dyno would, and the start waits for it.
-    url = postgres.new_database()
+    url = postgres.new_real_database()
     key = lock_key("migrations")
     opened: list[Store] = []
-    with psycopg.connect(postgres.url(), autocommit=True) as other:
+    with psycopg.connect(url, autocommit=True) as other:
         other.execute("SELECT pg_advisory_lock(%s)", [key])
         start = threading.Thread(target=lambda: opened.append(Store(url)))
         start.start()
@@ -375,9 +376,40 @@ def test_a_dyno_starting_while_another_migrates_waits_its_turn(postgres):
             "SELECT a.application_name FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid "
             "WHERE l.locktype = 'advisory' AND NOT l.granted"
         ).fetchall()
+        time.sleep(0.1)
+        waiting_sessions = _sessions(other, url)  # its pool opens after the migrations, not while it waits
         other.execute("SELECT pg_advisory_unlock(%s)", [key])
         start.join(10)
-    assert waited and names == [("dynodoc",)]
+    assert waited and names == [("dynodoc",)] and waiting_sessions == 1
     assert opened and opened[0].version == len(MIGRATIONS)
     opened[0].close()
+    postgres.drop_real_database(url)
+
+
+def test_without_psycopg_a_database_url_is_one_line_saying_so(monkeypatch):
+    # The PostgreSQL driver is an ordinary dependency, but a hand-made environment may lack it.
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # `import psycopg` now fails as if it were not there
+    with pytest.raises(StoreError) as caught:
+        Store("postgresql://dynodoc:s3cret-pw@db.example.com/app")
+    assert str(caught.value) == "DATABASE_URL is set but psycopg is not installed; run make install"
+
+
+def test_a_listener_waits_at_most_five_seconds_for_a_connection(postgres):
+    # All eight connections busy (a stuck query, a dead server): the ninth caller gets an answer in 5 s,
+    # the one a Slack listener turns into a reply, rather than hanging.
+    url = postgres.new_database()
+    engine = _Postgres(url)
+    engine.open_pool()
+    with ExitStack() as held:
+        for _ in range(8):
+            held.enter_context(engine.pool.connection())
+        started = time.monotonic()
+        with pytest.raises(PoolTimeout) as caught:
+            held.enter_context(engine.pool.connection())
+        waited = time.monotonic() - started
+    assert 4.5 < waited < 5.8
+    assert str(engine.explain(caught.value)).endswith(
+        f"cannot be reached: no answer from 127.0.0.1:{postgres.port} in time"
+    )
+    engine.close()
     postgres.drop_database(url)

@@ -14,6 +14,7 @@ from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from clirun import child_environ
 from clirun import dynodoc as dynodoc_subprocess
 from fakes.fly import FakeFly
 from fakes.fly import history as fly_history
@@ -419,14 +420,13 @@ def test_poll_forever_polls_each_round_until_stopped(heroku, fly, store):
 
 
 def test_dynodoc_poll_loops_until_ctrl_c(heroku, tmp_path):
-    env = {
-        **os.environ,
-        "DYNODOC_APPS": "heroku:shop-api",
-        "HEROKU_API_KEY": API_KEY,
-        "HEROKU_API_URL": heroku.url,
-        "DYNODOC_DB": str(tmp_path / "loop.db"),
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = child_environ(
+        DYNODOC_APPS="heroku:shop-api",
+        HEROKU_API_KEY=API_KEY,
+        HEROKU_API_URL=heroku.url,
+        DYNODOC_DB=str(tmp_path / "loop.db"),
+        PYTHONUNBUFFERED="1",
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "poll"],
         env=env,

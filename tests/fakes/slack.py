@@ -29,7 +29,6 @@ import hashlib
 import hmac
 import http.client
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import websockets.sync.server
+from clirun import child_environ
 
 BOT_TOKEN = "xoxb-1111-2222-fakebottoken"
 APP_TOKEN = "xapp-1-A0APP-3333-fakeapptoken"
@@ -759,7 +759,7 @@ def bot_env(fake: FakeSlack, db: Path, **extra: str) -> dict[str, str]:
     """The environment for the bot: ours only, no proxies, no SLACK_*/DYNODOC_* from outside."""
     env = {
         k: v
-        for k, v in os.environ.items()
+        for k, v in child_environ().items()
         if not k.startswith(("SLACK_", "DYNODOC_", "HEROKU_", "FLY_"))
         and k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "port", "database_url")
     }

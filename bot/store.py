@@ -140,7 +140,10 @@ class _SQLite:
         return explain(exc, self.path) if isinstance(exc, Exception) else StoreError(str(exc))
 
     def close(self) -> None:
-        self.conn.close()
+        # Under the lock: closing while another thread runs a statement crashes the process (SIGSEGV in
+        # the sqlite3 module). A scheduler job still running at shutdown then gets "closed database".
+        with self.lock:
+            self.conn.close()
 
 
 def lock_key(name: str) -> int:

@@ -538,7 +538,7 @@ _VAGUE_WORDS = frozenset(
     something everything getting got gets anyone someone know why does doing done able possible what
     reason reasons keep keeps still suddenly working properly correctly online offline live up unreachable
     reachable respond responding response responds info support more url send sending request requests
-    message messages unknown startup restart restarted restarting instance log logs logging tail show shows visible recent stdout""".split()
+    message messages unknown bug bugs startup restart restarted restarting instance log logs logging tail show shows visible recent stdout""".split()
 )
 # "My app crashes" fits a dozen entries; "app crash on Heroku" is H10 or a crash loop.
 # What comes with a status number without saying anything more: "HTTP 503", "status code 503", the reason
@@ -665,6 +665,8 @@ def clean_question(text: str) -> str:
     text = re.sub(r"<(https?://[^|>\s]{1,500})\|([^>]{0,500})>", r"\2", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     text = re.sub(r"\blog(?:ging)? ?in(?:to)?\b", "login", text.lower())  # "failing to log into heroku"
+    text = re.sub(r"\btime[sd]out\b", "timeout", text)  # "Gradio timesout", "request timedout"
+    text = re.sub(r"\bws\b", "websocket", text)  # "decrease ws timeout"
     for word, english in _TRANSLATIONS.items():  # the few words that carry most non-English questions
         if word in text:
             text = text.replace(word, f" {english} ")
@@ -673,6 +675,8 @@ def clean_question(text: str) -> str:
 
 # Words on-call engineers write in their own language next to an English code or product name.
 _TRANSLATIONS = {
+    "限制地区": "region restricted",  # before "限制" alone: "似乎开始限制地区了"
+    "限制地區": "region restricted",
     "信用卡": "credit card",
     "服务器": "server",
     "压力过大": "overloaded",
@@ -714,6 +718,14 @@ _TRANSLATIONS = {
     "超出": "exceeded",
     "超过": "exceeded",
     "最大": "maximum",
+    "国家": "country",
+    "國家": "country",
+    "地区": "region",
+    "地區": "region",
+    "不支持": "not supported",
+    "不支援": "not supported",
+    "密钥": "api key",
+    "金鑰": "api key",
 }
 
 

@@ -659,6 +659,11 @@ _PLATFORM_WORDS = frozenset(
 )
 
 
+# How long a dyno is given to start (R10's window is 60 s, or 120 s once raised), beside a word for starting.
+_BOOT_WINDOW = re.compile(r"\b(?:60|90|120|180) ?-?(?:s|secs?|seconds?)\b")
+_BOOTING = re.compile(r"\b(?:start|starts|startup|boot|boots|booting|launch|deploy|deploying|bind|binding)\b")
+
+
 def clean_question(text: str) -> str:
     """Lower-case a question and strip Slack markup (mentions, links, entities)."""
     text = re.sub(r"<@[A-Z0-9]{1,32}(?:\|[^>]{0,80})?>", " ", text)
@@ -1008,6 +1013,17 @@ class KnowledgeBase:
 
         if words and words <= _HELP_WORDS | _STOPWORDS:
             return Answer(question, "help", note=HELP_TEXT)
+        boot = self.get("R10")
+        if boot and platform in (None, "heroku") and _BOOT_WINDOW.search(text) and _BOOTING.search(text):
+            # "fails to startup in 120s", "deploy under 60sec": a web dyno given a minute or more to start
+            # is the boot timeout (60 s, raised to 120 s on request); the router's 30 s is another number.
+            router = self.get("H20")  # the router's own wait for a booting app: the other timeout there
+            return Answer(
+                question,
+                "search",
+                (Match(boot, 1.0), *([Match(router, 0.5)] if router else [])),
+                evidence="phrase",
+            )
         hits = self.search(text, platform=platform)
         if not hits:
             return Answer(question, "help", note="I don't know that one.\n\n" + HELP_TEXT)

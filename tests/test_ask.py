@@ -523,3 +523,58 @@ def test_a_paste_with_a_code_or_several_lines_is_still_diagnosed(kb):
     case = Path(__file__).parent / "data" / "real" / "mixed-026-clean-redeploy-sigterm-143.yml"
     reply = respond(yaml.safe_load(case.read_text())["text"], kb)
     assert reply.diagnosis is not None and reply.diagnosis.findings == ()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "JHipster app on Heroku fails to startup in 120s",  # https://github.com/jhipster/generator-jhipster/issues/1601
+        # https://github.com/jhipster/generator-jhipster/issues/5190
+        "Unable to deploy a simple microservice to Heroku (90sec timeout)",
+        "App fails to deploy under 60sec in heroku",  # https://github.com/jhipster/generator-jhipster/issues/1763
+    ],
+)
+def test_a_minute_or_more_to_start_is_the_boot_timeout(kb, question):
+    answer = kb.lookup(question)
+    assert [m.entry.code for m in answer.matches] == ["R10", "H20"] and answer.evidence == "phrase"
+
+
+def test_the_routers_30_seconds_are_not_a_boot_window(kb):
+    # https://github.com/Novacer/alpharithmic-trading/issues/22 (questions-5)
+    assert kb.lookup("Heroku has a hard coded API response timeout of 30s.").best.code == "H12"
+    # A Fly app is not given R10, whatever the number.
+    fly = kb.lookup("fly deploy fails to start in 60 seconds").best
+    assert fly is None or fly.code != "R10"
+
+
+@pytest.mark.parametrize(
+    "question, code",
+    [
+        # https://github.com/james-6-23/codex2api/issues/56 : "country and region not supported, why?"
+        ("国家地区不支持是怎么回事？", "unsupported_country_region_territory"),
+        # https://github.com/aurora-develop/Duck2api/issues/33 : "they seem to have started restricting regions"
+        ("似乎开始限制地区了", "unsupported_country_region_territory"),
+        (
+            "Note to decrease ws timeout for Heroku deployment",
+            "H15",
+        ),  # https://github.com/phoenixframework/phoenix_guides/pull/491
+        (
+            "Heroku: Script Fails If App Name is Taken",
+            "invalid_params",
+        ),  # https://github.com/saasbook/courseware/issues/129
+        ("Problem with my secret key", "invalid_api_key"),  # https://github.com/ekkinox/yai/issues/98
+    ],
+)
+def test_wordings_from_blind_sets_15_and_16(kb, question, code):
+    assert kb.lookup(question).best.code == code
+
+
+def test_a_bug_report_with_no_symptom_is_not_a_guess(kb):
+    # https://github.com/anthropics/claude-code/issues/4064
+    assert kb.lookup("[BUG]").best is None
+
+
+def test_timesout_in_one_word_is_a_timeout(kb):
+    # https://github.com/gradio-app/gradio/issues/3789
+    codes = [m.entry.code for m in kb.lookup("Gradio timesout when Deployed on Heroku").matches]
+    assert "H12" in codes[:3]

@@ -578,3 +578,15 @@ def test_timesout_in_one_word_is_a_timeout(kb):
     # https://github.com/gradio-app/gradio/issues/3789
     codes = [m.entry.code for m in kb.lookup("Gradio timesout when Deployed on Heroku").matches]
     assert "H12" in codes[:3]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "push rejected",  # https://github.com/AdmitHub/meteor-buildpack-horse/issues/80
+        "2.3.5 herokuにpushしたけど",  # https://github.com/leonapo/toy_app/issues/9 : "I pushed to heroku, but"
+    ],
+)
+def test_a_push_is_not_a_blank_app(kb, question):
+    """H81 is an app nothing was ever pushed to; a push that went wrong says nothing about which error."""
+    assert kb.lookup(question).best is None

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import signatures
+from bot.knowledge import FAMILY_TYPES
 
 MAX_SCAN = 200_000  # only this much of a paste is searched for JSON bodies
 
@@ -322,7 +323,7 @@ _FALLBACK: dict[str, dict[str | int, str]] = {
 # evidence in the text.
 AMBIGUOUS_SDK = "openai-or-anthropic"
 # Labels that name a family; a more specific label found beside them says more.
-_GENERIC = frozenset({"invalid_request_error", "api_error"})
+_GENERIC = FAMILY_TYPES
 # Heroku Platform API ids are ordinary words ("not_found", "gone"): they count only as an `id` field.
 _ID_ONLY = "heroku"
 

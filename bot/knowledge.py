@@ -513,6 +513,9 @@ _NAMES_OF = {
     "anthropic": frozenset({"anthropic", "claude"}),
     "openai": frozenset({"openai", "gpt", "chatgpt"}),
 }
+# Error types that name only a family of API errors; a more specific label beside them says more (in a
+# question and in a diagnosis, `bot.apierrors`).
+FAMILY_TYPES = frozenset({"invalid_request_error", "api_error"})
 # Error types that Anthropic's API (and OpenAI-compatible ones) share with Heroku AI's entries.
 _SHARED_TYPES = frozenset(
     {
@@ -731,6 +734,15 @@ _TRANSLATIONS = {
     "不支援": "not supported",
     "密钥": "api key",
     "金鑰": "api key",
+    "不存在": "does not exist",
+    "模型": "model",
+    "最大客户端": "max clients",
+    "客户端": "clients",
+    "休眠": "sleep",
+    "スリープ": "sleep",
+    "無料": "free",
+    "超え": "exceeded",
+    "memória": "memory",
 }
 
 
@@ -1137,6 +1149,10 @@ class KnowledgeBase:
                 unknown.append(code)
             elif entry not in found:
                 found.append(entry)
+        if len(found) > 1:
+            # An error body names its family and its kind ('type': 'invalid_request_error', 'code':
+            # 'invalid_api_key'): the kind says what went wrong, so it comes first.
+            found.sort(key=lambda e: e.code.lower() in FAMILY_TYPES)
         return found, unknown
 
     def _platform_of(self, code: str) -> str:

@@ -226,7 +226,8 @@ API_WORDINGS = (
     _wording(r"maximum context length is \d", "context_length_exceeded", "openai"),
     _wording(r"incorrect api key provided", "invalid_api_key", "openai"),
     _wording(r"rate limit reached for", "rate_limit_exceeded", "openai"),
-    _wording(r"the server had an error (?:while )?processing your request", "server_error", "openai"),
+    # Titles cut it short ("The server had an error while processing"): the start says it all.
+    _wording(r"the server had an error (?:while )?processing", "server_error", "openai"),
     _wording(
         r"the model:? [`'\"]?[\w.:/-]{1,80}[`'\"]? does not exist|that model does not exist",
         "model_not_found",

@@ -590,3 +590,37 @@ def test_timesout_in_one_word_is_a_timeout(kb):
 def test_a_push_is_not_a_blank_app(kb, question):
     """H81 is an app nothing was ever pushed to; a push that went wrong says nothing about which error."""
     assert kb.lookup(question).best is None
+
+
+@pytest.mark.parametrize(
+    "question, code",
+    [
+        # https://www.duoke360.com/post/22521 : "reached the max number of clients on Heroku and Redistogo Nano"
+        ("在Heroku和Redistogo Nano上达到最大客户端数", "redis-connections"),
+        # https://blog.mktia.com/en/how-to-avoid-to-sleep-the-application-on-heroku : "avoid the free tier's sleep"
+        ("Heroku無料枠のスリープを回避する", "eco-sleeping"),
+        # https://qiita.com/reinopo/items/2d8d7f1052160bc45b84 : "memory use above 100% from the start"
+        (
+            "Heroku で Railsアプリをデプロイできたはいいものの、最初からメモリ使用量が100%を超えている…。",
+            "R14",
+        ),
+        # https://github.com/7836246/cursor2api/issues/65 : "the model keeps saying it does not exist"
+        ("大佬，模型一直提示不存在是为什么，能麻烦您指导下嘛", "model_not_found"),
+        # https://github.com/dunossauro/fastapi-do-zero/issues/288 : "set fly.io to 512M of memory"
+        ("Alterar configuração do fly.io para 512M de memória", "fly-oom"),
+        # https://github.com/Significant-Gravitas/AutoGPT/issues/4361 : OpenAI's sentence, cut short
+        ("The server had an error while processing", "server_error"),
+    ],
+)
+def test_wordings_from_blind_sets_17_and_18(kb, question, code):
+    assert kb.lookup(question).best.code == code
+
+
+def test_an_error_body_is_answered_by_its_code_before_its_family(kb):
+    # https://siteproxy.ruqli.workers.dev:443/https/wenku.csdn.net/answer/73wm17xccv (questions-17): openai-python's error, a Python dict
+    question = (
+        "API调用失败: Error code: 401 - {'error': {'message': 'Incorrect API key provided: sk-3ff50****"
+        "*******************7942. You can find your API key at https://siteproxy.ruqli.workers.dev:443/https/platform.openai.com/"
+        "account/api-keys.', 'type': 'invalid_request_error', 'param': None, 'code': 'invalid_api_key'}}"
+    )
+    assert [m.entry.code for m in kb.lookup(question).matches] == ["invalid_api_key", "invalid_request_error"]

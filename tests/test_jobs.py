@@ -16,6 +16,7 @@ from datetime import time as clock
 from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.triggers.cron import CronTrigger
 from fakes.clock import ShiftedClock
 from fakes.slack import BOT_TOKEN, FakeSlack
 from slack_sdk import WebClient
@@ -544,7 +545,7 @@ def test_a_transient_fault_at_digest_time_is_retried_until_posted_once(fake, cli
     waits: list[float] = []
     outcome = run_digest(client, settings(), store, delays=(1, 2, 4), sleep=waits.append)
     assert outcome is not None and outcome.startswith("posted"), outcome
-    assert len(waits) == 2
+    assert waits == [1, 2]  # the first two delays, in order
     if fault["status"]:  # the two refused tries reached Slack too; only the third was accepted
         assert len(digest_posts(fake)) == 3
     assert store.digest_record(CHANNEL, DAY)["state"] == "posted"
@@ -950,3 +951,59 @@ def test_a_poll_asked_for_while_one_runs_is_skipped_and_the_digests_poll_waits_i
     ]
     assert len(heroku.requests_to("POST", "/apps/acme-api/log-sessions")) == 2
     assert len(store.poll_runs("acme-api")) == 2
+
+
+def test_in_tail_mode_a_scheduled_poll_leaves_the_tailed_heroku_apps_alone(store):
+    from fakes.heroku import FakeHeroku, history
+
+    heroku = FakeHeroku()
+    heroku.add_app("acme-api", history(datetime.now(UTC) - timedelta(minutes=30)))
+    s = settings(
+        apps=(WatchedApp("heroku", "acme-api"), WatchedApp("fly", "acme-edge")),
+        heroku_tail=True,
+        heroku_api_key=heroku.api_key,
+        heroku_api_url=heroku.url,
+        fly_api_token="t" * 20,
+        fly_api_url="http://127.0.0.1:9",  # refused: the Fly app's poll fails, and is recorded
+        retry_base=0.01,
+    )
+    try:
+        run_poll(s, store)
+    finally:
+        heroku.close()
+    assert heroku.requests_to("POST", "/apps/acme-api/log-sessions") == []  # tail mode reads it
+    assert store.poll_runs("acme-api") == [] and len(store.poll_runs("acme-edge")) == 1
+
+
+def test_coverage_expects_a_poll_every_dynodoc_poll_minutes(store):
+    """Coverage counts polls against DYNODOC_POLL_MINUTES, not the store's five-minute default."""
+    end = datetime(2026, 11, 24, 9, tzinfo=UTC)
+    for i in range(12):  # every 10 minutes from 07:00 to 08:50
+        started = end - timedelta(minutes=10 * (i + 1))
+        store.record_run(PollRun("acme-api", "heroku", started, started + timedelta(seconds=2), "ok", 100, 0))
+    for minutes, expected in ((10, 13), (5, 25)):  # 07:00 to 09:00, both ends counted
+        digest = build_stored_digest(store, settings(poll_minutes=minutes), end)
+        api = {a.app: a for a in digest.apps}["acme-api"]
+        assert (api.polls_done, api.polls_expected) == (12, expected)
+
+
+def test_the_digests_title_is_its_day_where_it_is_due(fake, client, store):
+    # 09:00:30 UTC on the 24th is 22:00:30 on the 23rd in Pago Pago (UTC-11): that evening's digest.
+    s = settings(tz="Pacific/Pago_Pago", digest_time=clock(22, 0))
+    assert post_daily_digest(client, store, s) == f"posted the 2026-11-23 digest to {CHANNEL}"
+    [post] = digest_posts(fake)
+    assert "Dyno Doctor digest · 2026-11-23" in str(post.params.get("blocks"))
+
+
+def test_the_scheduler_sees_a_trigger_on_the_bots_clock():
+    from apscheduler.triggers.date import DateTrigger
+
+    from bot.jobs import OnClock
+
+    nine = CronTrigger(hour=9, minute=0, timezone=UTC)
+    ahead = OnClock(nine, skew=timedelta(hours=2))  # the bot's clock runs 2 hours ahead of the wall
+    wall = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)  # 07:00 on the bot's clock: 09:00 is 2 hours away
+    assert ahead.get_next_fire_time(None, wall) == datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
+    assert str(ahead) == str(nine)  # APScheduler names the job's trigger by it
+    done = DateTrigger(run_date=datetime(2026, 11, 24, 9, tzinfo=UTC))
+    assert OnClock(done, skew=timedelta(hours=2)).get_next_fire_time(done.run_date, wall) is None

@@ -1052,6 +1052,18 @@ class KnowledgeBase:
             found: Sequence[Match] = hits if specific else []
             return Answer(question, "unsure", note=UNSURE_TEXT, candidates=self._candidates(found, platform))
         top = hits[0].score
+        family = {m.entry.code[:2] for m in hits[:3]}
+        if (
+            not phrased
+            and len(hits) >= 3
+            and len(family) == 1
+            and best.platform == "fly"
+            and best.code[0] == "P"
+        ):
+            # "SSL error", "routing behaviour in Fly Proxy": the words name a family of Fly's proxy codes
+            # (PT.. TLS, PR.. routing, PM.. machines), and only the code in a log line says which one.
+            note = f"Those words fit several of Fly's {best.code[:2]}xx proxy codes alike. {UNSURE_TEXT}"
+            return Answer(question, "unsure", note=note, candidates=tuple(hits[:3]))
         return Answer(question, "search", tuple(m for m in hits if m.score >= top * 0.45)[:5])
 
     def _phrased(self, entry: Entry, text: str) -> bool:

@@ -624,3 +624,25 @@ def test_an_error_body_is_answered_by_its_code_before_its_family(kb):
         "account/api-keys.', 'type': 'invalid_request_error', 'param': None, 'code': 'invalid_api_key'}}"
     )
     assert [m.entry.code for m in kb.lookup(question).matches] == ["invalid_api_key", "invalid_request_error"]
+
+
+@pytest.mark.parametrize(
+    "question, family",
+    [
+        ("SSL error", "PT"),  # https://github.com/hitsz-ids/airda/issues/19
+        (
+            "Railsbump down? Cloudflare SSL handshake fails",
+            "PT",
+        ),  # https://github.com/railsbump/app/issues/74
+        # https://community.fly.io/t/fly-proxy-is-not-respecting-soft-limit-one-machine-saturates-while-a-healthy-idle-machine-is-ignored/27681
+        ("I’m seeing what appears to be incorrect routing behaviour in Fly Proxy.", "PR"),
+    ],
+)
+def test_words_that_fit_a_family_of_fly_codes_alike_are_not_one_of_them(kb, question, family):
+    answer = kb.lookup(question)
+    assert answer.kind == "unsure" and f"{family}xx" in answer.note
+    assert [c.entry.code[:2] for c in answer.candidates] == [family] * 3
+
+
+def test_a_fly_codes_own_title_said_in_full_is_still_that_code(kb):
+    assert kb.lookup("TLS handshake failed").best.code == "PT04"  # PT04's title, not a family's words

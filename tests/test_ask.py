@@ -68,7 +68,6 @@ PHRASINGS = [
     ("no such app heroku api", "no-such-app", "search"),
     ("heroku token expired", "unauthorized", "search"),
     ("why are my logs missing", "L10", "search"),
-    ("fly.io machines 503", "PR04", "search"),
 ]
 
 
@@ -642,6 +641,12 @@ def test_words_that_fit_a_family_of_fly_codes_alike_are_not_one_of_them(kb, ques
     answer = kb.lookup(question)
     assert answer.kind == "unsure" and f"{family}xx" in answer.note
     assert [c.entry.code[:2] for c in answer.candidates] == [family] * 3
+
+
+def test_machines_and_a_503_on_fly_fit_three_routing_codes_alike(kb):
+    # Once answered PR04 by a hair (13.2 against 13.1 and 13.0): a coin toss, now said as one.
+    answer = kb.lookup("fly.io machines 503")
+    assert answer.kind == "unsure" and {c.entry.code for c in answer.candidates} == {"PR01", "PR03", "PR04"}
 
 
 def test_a_fly_codes_own_title_said_in_full_is_still_that_code(kb):

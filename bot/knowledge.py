@@ -663,6 +663,13 @@ _PLATFORM_WORDS = frozenset(
 
 
 # How long a dyno is given to start (R10's window is 60 s, or 120 s once raised), beside a word for starting.
+# Heroku's router's documented windows, in seconds, and the code each one ends in.
+_ROUTER_WINDOWS = {30: "H12", 55: "H15", 75: "H20"}
+_WINDOW = re.compile(r"\b(30|55|75) ?-?(?:s|secs?|seconds?)\b")
+# ... when the question says something was cut off at it (not "TTFB can be ~30s", a slow first byte).
+_CUT_OFF = re.compile(
+    r"\b(?:time ?outs?|timed? ?out|timing out|terminat\w*|kill\w*|cut\w*|drop\w*|clos\w*|limit\w*|after)\b"
+)
 _BOOT_WINDOW = re.compile(r"\b(?:60|90|120|180) ?-?(?:s|secs?|seconds?)\b")
 _BOOTING = re.compile(r"\b(?:start|starts|startup|boot|boots|booting|launch|deploy|deploying|bind|binding)\b")
 
@@ -1039,6 +1046,13 @@ class KnowledgeBase:
         hits = self.search(text, platform=platform)
         if not hits:
             return Answer(question, "help", note="I don't know that one.\n\n" + HELP_TEXT)
+        window = _WINDOW.search(text) if platform in (None, "heroku") else None
+        timed = self.get(_ROUTER_WINDOWS[int(window.group(1))]) if window and _CUT_OFF.search(text) else None
+        if timed and timed in [m.entry for m in hits]:
+            # "terminates connections after 55 seconds of inactivity": a number that is one of the router's
+            # documented limits says which of the codes the words fit (30 s H12, 55 s H15, 75 s H20).
+            rest = [m for m in hits if m.entry is not timed]
+            return Answer(question, "search", (Match(timed, hits[0].score), *rest[:2]), evidence="phrase")
         vague = _VAGUE_WORDS - _CRASH_WORDS if platform in ("heroku", "fly") else _VAGUE_WORDS
         specific = {
             _stem(w) for w in words - _STOPWORDS - vague - _PLATFORM_WORDS - _STATUS_WORDS if len(w) >= 3

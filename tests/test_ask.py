@@ -651,3 +651,11 @@ def test_machines_and_a_503_on_fly_fit_three_routing_codes_alike(kb):
 
 def test_a_fly_codes_own_title_said_in_full_is_still_that_code(kb):
     assert kb.lookup("TLS handshake failed").best.code == "PT04"  # PT04's title, not a family's words
+
+
+def test_a_router_limit_said_in_seconds_names_its_code(kb):
+    # https://github.com/js-platform/p2p/issues/9 : 55 s is the router's idle window (H15), not H28
+    answer = kb.lookup("Heroku routing mesh terminates connections after 55 seconds of inactivity")
+    assert answer.best.code == "H15" and answer.evidence == "phrase"
+    # https://github.com/MozillaFoundation/mofo-devops/issues/155 : a slow first byte, nothing cut off at 30 s
+    assert kb.lookup("TTFB can be ~30s for Thimble servers").best is None

@@ -972,14 +972,24 @@ class KnowledgeBase:
         m = _EXIT_STATUS.search(text)
         if m and not self.get(f"exit-{int(m.group(1))}"):
             # An exit status we have no entry for: guessing a neighbour would mislead.
-            near = tuple(Match(e, 0.5) for e in map(self.get, ("exit-1", "exit-137", "crash-loop")) if e)
-            return Answer(
-                question,
-                "unsure",
-                note=f"Exit status {int(m.group(1))} is the app's own: the lines the "
-                f"process printed just before it exited say why. {UNSURE_TEXT}",
-                candidates=near,
-            )
+            status_number = int(m.group(1))
+            if status_number == 0:
+                # A process that ends without an error is not one that is supposed to keep running.
+                near = tuple(Match(e, 0.5) for e in map(self.get, ("crash-loop", "exit-1", "exit-143")) if e)
+                why = (
+                    "Exit status 0 means the process finished on its own, without an error, but a web or worker "
+                    "process has to keep running (a script that runs once belongs in `heroku run` or a "
+                    "scheduler). Heroku restarts a process that ends, whatever its status, and calls it "
+                    "crashed if it keeps ending; on Fly the Machine's restart policy decides (`on-failure` "
+                    "leaves it stopped)."
+                )
+            else:
+                near = tuple(Match(e, 0.5) for e in map(self.get, ("exit-1", "exit-137", "crash-loop")) if e)
+                why = (
+                    f"Exit status {status_number} is the app's own: the lines the process printed just before "
+                    "it exited say why."
+                )
+            return Answer(question, "unsure", note=f"{why} {UNSURE_TEXT}", candidates=near)
 
         # An exact error wording is stronger evidence than a status number beside it ("500 errors with
         # FATAL: remaining connection slots are reserved").

@@ -659,3 +659,10 @@ def test_a_router_limit_said_in_seconds_names_its_code(kb):
     assert answer.best.code == "H15" and answer.evidence == "phrase"
     # https://github.com/MozillaFoundation/mofo-devops/issues/155 : a slow first byte, nothing cut off at 30 s
     assert kb.lookup("TTFB can be ~30s for Thimble servers").best is None
+
+
+def test_exit_status_0_says_the_process_ended_on_its_own(kb):
+    # https://github.com/jondot/sneakers/issues/361 (real-questions)
+    answer = kb.lookup("process exits with status 0 in heroku")
+    assert answer.kind == "unsure" and "finished on its own" in answer.note
+    assert answer.candidates[0].entry.code == "crash-loop"

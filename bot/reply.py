@@ -42,9 +42,15 @@ class Reply:
 _ONE_ERROR_LINES = 2
 
 
+# Lines of output: a question typed into Slack is a line or three; deploy output, a CLI session or a log
+# excerpt with no timestamp or code in it (flyctl's, a build's) is longer.
+_PASTE_LINES = 4
+
+
 def looks_like_paste(text: str) -> bool:
     """True when the text is log lines or an error body rather than a typed question."""
-    return bool(_PASTE_SIGNS.search(text[:20_000]))
+    head = text[:20_000]
+    return bool(_PASTE_SIGNS.search(head)) or sum(1 for line in head.splitlines() if line.strip()) >= _PASTE_LINES
 
 
 def is_about_context(text: str, kb: KnowledgeBase) -> bool:

@@ -95,3 +95,29 @@ def test_the_held_out_sets_are_real_and_apart_from_the_tuning_sets():
         assert len(questions) >= 20 and all(q.url.startswith(("https://", "http://")) for q in questions)
         assert not {q.q for q in questions} & seen_questions
         seen_questions |= {q.q for q in questions}
+
+
+def _all_pastes():
+    from pathlib import Path
+
+    heldout = Path(__file__).parent / "data" / "heldout"
+    found = list(CASES)
+    for folder in sorted(heldout.glob("pastes*")):
+        found += load_cases(folder)
+    return found
+
+
+@pytest.mark.parametrize(
+    "case",
+    [c for c in _all_pastes() if len([x for x in c.text.splitlines() if x.strip()]) >= 4],
+    ids=lambda c: c.name,
+)
+def test_a_paste_of_several_lines_is_diagnosed_in_slack_as_in_the_cli(kb, case):
+    """Slack's reply decides paste or question (`reply.respond`); deploy output, CLI sessions and clean logs
+    with no timestamp or code in them were taken for questions, so a clean `fly launch` got a Fly code and
+    a Heroku CLI's "Couldn't find that app" got exit-1, where `dynodoc diagnose` read them right."""
+    from bot.reply import respond
+
+    reply = respond(case.text, kb)
+    assert reply.diagnosis is not None
+    assert reply.diagnosis.root == diagnose(case.text, kb).root

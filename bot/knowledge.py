@@ -630,9 +630,9 @@ AMBIGUOUS_CLAUDE = (
     'answer. Say "heroku ai" (or paste the error body) if you call Claude through Heroku.'
 )
 AMBIGUOUS_SDK = "OpenAI's and Anthropic's SDKs both raise `{cls}`; this is {provider}'s meaning."
+UNSURE_HEAD = "I'm not sure which of these you mean."  # a card says it in its header instead
 UNSURE_TEXT = (
-    "I'm not sure which of these you mean. Paste a log line or the error body and I'll diagnose it; "
-    "or ask about one of them:"
+    UNSURE_HEAD + " Paste a log line or the error body and I'll diagnose it; or ask about one of them:"
 )
 _PLATFORM_WORDS = frozenset(
     {
@@ -977,11 +977,9 @@ class KnowledgeBase:
                 # A process that ends without an error is not one that is supposed to keep running.
                 near = tuple(Match(e, 0.5) for e in map(self.get, ("crash-loop", "exit-1", "exit-143")) if e)
                 why = (
-                    "Exit status 0 means the process finished on its own, without an error, but a web or worker "
-                    "process has to keep running (a script that runs once belongs in `heroku run` or a "
-                    "scheduler). Heroku restarts a process that ends, whatever its status, and calls it "
-                    "crashed if it keeps ending; on Fly the Machine's restart policy decides (`on-failure` "
-                    "leaves it stopped)."
+                    "Exit status 0: the process ended on its own, without an error, but web and worker "
+                    "processes must keep running. Heroku restarts one that ends and calls it crashed if it "
+                    "keeps ending; on Fly the Machine's restart policy decides."
                 )
             else:
                 near = tuple(Match(e, 0.5) for e in map(self.get, ("exit-1", "exit-137", "crash-loop")) if e)

@@ -664,5 +664,5 @@ def test_a_router_limit_said_in_seconds_names_its_code(kb):
 def test_exit_status_0_says_the_process_ended_on_its_own(kb):
     # https://github.com/jondot/sneakers/issues/361 (real-questions)
     answer = kb.lookup("process exits with status 0 in heroku")
-    assert answer.kind == "unsure" and "finished on its own" in answer.note
+    assert answer.kind == "unsure" and "ended on its own" in answer.note
     assert answer.candidates[0].entry.code == "crash-loop"

@@ -222,3 +222,24 @@ def test_a_note_on_whose_meaning_it_is_stays_on_the_card_beside_the_alternatives
     assert_a_card(blocks)
     text = blocks_as_text(blocks)
     assert "never send 429" in text and "Or did you mean" in text and "rate_limit" in text
+
+
+@pytest.mark.parametrize(
+    "question, why",
+    [
+        ("SSL error", "Those words fit several of Fly's PTxx proxy codes alike."),  # hitsz-ids/airda#19
+        (
+            "process exits with status 0 in heroku",
+            "Exit status 0: the process ended on its own",
+        ),  # sneakers#361
+        ("503 errors", "HTTP 503 alone has many causes."),  # thechangelog/changelog.com#509
+    ],
+)
+def test_a_not_sure_card_keeps_why_it_is_not_sure(kb, question, why):
+    """The header says "Not sure which one you mean"; the note's reason stays under the candidates (the card
+    dropped the note's first sentence, which is the reason whenever there is one)."""
+    from bot.render.cards import answer_card_blocks
+
+    context = [b for b in answer_card_blocks(kb.lookup(question)) if b["type"] == "context"][-1]
+    said = context["elements"][0]["text"]
+    assert said.startswith(why) and "I'm not sure" not in said and said.endswith("one of them.")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.context import Where, fixes_for
-from bot.knowledge import Answer, Entry
+from bot.knowledge import UNSURE_HEAD, Answer, Entry
 from bot.render.blocks import (
     BLAME_EMOJI,
     SEVERITY_EMOJI,
@@ -246,7 +246,8 @@ def answer_card_blocks(answer: Answer) -> list[dict]:
     entries = [m.entry for m in answer.matches]
     if answer.kind == "unsure":
         candidates = [m.entry for m in answer.candidates]
-        advice = first_sentence(answer.note)[1].rstrip(":").strip()
+        # The note minus "I'm not sure..." (the header says it), keeping why ("503 alone has many causes").
+        advice = " ".join(answer.note.replace(UNSURE_HEAD, "").split()).rstrip(":")
         return _fit(
             lambda room: [
                 header("Not sure which one you mean"),

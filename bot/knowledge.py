@@ -472,6 +472,8 @@ _STOPWORDS = {
     "all",
     "list",
     "every",
+    "much",  # "using too much memory" is not H11's "too much traffic"
+    "using",
     "show",
     "fly",
     "flyio",
@@ -485,6 +487,8 @@ _PLATFORM_HINTS = {
     "fly": ("fly", "flyio", "fly.io", "machine", "machines", "flyctl", "smoke checks", "fly.toml"),
     "heroku": ("heroku", "dyno", "dynos", "router", "herokuapp", "buildpack", "buildpacks", "procfile"),
 }
+# The other hosting platform's entries, Platform API included.
+_OTHER_HOST = {"fly": ("heroku", "heroku-platform"), "heroku": ("fly",)}
 _AI_PLATFORMS = ("heroku-ai", "openai", "anthropic")
 _PROVIDER_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic"}
 # Words that put a question about a status on an AI API when no provider is named.
@@ -750,6 +754,8 @@ _TRANSLATIONS = {
     "無料": "free",
     "超え": "exceeded",
     "memória": "memory",
+    "额度不足": "insufficient quota",
+    "额度": "quota",
 }
 
 
@@ -1069,9 +1075,14 @@ class KnowledgeBase:
         phrased = self._phrased(best, text)
         # On a named hosting platform, an AI API's entry found by a word or two is not what was asked.
         off_platform = platform in ("heroku", "fly") and best.platform in _AI_PLATFORMS
-        if not phrased and (off_platform or not specific & self._names[best.code]):
+        # The other hosting platform's entry is never the answer, its words said in full or not: "Fly
+        # requesting payment information" is not Heroku's verification_required.
+        other_host = best.platform in _OTHER_HOST.get(platform or "", ())
+        if other_host or (not phrased and (off_platform or not specific & self._names[best.code])):
             # With nothing specific said, search hits are noise: offer what people on that platform hit most.
             found: Sequence[Match] = hits if specific else []
+            if platform in ("heroku", "fly"):  # candidates of the platform named, or of no platform
+                found = [m for m in found if m.entry.platform not in (*_OTHER_HOST[platform], *_AI_PLATFORMS)]
             return Answer(question, "unsure", note=UNSURE_TEXT, candidates=self._candidates(found, platform))
         top = hits[0].score
         family = {m.entry.code[:2] for m in hits[:3]}

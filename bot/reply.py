@@ -50,7 +50,10 @@ _PASTE_LINES = 4
 def looks_like_paste(text: str) -> bool:
     """True when the text is log lines or an error body rather than a typed question."""
     head = text[:20_000]
-    return bool(_PASTE_SIGNS.search(head)) or sum(1 for line in head.splitlines() if line.strip()) >= _PASTE_LINES
+    return (
+        bool(_PASTE_SIGNS.search(head))
+        or sum(1 for line in head.splitlines() if line.strip()) >= _PASTE_LINES
+    )
 
 
 def is_about_context(text: str, kb: KnowledgeBase) -> bool:

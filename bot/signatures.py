@@ -298,6 +298,7 @@ PROVIDER_EVIDENCE = (
         "anthropic",
         re.compile(
             r"(?<![a-z0-9])anthropic(?![a-z0-9])|api\.anthropic\.com|x-api-key|status\.claude\.com|\bsk-ant-"
+            r"|\bAnthropicException\b"  # LiteLLM's wrapper of Anthropic's errors
             r"|claude code"
             r"|\bclaude-[\w.-]{0,40}-20\d{6}\b|\"type\"\s?:\s?\"error\",\s?\"error\"",
             re.I,
@@ -307,6 +308,7 @@ PROVIDER_EVIDENCE = (
         "openai",
         re.compile(
             r"(?<![a-z0-9])openai(?![a-z0-9])|api\.openai\.com|platform\.openai\.com|\bgpt\b|\bgpt-?[0-9]"
+            r"|\bOpenAIException\b"  # LiteLLM's wrapper of OpenAI's errors
             r"|\bchatgpt\b|\bsk-proj-|\bo[134](?:-mini|-pro)?\b|\bdavinci\b|\bcodex\b",
             re.I,
         ),

@@ -666,3 +666,39 @@ def test_exit_status_0_says_the_process_ended_on_its_own(kb):
     answer = kb.lookup("process exits with status 0 in heroku")
     assert answer.kind == "unsure" and "ended on its own" in answer.note
     assert answer.candidates[0].entry.code == "crash-loop"
+
+
+@pytest.mark.parametrize(
+    "question, code",
+    [
+        (
+            "Heroku dyno using too much memory",
+            "R14",
+        ),  # https://github.com/appu1232/Discord-Selfbot/issues/376
+        ("Heroku falls asleep", "eco-sleeping"),  # https://github.com/telegraf/telegraf/issues/611
+        # https://github.com/Ayanaminn/N46Whisper/issues/39 : "I checked, there is quota left; why the error?"
+        ("看了下额度也有，为什么就会报错呢？", "insufficient_quota"),
+        # https://github.com/binary-husky/gpt_academic/issues/1956 : "OpenAI refuses, saying the quota ran out"
+        ("[Bug]: OpenAI以账户额度不足为由拒绝服务", "insufficient_quota"),
+        (
+            "Heroku instantly bans account on deploying",
+            "suspended",
+        ),  # https://github.com/maple3142/aria2c-ariang/issues/76
+        # https://github.com/Aider-AI/aider/issues/747 : LiteLLM names the provider in its exception's class
+        ("litellm.NotFoundError: AnthropicException", "not_found_error"),
+        (
+            "claude-sonnet-4-20250514 not recognized!",
+            "not_found_error",
+        ),  # https://github.com/aristoteleo/PantheonOS/issues/6
+    ],
+)
+def test_wordings_from_blind_sets_19_and_20(kb, question, code):
+    assert kb.lookup(question).best.code == code
+
+
+def test_the_other_hosting_platforms_entry_is_never_the_answer(kb):
+    # https://github.com/nightscout/cgm-remote-monitor/issues/7811 : Fly asks for a card too, but Heroku's
+    # verification_required is not about Fly; nor are its candidates Heroku's or an AI API's.
+    answer = kb.lookup("Fly requesting payment information")
+    assert answer.kind == "unsure"
+    assert all(c.entry.platform in ("fly", "general") for c in answer.candidates)

@@ -676,6 +676,7 @@ def test_exit_status_0_says_the_process_ended_on_its_own(kb):
             "R14",
         ),  # https://github.com/appu1232/Discord-Selfbot/issues/376
         ("Heroku falls asleep", "eco-sleeping"),  # https://github.com/telegraf/telegraf/issues/611
+        ("No dynos", "H14"),  # https://github.com/Brucewastaken/minecraft-server-on-heroku-template/issues/4
         # https://github.com/Ayanaminn/N46Whisper/issues/39 : "I checked, there is quota left; why the error?"
         ("看了下额度也有，为什么就会报错呢？", "insufficient_quota"),
         # https://github.com/binary-husky/gpt_academic/issues/1956 : "OpenAI refuses, saying the quota ran out"

@@ -667,6 +667,8 @@ _PLATFORM_WORDS = frozenset(
 
 
 # How long a dyno is given to start (R10's window is 60 s, or 120 s once raised), beside a word for starting.
+# A database or cache named: a generic wording ("connection error") is then about it, not an AI API.
+_DATASTORE = re.compile(r"\b(?:postgres\w*|psql|pg|redis|mysql|mongo\w*|database|db|sql\w*)\b")
 # Heroku's router's documented windows, in seconds, and the code each one ends in.
 _ROUTER_WINDOWS = {30: "H12", 55: "H15", 75: "H20"}
 _WINDOW = re.compile(r"\b(30|55|75) ?-?(?:s|secs?|seconds?)\b")
@@ -1000,6 +1002,8 @@ class KnowledgeBase:
         said = self._said(text, question)
         if said and platform in ("heroku", "fly") and said.platform in _AI_PLATFORMS:
             said = None  # '"service unavailable" on Heroku' is the router's page, not an AI API's status
+        if said and said.platform in _AI_PLATFORMS and _DATASTORE.search(text):
+            said = None  # "Postgres max connection error" is the database's, not an API client's
         if said:
             sdk = _SDK_CLASS.search(question) if said.platform in _PROVIDER_NAMES and not platform else None
             note = (

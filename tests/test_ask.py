@@ -703,3 +703,20 @@ def test_the_other_hosting_platforms_entry_is_never_the_answer(kb):
     answer = kb.lookup("Fly requesting payment information")
     assert answer.kind == "unsure"
     assert all(c.entry.platform in ("fly", "general") for c in answer.candidates)
+
+
+@pytest.mark.parametrize(
+    "question, code",
+    [
+        (
+            "why it always display connection error?",
+            "connection_error",
+        ),  # https://github.com/TheR1D/shell_gpt/issues/600
+        # https://github.com/aiwaves-cn/agents/issues/73
+        ("Getting Connection error while running in Local", "connection_error"),
+        # https://github.com/apache/texera/issues/3525 : a database named, so the database's connections
+        ("Postgres max connection error on heavy load", "postgres-connections"),
+    ],
+)
+def test_connection_error_is_the_api_clients_unless_a_database_is_named(kb, question, code):
+    assert kb.lookup(question).best.code == code

@@ -12,6 +12,7 @@ from contextlib import ExitStack
 
 import psycopg
 import pytest
+from clirun import child_environ
 from pgserver import PASSWORD, waiting_for_lock
 from psycopg_pool import PoolTimeout
 
@@ -446,7 +447,11 @@ def test_closing_the_sqlite_store_while_a_job_thread_uses_it_is_an_error_not_a_c
     for attempt in range(3):
         db = tmp_path / f"busy-{attempt}.db"
         result = subprocess.run(
-            [sys.executable, "-c", _CLOSE_WHILE_BUSY, str(db)], capture_output=True, text=True, timeout=120
+            [sys.executable, "-c", _CLOSE_WHILE_BUSY, str(db)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=child_environ(),
         )
         assert result.returncode == 0, result.stderr[-500:]
         assert "Cannot operate on a closed database" in result.stdout

@@ -688,6 +688,10 @@ def clean_question(text: str) -> str:
     text = re.sub(r"\blog(?:ging)? ?in(?:to)?\b", "login", text.lower())  # "failing to log into heroku"
     text = re.sub(r"\btime[sd]out\b", "timeout", text)  # "Gradio timesout", "request timedout"
     text = re.sub(r"\bws\b", "websocket", text)  # "decrease ws timeout"
+    text = re.sub(r"\bauth(?:enticate)?\b", "authentication", text)  # "auth error", "cannot authenticate"
+    text = re.sub(
+        r"\brate (?=issues?\b|problems?\b|errors?\b)", "rate limit ", text
+    )  # "Anthropic Rate issues"
     for word, english in _TRANSLATIONS.items():  # the few words that carry most non-English questions
         if word in text:
             text = text.replace(word, f" {english} ")

@@ -720,3 +720,21 @@ def test_the_other_hosting_platforms_entry_is_never_the_answer(kb):
 )
 def test_connection_error_is_the_api_clients_unless_a_database_is_named(kb, question, code):
     assert kb.lookup(question).best.code == code
+
+
+@pytest.mark.parametrize(
+    "question, code",
+    [
+        ("Anthropic Rate issues", "rate_limit_error"),  # https://github.com/BoltAI/BoltAI/issues/338
+        (
+            "Getting auth error running it",
+            "authentication_error",
+        ),  # https://github.com/Doriandarko/claude-engineer/issues/29
+        (
+            "Cannot authenticate anthropic max plan",
+            "authentication_error",
+        ),  # https://github.com/can1357/oh-my-pi/issues/38
+    ],
+)
+def test_short_forms_of_rate_limit_and_authentication(kb, question, code):
+    assert kb.lookup(question).best.code == code

@@ -53,6 +53,16 @@ def test_the_dropped_redelivery_is_logged_with_slacks_retry_headers(store, caplo
     assert handler.calls == 1
 
 
+def test_a_redelivery_with_a_number_and_no_reason_says_so(store, caplog):
+    # Socket Mode's `retry_attempt` becomes X-Slack-Retry-Num; no reason header comes with it.
+    middleware, handler = drop_retried_events(store), Handler()
+    middleware({"event_id": "Ev01"}, handler)
+    retry = BoltRequest(body="{}", headers={"X-Slack-Retry-Num": "1"})
+    with caplog.at_level(logging.INFO, logger="bot.slack.dedupe"):
+        assert middleware({"event_id": "Ev01"}, handler, retry).body == ""
+    assert [r.getMessage() for r in caplog.records] == ["dropped retried event Ev01 (retry 1, no reason given)"]
+
+
 def test_a_restart_remembers_the_events_it_handled(tmp_path):
     handler = Handler()
     before = Store(tmp_path / "dynodoc.db")

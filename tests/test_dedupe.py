@@ -60,7 +60,9 @@ def test_a_redelivery_with_a_number_and_no_reason_says_so(store, caplog):
     retry = BoltRequest(body="{}", headers={"X-Slack-Retry-Num": "1"})
     with caplog.at_level(logging.INFO, logger="bot.slack.dedupe"):
         assert middleware({"event_id": "Ev01"}, handler, retry).body == ""
-    assert [r.getMessage() for r in caplog.records] == ["dropped retried event Ev01 (retry 1, no reason given)"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "dropped retried event Ev01 (retry 1, no reason given)"
+    ]
 
 
 def test_a_restart_remembers_the_events_it_handled(tmp_path):

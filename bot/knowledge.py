@@ -1073,8 +1073,8 @@ class KnowledgeBase:
         if timed and timed in [m.entry for m in hits]:
             # "terminates connections after 55 seconds of inactivity": a number that is one of the router's
             # documented limits says which of the codes the words fit (30 s H12, 55 s H15, 75 s H20).
-            rest = [m for m in hits if m.entry is not timed]
-            return Answer(question, "search", (Match(timed, hits[0].score), *rest[:2]), evidence="phrase")
+            others = [m for m in hits if m.entry is not timed]
+            return Answer(question, "search", (Match(timed, hits[0].score), *others[:2]), evidence="phrase")
         vague = _VAGUE_WORDS - _CRASH_WORDS if platform in ("heroku", "fly") else _VAGUE_WORDS
         specific = {
             _stem(w) for w in words - _STOPWORDS - vague - _PLATFORM_WORDS - _STATUS_WORDS if len(w) >= 3
@@ -1093,11 +1093,11 @@ class KnowledgeBase:
                 found = [m for m in found if m.entry.platform not in (*_OTHER_HOST[platform], *_AI_PLATFORMS)]
             return Answer(question, "unsure", note=UNSURE_TEXT, candidates=self._candidates(found, platform))
         top = hits[0].score
-        family = {m.entry.code[:2] for m in hits[:3]}
+        prefixes = {m.entry.code[:2] for m in hits[:3]}
         if (
             not phrased
             and len(hits) >= 3
-            and len(family) == 1
+            and len(prefixes) == 1
             and best.platform == "fly"
             and best.code[0] == "P"
         ):

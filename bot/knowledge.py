@@ -666,7 +666,6 @@ _PLATFORM_WORDS = frozenset(
 )
 
 
-# How long a dyno is given to start (R10's window is 60 s, or 120 s once raised), beside a word for starting.
 # A database or cache named: a generic wording ("connection error") is then about it, not an AI API.
 _DATASTORE = re.compile(r"\b(?:postgres\w*|psql|pg|redis|mysql|mongo\w*|database|db|sql\w*)\b")
 # Heroku's router's documented windows, in seconds, and the code each one ends in.
@@ -676,6 +675,7 @@ _WINDOW = re.compile(r"\b(30|55|75) ?-?(?:s|secs?|seconds?)\b")
 _CUT_OFF = re.compile(
     r"\b(?:time ?outs?|timed? ?out|timing out|terminat\w*|kill\w*|cut\w*|drop\w*|clos\w*|limit\w*|after)\b"
 )
+# How long a dyno is given to start (R10's window is 60 s, or 120 s once raised), beside a word for starting.
 _BOOT_WINDOW = re.compile(r"\b(?:60|90|120|180) ?-?(?:s|secs?|seconds?)\b")
 _BOOTING = re.compile(r"\b(?:start|starts|startup|boot|boots|booting|launch|deploy|deploying|bind|binding)\b")
 
@@ -987,18 +987,19 @@ class KnowledgeBase:
             status_number = int(m.group(1))
             if status_number == 0:
                 # A process that ends without an error is not one that is supposed to keep running.
-                near = tuple(Match(e, 0.5) for e in map(self.get, ("crash-loop", "exit-1", "exit-143")) if e)
+                nearest = ("crash-loop", "exit-1", "exit-143")
                 why = (
                     "Exit status 0: the process ended on its own, without an error, but web and worker "
                     "processes must keep running. Heroku restarts one that ends and calls it crashed if it "
                     "keeps ending; on Fly the Machine's restart policy decides."
                 )
             else:
-                near = tuple(Match(e, 0.5) for e in map(self.get, ("exit-1", "exit-137", "crash-loop")) if e)
+                nearest = ("exit-1", "exit-137", "crash-loop")
                 why = (
                     f"Exit status {status_number} is the app's own: the lines the process printed just before "
                     "it exited say why."
                 )
+            near = tuple(Match(e, 0.5) for e in map(self.get, nearest) if e)
             return Answer(question, "unsure", note=f"{why} {UNSURE_TEXT}", candidates=near)
 
         # An exact error wording is stronger evidence than a status number beside it ("500 errors with

@@ -110,6 +110,19 @@ def settings(**changes) -> Settings:
     return Settings(**{**base, **changes})
 
 
+def polling_nowhere(**changes) -> Settings:
+    """Settings with both platforms' credentials and APIs that refuse at once: the jobs are scheduled, and
+    a poll fails fast."""
+    return settings(
+        heroku_api_key="k" * 20,
+        fly_api_token="t" * 20,
+        heroku_api_url="http://127.0.0.1:9",
+        fly_api_url="http://127.0.0.1:9",
+        retry_base=0.01,
+        **changes,
+    )
+
+
 def add_events(store: Store, app: str, code: str, times: list[datetime], path: str = "/orders/7") -> None:
     """Events stored the way polling stores them (each time once: a poll sees a line once)."""
     store.save_lines(
@@ -399,14 +412,7 @@ def test_polling_is_scheduled_without_overlap_only_with_credentials(client, stor
         ]
     finally:
         scheduler.shutdown(wait=False)
-    s = settings(
-        digest_channel="",
-        heroku_api_key="k" * 20,
-        fly_api_token="t" * 20,
-        heroku_api_url="http://127.0.0.1:9",
-        fly_api_url="http://127.0.0.1:9",
-        retry_base=0.01,
-    )
+    s = polling_nowhere(digest_channel="")
     heard: list = []
     scheduler = start_scheduler(client, s, store, on_result=heard.append)
     wall = datetime.now(UTC)  # the bot's clock says NOW; APScheduler waits on this one
@@ -818,14 +824,7 @@ def test_a_run_just_after_the_hour_is_on_time_and_one_past_five_minutes_is_late(
 def test_on_the_wall_clock_polling_starts_at_once_and_the_digest_is_due_at_its_time(client, database):
     # The bot in production: its clock is the system's, so the schedule is not shifted at all.
     store = Store(database)
-    s = settings(
-        digest_time=clock(9, 0),
-        heroku_api_key="k" * 20,
-        fly_api_token="t" * 20,
-        heroku_api_url="http://127.0.0.1:9",
-        fly_api_url="http://127.0.0.1:9",
-        retry_base=0.01,
-    )
+    s = polling_nowhere(digest_time=clock(9, 0))
     heard: list = []
     scheduler = start_scheduler(client, s, store, on_result=heard.append)
     try:
@@ -844,13 +843,7 @@ def test_on_the_wall_clock_polling_starts_at_once_and_the_digest_is_due_at_its_t
 
 @pytest.mark.parametrize("name", ["poll", "digest"])
 def test_each_scheduled_job_runs_under_its_own_lock(client, store, database, caplog, name):
-    s = settings(
-        heroku_api_key="k" * 20,
-        fly_api_token="t" * 20,
-        heroku_api_url="http://127.0.0.1:9",
-        fly_api_url="http://127.0.0.1:9",
-        retry_base=0.01,
-    )
+    s = polling_nowhere()
     scheduler = start_scheduler(client, s, store)
     scheduler.pause()  # the test runs the job itself
     job = scheduler.get_job(name)

@@ -279,6 +279,16 @@ def test_claude_alone_is_anthropics_and_the_answer_says_heroku_ai_serves_it_too(
         ("429 You exceed your current quota", "insufficient_quota"),
         # https://github.com/OpenBMB/ChatDev/issues/26 : a bare "rate limit" is not Fly's TLS handshake limit
         ("Rate limit.", "rate_limit_exceeded"),
+        # https://github.com/cline/cline/issues/5437 : OpenAI's tokens-per-minute wording holds Anthropic's
+        # "request too large"; the longer wording decides
+        ('API Request Failed "Request too large for gpt-5 in organization..."', "rate_limit_exceeded"),
+        ("request too large", "request_too_large"),
+        # https://github.com/ayushteke/Torrent_2_Gdrive_mirrorbot/issues/18 : Heroku's own state line for H82
+        ("Idling because quota is exhausted", "H82"),
+        # https://github.com/constructive-io/constructive/issues/262 : PostgreSQL's "too many clients already" without its "sorry,"
+        ("Too Many Clients Already / Connection Slot Exhaustion", "postgres-connections"),
+        # https://github.com/heroku/legacy-cli/issues/930 : the CLI's sentence for the 5-app cap
+        ("You've reached the limit of 5 apps for unverified accounts.", "verification_required"),
     ],
 )
 def test_real_titles_land_on_their_entry(kb, question, first):

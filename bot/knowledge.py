@@ -1195,11 +1195,14 @@ class KnowledgeBase:
                 candidates.append((written.start(), code.upper()))
         for label in self.api_labels:  # an API error's name written out: "rate limit error"
             spaced = label.replace("_", " ")
-            if label.count("_") >= 2 and re.search(rf"\b{spaced}\b", text):
-                # A longer wording that holds the name is another error's ("Request too large for gpt-4o in
-                # organization" is OpenAI's tokens-per-minute limit, not Anthropic's 413): `_said` decides.
-                if not any(spaced in alias and alias in text for alias, _ in self._aliases):
-                    candidates.append((text.find(spaced), label.upper()))
+            # A longer wording that holds the name is another error's ("Request too large for gpt-4o in
+            # organization" is OpenAI's tokens-per-minute limit, not Anthropic's 413): `_said` decides.
+            if (
+                label.count("_") >= 2
+                and re.search(rf"\b{spaced}\b", text)
+                and not any(spaced in alias and alias in text for alias, _ in self._aliases)
+            ):
+                candidates.append((text.find(spaced), label.upper()))
         for _, code in sorted(candidates):
             entry = self.by_code.get(code)
             if entry is None:

@@ -695,6 +695,7 @@ def clean_question(text: str) -> str:
     for word, english in _TRANSLATIONS.items():  # the few words that carry most non-English questions
         if word in text:
             text = text.replace(word, f" {english} ")
+    text = re.sub(r"(\d+) ?(?:秒|秒钟|秒鐘)", r" \1 seconds ", text)  # "60秒後に": the boot window
     return " ".join(text.split())
 
 
@@ -762,6 +763,20 @@ _TRANSLATIONS = {
     "memória": "memory",
     "额度不足": "insufficient quota",
     "额度": "quota",
+    "每分钟": "per minute",  # "openai每分钟只能请求3次"
+    "一分钟": "per minute",
+    "请求": "requests",
+    "代理": "proxy",
+    "暂停": "suspended",  # "今天被暂停账号使用"
+    "被封": "banned",
+    "封号": "banned",
+    "账号": "account",
+    "帐号": "account",
+    "帳號": "account",
+    "免费": "free",
+    "コネクション": "connection",
+    "プール": "pool",
+    "デプロイ": "deploy",
 }
 
 

@@ -289,6 +289,15 @@ def test_claude_alone_is_anthropics_and_the_answer_says_heroku_ai_serves_it_too(
         ("Too Many Clients Already / Connection Slot Exhaustion", "postgres-connections"),
         # https://github.com/heroku/legacy-cli/issues/930 : the CLI's sentence for the 5-app cap
         ("You've reached the limit of 5 apps for unverified accounts.", "verification_required"),
+        # Held-out set 24, none in English: the words that carry them are translated, whatever surrounds them
+        # https://github.com/Chanzhaoyu/chatgpt-web/issues/1128 : "can GPT3.5 only be called 60 times a minute?"
+        ("各位大佬。GPT3.5现在一分钟只能调用60次吗？", "rate_limit_exceeded"),
+        # https://github.com/DaoChen6/Heroku-v2ray/issues/33 : "account suspended today"
+        ("今天被暂停账号使用", "suspended"),
+        # https://github.com/moeik/Heroku_aria2/issues/5 : "deployed to heroku, the account was banned at once"
+        ("这东西一部署到keroku，heroku账号直接被封了。。。", "suspended"),
+        # https://github.com/dev-hato/hato-bot/issues/23 : "deployed with the heroku button, dies after 60 s"
+        ("herokuボタンでデプロイすると60秒後に鳩が死ぬ", "R10"),
     ],
 )
 def test_real_titles_land_on_their_entry(kb, question, first):

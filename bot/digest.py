@@ -315,6 +315,7 @@ _ROUTER_ERROR = signatures.ROUTER_ERROR_BYTES
 _RUNTIME_MARK = signatures.RUNTIME_MARK_BYTES
 _FLY_MARK = signatures.FLY_MARK_BYTES
 _ANY_MARK = signatures.ANY_MARK_BYTES
+_QUOTA_MARK = signatures.QUOTA_IDLE_BYTES
 _ROUTER = b" heroku[router]: at="
 CHUNK = 2 * 1024 * 1024
 
@@ -488,9 +489,9 @@ def _tally_router_slice(
                 tally.places[hour, code, dyno.decode("utf-8", "replace")] += count
             if code not in tally.first_seen or hour < tally.first_seen[code]:
                 tally.first_seen[code] = hour
-        marks: tuple[re.Pattern[bytes], ...] = (_RUNTIME_MARK,)  # a Heroku file: no Fly lines to look for
+        marks: tuple[re.Pattern[bytes], ...] = (_RUNTIME_MARK, _QUOTA_MARK)  # a Heroku file: no Fly lines
     else:
-        marks = (_RUNTIME_MARK, _FLY_MARK)
+        marks = (_RUNTIME_MARK, _QUOTA_MARK, _FLY_MARK)
     for mark in marks:
         if mark.search(part):
             _tally_marked(part, mark, tally, parse_line, platforms, routers=False)
@@ -499,6 +500,7 @@ def _tally_router_slice(
 def _tally_by_parser(data: bytes, tally: Tally, parse_line, platforms: Counter) -> None:
     """The general path for Fly.io text and anything unsorted: every marked line through the parser."""
     _tally_marked(data, _ANY_MARK, tally, parse_line, platforms, routers=True)
+    _tally_marked(data, _QUOTA_MARK, tally, parse_line, platforms, routers=True)
 
 
 def _tally_marked(

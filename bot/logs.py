@@ -261,6 +261,10 @@ def _runtime(base: dict[str, Any], msg: str, proc: str, sig: Signatures) -> LogE
         return LogEvent(**base, kind="signal", dyno=_dyno(proc), signal=m.group("sig"))
     if "Starting process with command" in head:
         return LogEvent(**base, kind="start", dyno=_dyno(proc))
+    for pattern, heroku_code in signatures.HEROKU_PHRASES:  # "Idling because quota is exhausted": H82
+        if pattern.search(head):
+            # The dyno manager's line, not a request: a router kind would count as traffic.
+            return LogEvent(**base, kind="runtime", code=heroku_code, dyno=_dyno(proc))
     return LogEvent(**base, kind="other", dyno=_dyno(proc))
 
 

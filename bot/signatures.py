@@ -45,6 +45,10 @@ ANY_MARK_BYTES = re.compile(
     rb"at=error|at=warning|code=\"?H\d\d|Error:? [HRL]\d\d|\[P[A-Z]\d\d\]|\] [a-z]{3} \[error\]"
 )
 RUNTIME_MARK_BYTES = re.compile(rb"Error:? [RL]\d\d")
+# The dyno manager's line for an exhausted Eco/free hour pool carries no code of its own (H82, below). A
+# mark of its own: one literal is searched far faster than an alternation with the marks above.
+_QUOTA_IDLE = rb"Idling because quota is exhausted"
+QUOTA_IDLE_BYTES = re.compile(_QUOTA_IDLE)
 FLY_MARK_BYTES = re.compile(rb"\[P[A-Z]\d\d\]")
 ROUTER_ERROR_BYTES = re.compile(
     rb'code=(H\d\d) desc="[^"\n]{0,200}" method=[A-Z]{0,10} path="?([^"\s]{0,600})"?[^\n]{0,1200}? dyno=(\S{0,60})'
@@ -56,6 +60,8 @@ ROUTER_ERROR_BYTES = re.compile(
 HEROKU_PHRASES = (
     (re.compile(r"failed to bind to \$PORT within \d{1,3} seconds", re.I), "R10"),
     (re.compile(r"failed to exit within \d{1,3} seconds of SIGTERM", re.I), "R12"),
+    # The dyno manager's state line when the Eco/free hour pool is used up; the router's H82 follows it.
+    (re.compile(_QUOTA_IDLE.decode()), "H82"),
 )
 _EXTRA_FLY_PHRASES = (
     ("could not find an instance to route to", "PR01"),  # 2023 wording of "no healthy machines"

@@ -83,9 +83,13 @@ def generated_log(n: int, seed: int = 11) -> list[str]:
             out.append(
                 f"{t.strftime('%Y-%m-%dT%H:%M:%S.%f+00:00')} app[{dyno}]: Completed 200 OK code=H12 in app text"
             )
-        else:
+        elif r < 0.997:
             out.append(
                 f"{t.strftime('%Y-%m-%dT%H:%M:%S.%f+00:00')} heroku[{dyno}]: Process running mem=530M(103.5%)"
+            )
+        else:  # the hour pool used up: a code the line does not print
+            out.append(
+                f"{t.strftime('%Y-%m-%dT%H:%M:%S.%f+00:00')} heroku[{dyno}]: Idling because quota is exhausted"
             )
     return out
 
@@ -115,6 +119,7 @@ def test_file_tally_matches_the_reference_parser(tmp_path):
     assert got == codes
     assert sum(tally.requests.values()) == requests
     assert "H12" in got and got["H12"] > 1000  # the app line mentioning code=H12 was not counted
+    assert got["H82"] == sum("Idling because quota is exhausted" in line for line in lines) > 0
     assert got["H12"] == sum(1 for line in lines if "heroku[router]: at=error code=H12" in line)
 
 
@@ -209,6 +214,7 @@ def test_cli_digest_from_file_json_counts_match_an_independent_count(tmp_path, c
         re.findall(r"heroku\[router\]: at=error code=(H\d\d)|heroku\[web\.\d\]: Error (R\d\d)", data.decode())
     )
     expected = Counter({a or b: n for (a, b), n in independent.items()})
+    expected["H82"] = data.decode().count("]: Idling because quota is exhausted")  # the hour pool used up
     assert app["file"]["codes"] == dict(sorted(expected.items()))
     # The window is the last 24 h before the newest line: H18 only occurs there.
     assert app["codes"]["H18"] == app["file"]["codes"]["H18"]

@@ -692,16 +692,17 @@ def clean_question(text: str) -> str:
     text = re.sub(
         r"\brate (?=issues?\b|problems?\b|errors?\b)", "rate limit ", text
     )  # "Anthropic Rate issues"
-    for word, english in _TRANSLATIONS.items():  # the few words that carry most non-English questions
+    for word, english in _TRANSLATION_ORDER:  # the few words that carry most non-English questions
         if word in text:
             text = text.replace(word, f" {english} ")
     text = re.sub(r"(\d+) ?(?:秒|秒钟|秒鐘)", r" \1 seconds ", text)  # "60秒後に": the boot window
+    text = re.sub(r"(?<!\w)рф(?!\w)", "russia", text)  # "ChatGpt в РФ"
     return " ".join(text.split())
 
 
 # Words on-call engineers write in their own language next to an English code or product name.
 _TRANSLATIONS = {
-    "限制地区": "region restricted",  # before "限制" alone: "似乎开始限制地区了"
+    "限制地区": "region restricted",  # "似乎开始限制地区了"
     "限制地區": "region restricted",
     "信用卡": "credit card",
     "服务器": "server",
@@ -777,7 +778,28 @@ _TRANSLATIONS = {
     "コネクション": "connection",
     "プール": "pool",
     "デプロイ": "deploy",
+    "лимит запросов": "rate limit",  # "Превышен лимит запросов"
+    "превышен": "exceeded",
+    "квот": "quota",
+    "лимит": "limit",
+    "запрос": "requests",
+    "россии": "russia",
+    "россия": "russia",
+    "límites de frecuencia": "rate limits",
+    "menit": "minutes",  # "10-30 menitan bot nya mati"
+    "adormec": "sleep",
+    "dormindo": "sleeping",
+    "사용량": "usage",
+    "시간 초과": "timeout",
+    "초과": "exceeded",
+    "할당량": "quota",
+    "한도": "limit",
+    "요청": "requests",
+    "메모리": "memory",
+    "타임아웃": "timeout",
 }
+# Longest first, so that a phrase is read before the words inside it ("限制地区" before "限制").
+_TRANSLATION_ORDER = sorted(_TRANSLATIONS.items(), key=lambda item: -len(item[0]))
 
 
 class KnowledgeBase:
@@ -909,7 +931,12 @@ class KnowledgeBase:
                 score *= 1.5  # the question is the title itself
             if platform and (
                 entry.platform in (platform, "general")
-                or (platform in ("anthropic", "openai") and entry.code in _SHARED_TYPES)
+                or (
+                    platform in ("anthropic", "openai")
+                    and entry.code in _SHARED_TYPES
+                    # OpenAI has its own entry for these ("rate_limit_exceeded", "invalid_api_key").
+                    and not (platform == "openai" and entry.code in _OPENAI_NAMES)
+                )
             ):
                 score *= 1.5
             elif platform in _AI_PLATFORMS and entry.platform in (*_AI_PLATFORMS, "heroku", "fly"):

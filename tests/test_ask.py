@@ -298,6 +298,25 @@ def test_claude_alone_is_anthropics_and_the_answer_says_heroku_ai_serves_it_too(
         ("这东西一部署到keroku，heroku账号直接被封了。。。", "suspended"),
         # https://github.com/dev-hato/hato-bot/issues/23 : "deployed with the heroku button, dies after 60 s"
         ("herokuボタンでデプロイすると60秒後に鳩が死ぬ", "R10"),
+        # Held-out set 25, other languages again: longer phrases are read before the words inside them
+        # https://baza-nomerov.ru/blog/posts/kak-reshit-problemu-s-oshibkoj-openai-vi-previsili-tekushuyu-kvotu---poleznie-soveti
+        ("Как избавиться от ошибки OpenAI о превышении квоты с полезными советами", "insufficient_quota"),
+        # https://github.com/Flowseal/zapret-discord-youtube/issues/7657 : "what to run for ChatGPT in Russia"
+        ("Что запускать для работы ChatGpt в РФ", "unsupported_country_region_territory"),
+        # https://apidog.com/es/blog/claude-api-rate-limits-2 : "límites de frecuencia" before "límite"
+        (
+            "¿Alcanzando los límites de frecuencia de la API de Claude? Esto es lo que debes hacer",
+            "rate_limit_error",
+        ),
+        # https://codigofonte.org/?p=16909 : "keep your apps from falling asleep"
+        ("tl; dr => evita que seus aplicativos adormecem com KeepAwake", "eco-sleeping"),
+        # https://xn--b1afbosiaouc3h.xn--p1ai/q/ispravit-oshibku-ogranicheniya-skorosti-openai-novyy-uchetnaya-zapis :
+        # OpenAI named, so its own rate limit entry, not the type name Anthropic and Heroku AI use
+        (
+            "Почему я получаю ошибку “Превышен лимит запросов” при использовании библиотеки OpenAI PHP Laravel "
+            "с новым аккаунтом?",
+            "rate_limit_exceeded",
+        ),
     ],
 )
 def test_real_titles_land_on_their_entry(kb, question, first):

@@ -688,6 +688,7 @@ def clean_question(text: str) -> str:
     text = re.sub(r"\blog(?:ging)? ?in(?:to)?\b", "login", text.lower())  # "failing to log into heroku"
     text = re.sub(r"\btime[sd]out\b", "timeout", text)  # "Gradio timesout", "request timedout"
     text = re.sub(r"\bws\b", "websocket", text)  # "decrease ws timeout"
+    text = re.sub(r"\bopen ai\b", "openai", text)  # "using Open AI key"
     text = re.sub(r"\bauth(?:enticate)?\b", "authentication", text)  # "auth error", "cannot authenticate"
     text = re.sub(
         r"\brate (?=issues?\b|problems?\b|errors?\b)", "rate limit ", text
@@ -1001,6 +1002,13 @@ class KnowledgeBase:
         if platform == "openai":
             renamed = (self.get(_OPENAI_NAMES[e.code]) if e.code in _OPENAI_NAMES else e for e in codes)
             codes = list(dict.fromkeys(e for e in renamed if e is not None))
+        if codes and all(e.code.lower() in FAMILY_TYPES for e in codes):
+            # "'type': 'invalid_request_error'" beside "The model o1 does not exist or you do not have access
+            # to it": the family is named, the error's own sentence says which one (the body was cut off
+            # before its `code`).
+            said = self._said(text, question)
+            if said and said not in codes:
+                return Answer(question, "search", (Match(said, 1.0), *(Match(e, 0.8) for e in codes)))
         if codes:
             matches = tuple(Match(e, 1.0) for e in codes)
             kind = "compare" if len(codes) > 1 else "code"
@@ -1122,6 +1130,13 @@ class KnowledgeBase:
         specific = {
             _stem(w) for w in words - _STOPWORDS - vague - _PLATFORM_WORDS - _STATUS_WORDS if len(w) >= 3
         }
+        if platform in _AI_PLATFORMS and hits[0].entry.platform not in (*_AI_PLATFORMS, "general"):
+            # "Openai request timeout?": with only an AI API named, the hosting platform's code of the same
+            # name (H12's "Request timeout") is not what was asked; that API's own entry is.
+            own = [m for m in hits if m.entry.platform in _AI_PLATFORMS]
+            hosting_named = any(_said_in(h, text) for hints in _PLATFORM_HINTS.values() for h in hints)
+            if own and not hosting_named:
+                hits = [*own, *(m for m in hits if m not in own)]
         best = hits[0].entry
         phrased = self._phrased(best, text)
         # On a named hosting platform, an AI API's entry found by a word or two is not what was asked.
@@ -1344,6 +1359,8 @@ class KnowledgeBase:
             ]
             ai = ([first] if first else []) + pool
             ordered = ai if platform == "heroku-ai" else own + ai
+            if not ordered:  # "GitHub Models API error 413" (OpenAI-style): another AI API's meaning of it
+                ordered = [e for e in self.entries if e.platform in _AI_PLATFORMS and status in e.statuses]
             ranked = [Match(e, 1.0 if i == 0 else 0.8) for i, e in enumerate(dict.fromkeys(ordered))]
         else:
             pool = [e for e in self.entries if status in e.statuses and e.platform in ("heroku", "fly")]

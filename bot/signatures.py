@@ -259,6 +259,10 @@ API_WORDINGS = (
     _wording(r"your credit balance is too low", "billing_error", "anthropic"),
     _wording(r"would exceed (?:the|your) (?:organization's )?rate limit", "rate_limit_error", "anthropic"),
     _wording(r"\b529\b\W{0,3}(?:\{[^}]{0,40})?overloaded|overloaded_error", "overloaded_error", "anthropic"),
+    # LiteLLM's wrapper: "litellm.InternalServerError: AnthropicException - Overloaded"
+    _wording(r"anthropicexception\W{1,5}overloaded", "overloaded_error", "anthropic"),
+    # Node's fetch: "request to https://api.openai.com/v1/chat/completions failed, reason: read ECONNRESET"
+    _wording(r"request to https?://api\.openai\.com\S{0,200} failed, reason:", "connection_error", "openai"),
     _wording(
         r"couldn't find that (?:app|process type|add-?on|pipeline|team|space|domain)",
         "not_found",

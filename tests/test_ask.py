@@ -317,6 +317,34 @@ def test_claude_alone_is_anthropics_and_the_answer_says_heroku_ai_serves_it_too(
             "с новым аккаунтом?",
             "rate_limit_exceeded",
         ),
+        # Held-out set 29, AI API errors in agent repositories
+        # https://github.com/langgenius/dify/issues/13036 : a body cut off before its `code`; the family type
+        # is named, the error's own sentence says which error it is
+        (
+            "[openai] Bad Request Error, Error code: 404 - {'error': {'message': 'The model o1-2024-12-17 does "
+            "not exist or you do not have access to it.', 'type': 'invalid_request_error', 'param': None, 'code': '",
+            "model_not_found",
+        ),
+        # https://github.com/Aider-AI/aider/issues/957 : LiteLLM wraps Anthropic's 529 as an InternalServerError
+        (
+            "Unexpected error: litellm.InternalServerError: AnthropicException - Overloaded",
+            "overloaded_error",
+        ),
+        # https://github.com/whatwewant/chatgpt-for-chatbot-feishu/issues/52 : Node's fetch failing to reach OpenAI
+        (
+            "request to https://api.openai.com/v1/chat/completions failed, reason: read ECONNRESET",
+            "connection_error",
+        ),
+        # https://github.com/TencentCloudADP/youtu-agent/issues/93 : OpenAI named, so not H12's "Request timeout"
+        ("Openai request timeout?", "connection_error"),
+        # https://github.com/crewAIInc/crewAI-examples/issues/240 : "Open AI" written as two words
+        ("Getting error while using Open AI key ( Sk-proj--)", "invalid_api_key"),
+        # https://github.com/tashfeenahmed/freellmapi/issues/426 : a 413 from an OpenAI-style API that OpenAI's
+        # own entries do not cover
+        (
+            "[Bug]GitHub Models API error 413: Request body too large for gpt-4.1 model. Max size: 8000 tokens.",
+            "request_too_large",
+        ),
     ],
 )
 def test_real_titles_land_on_their_entry(kb, question, first):

@@ -787,6 +787,10 @@ _TRANSLATIONS = {
     "россии": "russia",
     "россия": "russia",
     "límites de frecuencia": "rate limits",
+    "limites de débit": "rate limits",  # "Vous atteignez les limites de débit de l'API Claude ?"
+    "limite de débit": "rate limit",
+    "トークン": "token",  # "OpenAI APIトークン制限エラー"
+    "制限": "limit",
     "menit": "minutes",  # "10-30 menitan bot nya mati"
     "adormec": "sleep",
     "dormindo": "sleeping",
@@ -1119,6 +1123,21 @@ class KnowledgeBase:
         hits = self.search(text, platform=platform)
         if not hits:
             return Answer(question, "help", note="I don't know that one.\n\n" + HELP_TEXT)
+        named_page = next(
+            (
+                m
+                for m in hits[:3]
+                if m.entry.kind == "page" and not m.entry.retired and self._page_named(m.entry, text)
+            ),
+            None,
+        )
+        if named_page and hits[0] is not named_page and not _CRASH_WORDS & words:
+            # "Heroku Application Error" names the page people see; which code is behind it (H10 most often)
+            # is in the logs, and the page's entry says how to find it. A crash ("App crashed. Application
+            # Error") or a cause said in full besides the page's name ("redis connection limit") comes first.
+            without_name = text.replace(self._page_name(named_page.entry), " ")
+            if not self._phrased(hits[0].entry, without_name):
+                hits = [named_page, *(m for m in hits if m is not named_page)]
         window = _WINDOW.search(text) if platform in (None, "heroku") else None
         timed = self.get(_ROUTER_WINDOWS[int(window.group(1))]) if window and _CUT_OFF.search(text) else None
         if timed and timed in [m.entry for m in hits]:
@@ -1179,6 +1198,15 @@ class KnowledgeBase:
             and not _STATUS.search(k)
             for k in entry.keywords
         )
+
+    @staticmethod
+    def _page_name(entry: Entry) -> str:
+        """What people call an error page: "application error" for "Application error page (503)"."""
+        return entry.title.lower().split(" page", 1)[0].split(" (", 1)[0]
+
+    def _page_named(self, entry: Entry, text: str) -> bool:
+        name = self._page_name(entry)
+        return len(name.split()) >= 2 and _said_in(name, text)
 
     @staticmethod
     def _says_keyword(entry: Entry, *texts: str) -> bool:

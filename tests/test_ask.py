@@ -345,6 +345,25 @@ def test_claude_alone_is_anthropics_and_the_answer_says_heroku_ai_serves_it_too(
             "[Bug]GitHub Models API error 413: Request body too large for gpt-4.1 model. Max size: 8000 tokens.",
             "request_too_large",
         ),
+        # Held-out sets 27-28
+        # https://trend-tracer.com/heroku-application-error/ : the page's own name, nothing more specific said
+        ("Herokuで突然「Application error」の画面が出た時に確認したい事", "HTTP-503"),
+        # https://github.com/Gottwik/Enduro/issues/300 : a crash said beside the page's name is H10
+        ("App crashed. Heroku Application Error", "H10"),
+        # http://www.bqtyf.cn/mysql/heroku-redis-connection-limit-application-errors-in-producti-1765898246.html
+        ("Heroku redis connection limit application errors in production", "redis-connections"),
+        # https://apidog.com/fr/blog/claude-api-rate-limits-6
+        (
+            "Vous atteignez les limites de débit de l'API Claude ? Voici ce que vous devez faire.",
+            "rate_limit_error",
+        ),
+        # https://185fy.com/znzsdfi/19297.html : the code's name cut short
+        (
+            "ChatGPT 接口错误: unsupported_country_region 是什么原因导致的?如何解决?",
+            "unsupported_country_region_territory",
+        ),
+        # https://github.com/rq/django-rq/issues/76 : not Fly's "Exceeded rate limit for SNI"
+        ("Connection limit exceeded", "H22"),
     ],
 )
 def test_real_titles_land_on_their_entry(kb, question, first):
@@ -804,3 +823,9 @@ def test_connection_error_is_the_api_clients_unless_a_database_is_named(kb, ques
 )
 def test_short_forms_of_rate_limit_and_authentication(kb, question, code):
     assert kb.lookup(question).best.code == code
+
+
+def test_a_token_limit_in_japanese_is_openai_s_token_limit(kb):
+    # https://dev-solve.com/ja/posts/47e7581 : "OpenAI API token limit error"; both labelers accept either
+    first = kb.lookup("OpenAI APIトークン制限エラーの解決策").matches[0].entry.code
+    assert first in ("context_length_exceeded", "rate_limit_exceeded")

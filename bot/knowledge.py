@@ -555,6 +555,7 @@ _STATUS_WORDS = frozenset(
     "requests forbidden unauthorized not found".split()
 )
 _CRASH_WORDS = frozenset({"crash", "crashes", "crashed", "crashing"})
+_TIMEOUT_WORDS = frozenset({"timeout", "time", "out", "timed", "error"})  # stemmed
 # What a crash on each platform is, first: the entries the word "crash" means there.
 _CAUSE_WORDS = frozenset(
     {"memory", "oom", "ram", "heap", "boot", "port", "timeout", "timeouts", "r14", "r15"}
@@ -563,7 +564,13 @@ _CRASH_ENTRIES = {"heroku": ("H10", "crash-loop"), "fly": ("crash-loop", "fly-ma
 # What OpenAI calls the failures that other APIs name with the shared types.
 _OPENAI_NAMES = {"rate_limit_error": "rate_limit_exceeded", "authentication_error": "invalid_api_key"}
 # What to offer first when a question about a platform says nothing specific ("our fly deploy is broken").
-_USUAL = {"fly": ("fly-not-listening", "fly-health-checks", "crash-loop"), "heroku": ("H10", "H12", "R14")}
+_USUAL = {
+    "fly": ("fly-not-listening", "fly-health-checks", "crash-loop"),
+    "heroku": ("H10", "H12", "R14"),
+    "openai": ("rate_limit_exceeded", "insufficient_quota", "invalid_api_key"),
+    "anthropic": ("overloaded_error", "rate_limit_error", "authentication_error"),
+    "heroku-ai": ("AI-429", "AI-401", "AI-503"),
+}
 # The codes people ask about most: on a tie in free text the common code wins over its rare sibling.
 _COMMON = {
     "H12": 1.4,
@@ -973,10 +980,14 @@ class KnowledgeBase:
         if bare_claude:
             provider = "anthropic"
         answer = self._lookup(question, text, provider)
-        if provider in ("anthropic", "openai") and any(m.entry.elsewhere for m in answer.matches):
+        if provider in ("anthropic", "openai") and any(
+            m.entry.elsewhere for m in (*answer.matches, *answer.candidates)
+        ):
             # Anthropic and OpenAI share type names with Heroku AI: explain the one that was named.
             answer = replace(
-                answer, matches=tuple(Match(m.entry.for_provider(provider), m.score) for m in answer.matches)
+                answer,
+                matches=tuple(Match(m.entry.for_provider(provider), m.score) for m in answer.matches),
+                candidates=tuple(Match(m.entry.for_provider(provider), m.score) for m in answer.candidates),
             )
         if bare_claude and answer.best and answer.best.platform in _AI_PLATFORMS and not answer.note:
             answer = replace(answer, note=AMBIGUOUS_CLAUDE)
@@ -1159,15 +1170,32 @@ class KnowledgeBase:
         best = hits[0].entry
         phrased = self._phrased(best, text)
         # On a named hosting platform, an AI API's entry found by a word or two is not what was asked.
-        off_platform = platform in ("heroku", "fly") and best.platform in _AI_PLATFORMS
+        # With an AI API named, a process topic (exit statuses, crash loops) found by a word or two ("claude
+        # Exception") is no better.
+        off_platform = (platform in ("heroku", "fly") and best.platform in _AI_PLATFORMS) or (
+            platform in _AI_PLATFORMS and best.platform == "general"
+        )
         # The other hosting platform's entry is never the answer, its words said in full or not: "Fly
         # requesting payment information" is not Heroku's verification_required.
         other_host = best.platform in _OTHER_HOST.get(platform or "", ())
-        if other_host or (not phrased and (off_platform or not specific & self._names[best.code])):
+        # "Timeout error", "Requests sometimes time out" on no named platform: Heroku's router, its boot
+        # timeout, Fly's proxy and every API client time out; only a log line says whose timeout it is.
+        bare_timeout = platform is None and bool(specific) and specific <= _TIMEOUT_WORDS
+        if other_host or (
+            not phrased and (off_platform or bare_timeout or not specific & self._names[best.code])
+        ):
             # With nothing specific said, search hits are noise: offer what people on that platform hit most.
             found: Sequence[Match] = hits if specific else []
             if platform in ("heroku", "fly"):  # candidates of the platform named, or of no platform
                 found = [m for m in found if m.entry.platform not in (*_OTHER_HOST[platform], *_AI_PLATFORMS)]
+            elif platform in _AI_PLATFORMS:  # that API's errors, not a process's exit status
+                found = [m for m in found if self._of_api(m.entry, platform)]
+            elif bare_timeout:  # one timeout of each kind: Heroku's router, Fly's proxy, an API client's
+                wide = self.search(text, limit=40)
+                groups = (("heroku", "heroku-platform"), ("fly",), _AI_PLATFORMS)
+                found = [
+                    m for g in groups for m in [next((m for m in wide if m.entry.platform in g), None)] if m
+                ]
             return Answer(question, "unsure", note=UNSURE_TEXT, candidates=self._candidates(found, platform))
         top = hits[0].score
         prefixes = {m.entry.code[:2] for m in hits[:3]}
@@ -1228,6 +1256,13 @@ class KnowledgeBase:
             said = {w for w in said if not w.isdigit()}
         return {w for w in said if len(w) >= 3}
 
+    @staticmethod
+    def _of_api(entry: Entry, platform: str | None) -> bool:
+        """The entry is one of the named AI API's errors (its own, or a type name it shares)."""
+        return platform in _AI_PLATFORMS and (
+            entry.platform == platform or (platform in _PROVIDER_NAMES and entry.code in _SHARED_TYPES)
+        )
+
     def _candidates(self, matches: Sequence[Match], platform: str | None) -> tuple[Match, ...]:
         """Two or three entries to offer when unsure: the best matches, topped up with the codes people
         hit most on that platform."""
@@ -1238,7 +1273,7 @@ class KnowledgeBase:
             if len(picked) >= 3 or entry is None:
                 break
             if entry not in [m.entry for m in picked] and (
-                platform is None or entry.platform in (platform, "general")
+                platform is None or entry.platform in (platform, "general") or self._of_api(entry, platform)
             ):
                 picked.append(Match(entry, 0.0))
         return tuple(picked[:3])

@@ -829,3 +829,32 @@ def test_a_token_limit_in_japanese_is_openai_s_token_limit(kb):
     # https://dev-solve.com/ja/posts/47e7581 : "OpenAI API token limit error"; both labelers accept either
     first = kb.lookup("OpenAI APIトークン制限エラーの解決策").matches[0].entry.code
     assert first in ("context_length_exceeded", "rate_limit_exceeded")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Timeout error",  # https://github.com/SCTY-Inc/agentcy-cli/issues/5 : whose timeout is not said
+        "超时超时！",  # https://github.com/limaoyi1/Auto-PPT/issues/31 : "timeout timeout!"
+    ],
+)
+def test_a_bare_timeout_on_no_platform_is_not_sure_and_offers_one_of_each_kind(kb, question):
+    answer = kb.lookup(question)
+    assert answer.kind == "unsure" and not answer.matches
+    platforms = {m.entry.platform for m in answer.candidates}
+    assert "heroku" in platforms and "fly" in platforms and platforms & {"openai", "anthropic", "heroku-ai"}
+    assert kb.lookup("heroku timeout error").matches[0].entry.code == "H12"  # a platform named decides
+
+
+def test_a_vague_question_naming_an_ai_api_offers_that_api_s_errors(kb):
+    # https://github.com/zhayujie/CowAgent/issues/1866 : not a process's exit status
+    answer = kb.lookup("claude Exception: Error code")
+    assert answer.kind == "unsure" and not answer.matches
+    assert [m.entry.code for m in answer.candidates] == [
+        "overloaded_error",
+        "rate_limit_error",
+        "authentication_error",
+    ]
+    assert all(
+        "Anthropic" in m.entry.summary for m in answer.candidates
+    )  # Anthropic's meaning, not Heroku AI's

@@ -245,7 +245,7 @@ API_WORDINGS = (
     _wording(
         r"billing hard limit has been reached|billing_hard_limit_reached", "insufficient_quota", "openai"
     ),
-    _wording(r"error communicating with openai", "connection_error", "openai"),
+    _wording(r"error (?:communicating with|connecting to) openai", "connection_error", "openai"),
     # The other messages of OpenAI's error-code guide (platform.openai.com/docs/guides/error-codes).
     _wording(r"you must be a member of an organization to use the api", "invalid_api_key", "openai"),
     _wording(

@@ -364,6 +364,12 @@ def test_claude_alone_is_anthropics_and_the_answer_says_heroku_ai_serves_it_too(
         ),
         # https://github.com/rq/django-rq/issues/76 : not Fly's "Exceeded rate limit for SNI"
         ("Connection limit exceeded", "H22"),
+        # https://github.com/ElricLiu/AutoGPT-Next-Web/issues/189 : an app's wrapper message for an unreachable API
+        (
+            'BUG：When using it, the error is reported "Error connecting to OpenAI API. Please check the API key, or '
+            'try again later."',
+            "connection_error",
+        ),
     ],
 )
 def test_real_titles_land_on_their_entry(kb, question, first):

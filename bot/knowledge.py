@@ -557,7 +557,7 @@ _STATUS_WORDS = frozenset(
     "requests forbidden unauthorized not found".split()
 )
 _CRASH_WORDS = frozenset({"crash", "crashes", "crashed", "crashing"})
-_TIMEOUT_WORDS = frozenset({"timeout", "time", "out", "timed", "error"})  # stemmed
+_TIMEOUT_WORDS = frozenset({"timeout", "time", "out", "timed", "error", "connection", "connect"})  # stemmed
 # What a crash on each platform is, first: the entries the word "crash" means there.
 _CAUSE_WORDS = frozenset(
     {"memory", "oom", "ram", "heap", "boot", "port", "timeout", "timeouts", "r14", "r15"}
@@ -697,7 +697,6 @@ def clean_question(text: str) -> str:
     text = re.sub(r"\blog(?:ging)? ?in(?:to)?\b", "login", text.lower())  # "failing to log into heroku"
     text = re.sub(r"\btime[sd]out\b", "timeout", text)  # "Gradio timesout", "request timedout"
     text = re.sub(r"\bws\b", "websocket", text)  # "decrease ws timeout"
-    text = re.sub(r"\bopen ai\b", "openai", text)  # "using Open AI key"
     text = re.sub(r"\bauth(?:enticate)?\b", "authentication", text)  # "auth error", "cannot authenticate"
     text = re.sub(
         r"\brate (?=issues?\b|problems?\b|errors?\b)", "rate limit ", text
@@ -707,6 +706,8 @@ def clean_question(text: str) -> str:
             text = text.replace(word, f" {english} ")
     text = re.sub(r"(\d+) ?(?:秒|秒钟|秒鐘)", r" \1 seconds ", text)  # "60秒後に": the boot window
     text = re.sub(r"(?<!\w)рф(?!\w)", "russia", text)  # "ChatGpt в РФ"
+    text = re.sub(r"\bopen ai\b", "openai", text)  # "using Open AI key", "open ai接口" once translated
+    text = re.sub(r"\bconnectionrefusederror\b", "connection refused error", text)  # Python's exception
     return " ".join(text.split())
 
 
@@ -800,6 +801,23 @@ _TRANSLATIONS = {
     "limite de débit": "rate limit",
     "トークン": "token",  # "OpenAI APIトークン制限エラー"
     "制限": "limit",
+    "レート": "rate",  # "レート制限"
+    "クロード": "claude",
+    "キー": "key",
+    "ポート": "port",
+    "アイドル": "idle",
+    "接口": "api",  # "open ai接口超时"
+    "配额": "quota",
+    "速率": "rate",  # "API速率限制"
+    "部署": "deploy",
+    "无法连接": "cannot connect",
+    "余额太低": "credit balance is too low",  # Anthropic's own words for billing_error
+    "余额不足": "credit balance is too low",
+    "余额": "credit balance",
+    "地区限制": "region restricted",
+    "內存": "memory",
+    "冷启动": "cold start",
+    "冷啟動": "cold start",
     "menit": "minutes",  # "10-30 menitan bot nya mati"
     "adormec": "sleep",
     "dormindo": "sleeping",

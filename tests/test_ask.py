@@ -370,6 +370,23 @@ def test_claude_alone_is_anthropics_and_the_answer_says_heroku_ai_serves_it_too(
             'try again later."',
             "connection_error",
         ),
+        # Held-out set 31, Chinese, Japanese and Korean blog titles: their words translated
+        # https://github.com/fuzhengwei/chatbot-api/issues/2
+        ("关于open ai接口超时的问题", "connection_error"),
+        # https://apidog.com/jp/blog/claude-api-rate-limits-jp
+        ("クロードAPIのレート制限に達しましたか?やるべきことはこれです", "rate_limit_error"),
+        # https://blog.gitcode.com/97763d62df3786e2db666a02e2a433d5.html
+        ("airda项目中OpenAI API配额不足问题的分析与解决", "insufficient_quota"),
+        # https://www.jplopsoft.idv.tw/discuz2024/show_the_postdata.php?extra=page%3D53&tid=68270
+        ("痛點:Dyno 內存不斷膨脹卻無法即時回收", "R14"),
+        # https://cloud.tencent.cn/developer/information/%E8%B6%85%E5%87%BAHeroku%E9%83%A8%E7%BD%B2API%E9%80%9F%E7%8E%87%E9%99%90%E5%88%B6
+        ("超出Heroku部署API速率限制", "rate_limit"),
+        # https://github.com/netease-youdao/LobsterAI/issues/334
+        ("Claude Sonnet 4.6提示余额太低", "billing_error"),
+        # https://github.com/nextai-translator/nextai-translator/issues/726
+        ("chrome插件，使用API KEY，提示地区限制？", "unsupported_country_region_territory"),
+        # https://jplopsoft.idv.tw/discuz2024/show_the_postdata.php?action=printable&tid=70100
+        ("Heroku Dyno 冷啟動成本陷阱", "eco-sleeping"),
     ],
 )
 def test_real_titles_land_on_their_entry(kb, question, first):

@@ -701,6 +701,8 @@ def clean_question(text: str) -> str:
     text = re.sub(
         r"\brate (?=issues?\b|problems?\b|errors?\b)", "rate limit ", text
     )  # "Anthropic Rate issues"
+    # "出现prompt is too long，使用": an English wording inside CJK text is still a wording of its own.
+    text = _CJK_EDGE.sub(" ", text)
     for word, english in _TRANSLATION_ORDER:  # the few words that carry most non-English questions
         if word in text:
             text = text.replace(word, f" {english} ")
@@ -710,6 +712,9 @@ def clean_question(text: str) -> str:
     text = re.sub(r"\bconnectionrefusederror\b", "connection refused error", text)  # Python's exception
     return " ".join(text.split())
 
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef"  # kana, Han, Hangul, full-width
+_CJK_EDGE = re.compile(rf"(?<=[{_CJK}])(?=[a-z0-9])|(?<=[a-z0-9])(?=[{_CJK}])")
 
 # Words on-call engineers write in their own language next to an English code or product name.
 _TRANSLATIONS = {
@@ -809,6 +814,8 @@ _TRANSLATIONS = {
     "接口": "api",  # "open ai接口超时"
     "配额": "quota",
     "速率": "rate",  # "API速率限制"
+    "频率": "rate",  # "什么频率会是429"
+    "连不上": "cannot connect",
     "部署": "deploy",
     "无法连接": "cannot connect",
     "余额太低": "credit balance is too low",  # Anthropic's own words for billing_error

@@ -881,3 +881,25 @@ def test_a_vague_question_naming_an_ai_api_offers_that_api_s_errors(kb):
     assert all(
         "Anthropic" in m.entry.summary for m in answer.candidates
     )  # Anthropic's meaning, not Heroku AI's
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # https://github.com/zhukunpenglinyutong/jetbrains-cc-gui/issues/1293 : English wording glued to Chinese
+        "[Question] 总是出现Prompt is too long，使用的是Claude code cli，版本是o.4.4",
+        # https://github.com/liliMozi/openhanako/issues/955
+        "最近新版本使claude的第三方API，频繁出现input is too long的提示",
+    ],
+)
+def test_claude_s_prompt_too_long_inside_cjk_text_is_the_context_limit_in_anthropic_s_words(kb, question):
+    answer = kb.lookup(question)
+    assert answer.matches[0].entry.code == "context_length_exceeded"
+    assert "Anthropic" in answer.matches[0].entry.summary and "/compact" in " ".join(
+        answer.matches[0].entry.fixes
+    )
+
+
+def test_cannot_connect_to_openai_in_chinese(kb):
+    # https://github.com/tuangtalk/chatgpt-wecom/issues/23 : "can't connect to openai"
+    assert kb.lookup("连不上openai").matches[0].entry.code == "connection_error"

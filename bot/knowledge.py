@@ -686,6 +686,7 @@ _CUT_OFF = re.compile(
 )
 # How long a dyno is given to start (R10's window is 60 s, or 120 s once raised), beside a word for starting.
 _BOOT_WINDOW = re.compile(r"\b(?:60|90|120|180) ?-?(?:s|secs?|seconds?)\b")
+_STARTUP = re.compile(r"\b(?:startup|start ?up|boot|boots|booting|starting up)\b")
 _BOOTING = re.compile(r"\b(?:start|starts|startup|boot|boots|booting|launch|deploy|deploying|bind|binding)\b")
 
 
@@ -1176,6 +1177,13 @@ class KnowledgeBase:
             without_name = text.replace(self._page_name(named_page.entry), " ")
             if not self._phrased(hits[0].entry, without_name):
                 hits = [named_page, *(m for m in hits if m is not named_page)]
+        if hits[0].entry.code == "H12" and _STARTUP.search(text) and not re.search(r"\brequests?\b", text):
+            # "long startup time results in timeout": a timeout while starting is the boot timeout (R10, with
+            # the router's H20 beside it), not a slow request.
+            boot_codes = [m for code in ("R10", "H20") for m in hits if m.entry.code == code]
+            if not boot_codes and (r10 := self.get("R10")):
+                boot_codes = [Match(r10, hits[0].score)]
+            hits = [*boot_codes, *(m for m in hits if m not in boot_codes)]
         window = _WINDOW.search(text) if platform in (None, "heroku") else None
         timed = self.get(_ROUTER_WINDOWS[int(window.group(1))]) if window and _CUT_OFF.search(text) else None
         if timed and timed in [m.entry for m in hits]:

@@ -370,6 +370,12 @@ def test_claude_alone_is_anthropics_and_the_answer_says_heroku_ai_serves_it_too(
             'try again later."',
             "connection_error",
         ),
+        # Held-out set 35
+        # https://github.com/PndaMan/cortex/issues/5 : a key "not working" is rejected (401), not short of
+        # permissions (403) and not Heroku's own API token
+        ("Api key not working", "invalid_api_key"),
+        # https://github.com/fidelthomet/where2/issues/1 : a timeout while starting is the boot timeout
+        ("long startup time results in timeout on heroku", "R10"),
         # Held-out set 31, Chinese, Japanese and Korean blog titles: their words translated
         # https://github.com/fuzhengwei/chatbot-api/issues/2
         ("关于open ai接口超时的问题", "connection_error"),

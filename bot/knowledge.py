@@ -1397,8 +1397,11 @@ class KnowledgeBase:
         # "all R codes", "list fly tls errors", "every PC code", "heroku runtime errors list"
         # Only when a list is asked for: "all R codes", "list fly tls errors", "every PC code" ("all Claude
         # models" and "every month" are not).
+        # "list" only beside codes or errors: "loading list of posts (is it fly.io?)" asks for no list.
         if not re.search(
-            r"\b(?:all|every)\b(?:\s+\S+){0,3}?\s+(?:codes?|errors?)\b|\b(?:list|family|families)\b", text
+            r"\b(?:all|every|list)\b(?:\s+\S+){0,3}?\s+(?:codes?|errors?)\b|\b(?:codes?|errors?)\s+list\b"
+            r"|\b(?:family|families)\b",
+            text,
         ) and not re.search(r"\b(?:[hrl]|p[pucmtaerl])[ -]?(?:codes|errors|family)\b", text):
             return None
         m = re.search(r"\b(p[pucmtaerl]|[hrl])[ -]?(?:codes?|errors?|family|series|\d?x+)\b", text)

@@ -117,6 +117,12 @@ def test_families(kb, question, prefix, count):
     assert len(codes) == count and all(c.startswith(prefix) for c in codes)
 
 
+def test_a_list_of_something_else_is_not_a_family(kb):
+    # https://github.com/galori/aitah-player/issues/34 : "list" beside something other than codes or errors
+    assert kb.lookup("slow when loading list of posts (is it fly.io?)").kind != "family"
+    assert kb.lookup("heroku runtime errors list").kind == "family"
+
+
 @pytest.mark.parametrize(
     "question, unknown, nearest",
     [

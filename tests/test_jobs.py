@@ -123,6 +123,19 @@ def polling_nowhere(**changes) -> Settings:
     )
 
 
+def against(heroku, **changes) -> Settings:
+    """Settings that poll the fake Heroku `heroku` (acme-api only unless `apps` says otherwise)."""
+    return settings(
+        **{
+            "apps": (WatchedApp("heroku", "acme-api"),),
+            "heroku_api_key": heroku.api_key,
+            "heroku_api_url": heroku.url,
+            "retry_base": 0.01,
+            **changes,
+        }
+    )
+
+
 def add_events(store: Store, app: str, code: str, times: list[datetime], path: str = "/orders/7") -> None:
     """Events stored the way polling stores them (each time once: a poll sees a line once)."""
     store.save_lines(
@@ -444,13 +457,10 @@ def tailed_heroku():
 
     heroku = FakeHeroku(tail_seconds=0.3)
     heroku.add_app("acme-api", history(datetime.now(UTC) - timedelta(minutes=30)))
-    return heroku, settings(
-        apps=(WatchedApp("heroku", "acme-api"),),
+    return heroku, against(
+        heroku,
         digest_channel="",
         heroku_tail=True,
-        heroku_api_key=heroku.api_key,
-        heroku_api_url=heroku.url,
-        retry_base=0.01,
     )
 
 
@@ -626,11 +636,9 @@ def test_a_scheduled_poll_polls_every_app_and_logs_each_failure(store, caplog):
 
     heroku = FakeHeroku()
     heroku.add_app("acme-api", history(datetime.now(UTC) - timedelta(minutes=30)))
-    s = settings(
+    s = against(
+        heroku,
         apps=(WatchedApp("heroku", "acme-api"), WatchedApp("heroku", "gone-app")),
-        heroku_api_key=heroku.api_key,
-        heroku_api_url=heroku.url,
-        retry_base=0.01,
     )
     try:
         with caplog.at_level(logging.WARNING, logger="bot.jobs"):
@@ -694,12 +702,7 @@ def test_the_digest_job_polls_first_then_posts_and_logs_what_happened(fake, clie
 
     heroku = FakeHeroku()
     heroku.add_app("acme-api", history(NOW - timedelta(hours=2)))  # all of it inside the 24 h to 09:00
-    s = settings(
-        apps=(WatchedApp("heroku", "acme-api"),),
-        heroku_api_key=heroku.api_key,
-        heroku_api_url=heroku.url,
-        retry_base=0.01,
-    )
+    s = against(heroku)
     try:
         with caplog.at_level(logging.INFO, logger="bot.jobs"):
             outcome = run_digest(client, s, store, poll_first=True)
@@ -922,12 +925,7 @@ def test_a_poll_asked_for_while_one_runs_is_skipped_and_the_digests_poll_waits_i
     heroku = FakeHeroku()
     heroku.add_app("acme-api", history(datetime.now(UTC) - timedelta(minutes=30)))
     heroku.fail("session", "acme-api", delay=0.5)  # Heroku is slow to open the first log session
-    s = settings(
-        apps=(WatchedApp("heroku", "acme-api"),),
-        heroku_api_key=heroku.api_key,
-        heroku_api_url=heroku.url,
-        retry_base=0.01,
-    )
+    s = against(heroku)
     try:
         first = threading.Thread(target=run_poll, args=(s, store))
         first.start()
@@ -951,14 +949,12 @@ def test_in_tail_mode_a_scheduled_poll_leaves_the_tailed_heroku_apps_alone(store
 
     heroku = FakeHeroku()
     heroku.add_app("acme-api", history(datetime.now(UTC) - timedelta(minutes=30)))
-    s = settings(
+    s = against(
+        heroku,
         apps=(WatchedApp("heroku", "acme-api"), WatchedApp("fly", "acme-edge")),
         heroku_tail=True,
-        heroku_api_key=heroku.api_key,
-        heroku_api_url=heroku.url,
         fly_api_token="t" * 20,
         fly_api_url="http://127.0.0.1:9",  # refused: the Fly app's poll fails, and is recorded
-        retry_base=0.01,
     )
     try:
         run_poll(s, store)

@@ -819,8 +819,8 @@ _TRANSLATIONS = {
     "连不上": "cannot connect",
     "部署": "deploy",
     "无法连接": "cannot connect",
-    "余额太低": "credit balance is too low",  # Anthropic's own words for billing_error
-    "余额不足": "credit balance is too low",
+    "余额太低": "credit balance too low",  # not Anthropic's exact sentence: OpenAI users say it too
+    "余额不足": "insufficient credit balance",
     "余额": "credit balance",
     "地区限制": "region restricted",
     "內存": "memory",

@@ -917,10 +917,7 @@ def test_cannot_connect_to_openai_in_chinese(kb):
     assert kb.lookup("连不上openai").matches[0].entry.code == "connection_error"
 
 
-def test_a_low_balance_in_chinese_is_the_named_provider_s():
-    from bot.knowledge import KnowledgeBase
-
-    kb = KnowledgeBase.load()
+def test_a_low_balance_in_chinese_is_the_named_provider_s(kb):
     # The words translated are not Anthropic's own sentence: with OpenAI named, OpenAI's quota error.
     assert kb.lookup("gpt4 提示余额不足").matches[0].entry.code == "insufficient_quota"
     assert kb.lookup("claude 余额不足").matches[0].entry.code == "billing_error"

@@ -154,6 +154,23 @@ CONFIDENCE = {"code": 1.0, "wording": 0.99, "status": 0.89, "phrase": 0.92, "wor
 GUESS_BELOW = 0.85
 
 
+def _plausible(matches: tuple[Match, ...]) -> tuple[Match, ...]:
+    """The first match and the alternatives worth offering beside it.
+
+    A search word that only brushes an entry's body ("application" in the Accept header the Platform API
+    wants) leaves a hit far below the rest: offered as "Or did you mean", it is noise. Only search scores
+    compare this way; answers built from a code, a wording or a status rank by hand (1.0, 0.8, 0.5).
+    """
+    if len(matches) < 2 or min(m.score for m in matches) <= 1.0:
+        return matches
+    floor = max(m.score for m in matches) * _ALTERNATIVE_SHARE
+    return (matches[0], *(m for m in matches[1:] if m.score >= floor))
+
+
+# On the real questions, alternatives under this share of the best search score were never the one asked.
+_ALTERNATIVE_SHARE = 0.45
+
+
 @dataclass(frozen=True)
 class Answer:
     """What `lookup` found.
@@ -1021,6 +1038,8 @@ class KnowledgeBase:
             answer = replace(answer, note=AMBIGUOUS_CLAUDE)
         if not answer.evidence:
             answer = replace(answer, evidence=self._evidence(answer, text))
+        if answer.kind == "search":
+            answer = replace(answer, matches=_plausible(answer.matches))
         where = where_in(question)
         return replace(answer, where=where) if where.known else answer
 

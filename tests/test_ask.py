@@ -921,3 +921,14 @@ def test_a_low_balance_in_chinese_is_the_named_provider_s(kb):
     # The words translated are not Anthropic's own sentence: with OpenAI named, OpenAI's quota error.
     assert kb.lookup("gpt4 提示余额不足").matches[0].entry.code == "insufficient_quota"
     assert kb.lookup("claude 余额不足").matches[0].entry.code == "billing_error"
+
+
+def test_alternatives_far_below_the_first_search_hit_are_not_offered(kb):
+    # https://github.com/eduardoboucas/staticman/issues/402 : "application" brushed the Platform API's
+    # not_acceptable (its Accept header), which was offered as "Or did you mean"
+    answer = kb.lookup("Heroku Application Error")
+    codes = [m.entry.code for m in answer.matches]
+    assert codes[:2] == ["HTTP-503", "H10"]
+    assert "not_acceptable" not in codes
+    # Ranked by hand (a status): kept whatever their scores.
+    assert len(kb.lookup("Heroku 503 errror App crashed").matches) >= 3

@@ -564,7 +564,7 @@ _VAGUE_WORDS = frozenset(
     reachable respond responding response responds info support more url send sending request requests
     message messages unknown bug bugs push pushed pushing startup restart restarted restarting instance log logs logging tail show shows visible recent stdout
     tried again recover recovering causes cause fixes fixing solution solutions solve solved resolve resolved
-    troubleshoot troubleshooting guide tips failures""".split()
+    troubleshoot troubleshooting guide tips failures outage outages""".split()
 )
 # "My app crashes" fits a dozen entries; "app crash on Heroku" is H10 or a crash loop.
 # What comes with a status number without saying anything more: "HTTP 503", "status code 503", the reason
@@ -705,6 +705,8 @@ _CUT_OFF = re.compile(
 _BOOT_WINDOW = re.compile(r"\b(?:60|90|120|180) ?-?(?:s|secs?|seconds?)\b")
 _STARTUP = re.compile(r"\b(?:startup|start ?up|boot|boots|booting|starting up)\b")
 _BOOTING = re.compile(r"\b(?:start|starts|startup|boot|boots|booting|launch|deploy|deploying|bind|binding)\b")
+# ... or, on Heroku, an app stopped at that mark: "App stops after 60s in heroku" (not a request cut off).
+_STOPPED = re.compile(r"\b(?:stops|stopped|killed|dies|died|shuts down|shut down|exits|exited)\b")
 
 
 def clean_question(text: str) -> str:
@@ -973,6 +975,10 @@ class KnowledgeBase:
         # The question with its typos corrected, stop words kept: "client request interrumped" says H27's title.
         corrected = " ".join(self._correct(w) for w in _WORD.findall(text.lower()))
         unhyphened = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)  # "rate-limited" says "rate limit"
+        if platform in _PROVIDER_NAMES:
+            # Weighed below already: "claude" among an entry's keywords is not a phrase the question said.
+            named = re.compile(r"\b(?:" + "|".join(_NAMES_OF[platform]) + r")\b")
+            text, unhyphened = named.sub(" ", text), named.sub(" ", unhyphened)
         # A crash with its cause named ("memory error, worker crashes") is about the cause.
         crashed = bool(_CRASH_WORDS & set(words)) and not _CAUSE_WORDS & set(words)
         scored: list[Match] = []
@@ -990,7 +996,7 @@ class KnowledgeBase:
                 entry.platform in (platform, "general")
                 or (
                     platform in ("anthropic", "openai")
-                    and entry.code in _SHARED_TYPES
+                    and (entry.code in _SHARED_TYPES or platform in entry.elsewhere)
                     # OpenAI has its own entry for these ("rate_limit_exceeded", "invalid_api_key").
                     and not (platform == "openai" and entry.code in _OPENAI_NAMES)
                 )
@@ -1168,7 +1174,13 @@ class KnowledgeBase:
         if words and words <= _HELP_WORDS | _STOPWORDS:
             return Answer(question, "help", note=HELP_TEXT)
         boot = self.get("R10")
-        if boot and platform in (None, "heroku") and _BOOT_WINDOW.search(text) and _BOOTING.search(text):
+        stopped = platform == "heroku" and _STOPPED.search(text) and not re.search(r"\brequests?\b", text)
+        if (
+            boot
+            and platform in (None, "heroku")
+            and _BOOT_WINDOW.search(text)
+            and (_BOOTING.search(text) or stopped)
+        ):
             # "fails to startup in 120s", "deploy under 60sec": a web dyno given a minute or more to start
             # is the boot timeout (60 s, raised to 120 s on request); the router's 30 s is another number.
             router = self.get("H20")  # the router's own wait for a booting app: the other timeout there
@@ -1314,7 +1326,8 @@ class KnowledgeBase:
     def _of_api(entry: Entry, platform: str | None) -> bool:
         """The entry is one of the named AI API's errors (its own, or a type name it shares)."""
         return platform in _AI_PLATFORMS and (
-            entry.platform == platform or (platform in _PROVIDER_NAMES and entry.code in _SHARED_TYPES)
+            entry.platform == platform
+            or (platform in _PROVIDER_NAMES and (entry.code in _SHARED_TYPES or platform in entry.elsewhere))
         )
 
     def _candidates(self, matches: Sequence[Match], platform: str | None) -> tuple[Match, ...]:

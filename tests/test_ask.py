@@ -932,3 +932,37 @@ def test_alternatives_far_below_the_first_search_hit_are_not_offered(kb):
     assert "not_acceptable" not in codes
     # Ranked by hand (a status): kept whatever their scores.
     assert len(kb.lookup("Heroku 503 errror App crashed").matches) >= 3
+
+
+@pytest.mark.parametrize(
+    ("question", "code"),
+    [
+        # https://github.com/cline/cline/issues/154 : the Anthropic SDK raises APIConnectionError too
+        ("Anthropic API Connection Request Failed on VS Code", "connection_error"),
+        # https://www.qqiyuan.cn/jie-jue-claude-wu-fa-lian-jie-anthropic-fu-wu-de-shi-zhan-zhi-nan-cong-zhen-duan-dao-xiu-fu/
+        ("解决Claude无法连接Anthropic服务的实战指南:从诊断到修复", "connection_error"),
+        # https://github.com/anthropics/claude-code/issues/6169 : "anthropic" among api_error's keywords
+        # outweighed the "not found" the question said
+        ('Anthropic API Error: Invalid Model "opus-4" Not Found', "not_found_error"),
+    ],
+)
+def test_the_named_ai_api_s_name_is_not_a_phrase_an_entry_matches(kb, question, code):
+    answer = kb.lookup(question)
+    assert answer.best is not None and answer.best.code == code
+    assert answer.best.platform == "anthropic"  # explained in Anthropic's words
+
+
+def test_a_connection_error_named_with_anthropic_gets_anthropic_s_fixes(kb):
+    entry = kb.lookup("Anthropic API Connection Request Failed on VS Code").best
+    assert entry is not None
+    assert "api.anthropic.com" in entry.summary and "ANTHROPIC_BASE_URL" in " ".join(entry.fixes)
+
+
+def test_an_app_stopped_at_the_boot_timeout_s_mark_on_heroku_is_r10(kb):
+    # https://github.com/anasty17/mirror-leech-telegram-bot/issues/1428
+    assert kb.lookup("App stops after 60s in heroku").best.code == "R10"  # type: ignore[union-attr]
+
+
+def test_an_outage_names_nothing_that_failed(kb):
+    # https://github.com/anthropics/claude-code/issues/12401
+    assert kb.lookup("[BUG] service outage").kind == "unsure"

@@ -369,6 +369,9 @@ _STATUS = re.compile(
     r"(?!\s{0,2}(?:max\b|connections?\b|users?\b|rows?\b|items?\b|lines?\b|[mgk]b\b|ms\b|s\b|seconds?\b|minutes?\b|%|\+))"
 )
 _WORD = re.compile(r"[a-z0-9_]+")
+# Words that put a question on the logging pipeline (Heroku's L codes).
+_LOG_WORDS = re.compile(r"\b(?:logs?|logging|logged|logger|drains?|logplex|syslog|papertrail|tail|l1\d)\b")
+_SNAKE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
 _URL = re.compile(r"\bhttps?://\S+", re.I)
 # A status said by its reason phrase ("service unavailable" is a 503). Only phrases that mean nothing else:
 # "not found" and "forbidden" are as often a module or a file.
@@ -881,6 +884,7 @@ class KnowledgeBase:
         self._vocabulary = self._build_vocabulary()
         self._stems = frozenset(_stem(w) for w in self._vocabulary)
         self._hyphenated = tuple(e.code.lower() for e in self.entries if "-" in e.code)
+        self._labels = tuple(e.code.lower() for e in self.entries if "_" in e.code)  # insufficient_quota, ...
         # What each entry is called: the stems of its title, keywords, aliases and log wordings.
         self._names: dict[str, frozenset[str]] = {
             e.code: frozenset(
@@ -981,6 +985,7 @@ class KnowledgeBase:
             text, unhyphened = named.sub(" ", text), named.sub(" ", unhyphened)
         # A crash with its cause named ("memory error, worker crashes") is about the cause.
         crashed = bool(_CRASH_WORDS & set(words)) and not _CAUSE_WORDS & set(words)
+        logs_named = _LOG_WORDS.search(text) is not None
         scored: list[Match] = []
         for row in rows:
             entry = self.by_code[row["code"].upper()]
@@ -1016,6 +1021,8 @@ class KnowledgeBase:
                 score *= 0.85
             if entry.retired:
                 score *= 0.6
+            if entry.kind == "logging" and not logs_named:
+                score *= 0.5  # "scraper overflowing Heroku memory" is not a log buffer overflowing
             scored.append(Match(entry, round(score, 3)))
         scored.sort(key=lambda m: -m.score)
         return scored[:limit]
@@ -1090,6 +1097,10 @@ class KnowledgeBase:
                 note=f"{unknown[0]} is not a known {self._platform_of(unknown[0])} code.",
             )
 
+        # "RESQUE_PRE_SHUTDOWN_TIMEOUT", "max_token": a setting's name says its words; snake_case the entries
+        # use themselves ("internal_port", "max_connections") stays whole.
+        text = _SNAKE.sub(lambda m: m[0] if m[0] in self._vocabulary else m[0].replace("_", " "), text)
+        text = re.sub(r"\btime[ -]out(s?)\b", r"timeout\1", text)  # "TIME OUT" is the entries' "timeout"
         words = set(_WORD.findall(_URL.sub(" ", text)))
         family = self._family(text, words)
         if family:
@@ -1374,8 +1385,9 @@ class KnowledgeBase:
         for m in _FLY_CODE.finditer(text):
             candidates.append((m.start(), f"P{m.group(1).upper()}{int(m.group(2)):02d}"))
         for word in set(_WORD.findall(text)):
-            if "_" in word and word.upper() in self.by_code:
-                candidates.append((text.find(word), word.upper()))
+            label = self._label(word) if "_" in word else None
+            if label:
+                candidates.append((text.find(word), label.upper()))
         for code in self._hyphenated:  # "HTTP-503", "AI-429", "exit-137" written as they are
             written = re.search(rf"(?<![\w-]){re.escape(code)}(?![\w-])", text) if code in text else None
             if written:
@@ -1401,6 +1413,20 @@ class KnowledgeBase:
             # 'invalid_api_key'): the kind says what went wrong, so it comes first.
             found.sort(key=lambda e: e.code.lower() in FAMILY_TYPES)
         return found, unknown
+
+    def _label(self, word: str) -> str | None:
+        """The API error label a snake_case word is, misspelt or not ("Insufficent_quota")."""
+        from rapidfuzz import fuzz, process
+
+        if word.upper() in self.by_code:
+            return word
+        # Long labels only: a letter off in "rate_limit" is another word ("rate_limits" in a config key).
+        best = (
+            process.extractOne(word, self._labels, scorer=fuzz.ratio, score_cutoff=92)
+            if len(word) > 12
+            else None
+        )
+        return best[0] if best else None
 
     def _platform_of(self, code: str) -> str:
         return "Fly.io" if code.startswith("P") else "Heroku"

@@ -966,3 +966,31 @@ def test_an_app_stopped_at_the_boot_timeout_s_mark_on_heroku_is_r10(kb):
 def test_an_outage_names_nothing_that_failed(kb):
     # https://github.com/anthropics/claude-code/issues/12401
     assert kb.lookup("[BUG] service outage").kind == "unsure"
+
+
+@pytest.mark.parametrize(
+    ("question", "code"),
+    [
+        # https://github.com/matrixgpt/matrix-chatgpt-bot/issues/217 : an error label misspelt
+        ("Insufficent_quota", "insufficient_quota"),
+        # https://github.com/resque/resque/issues/1559 : a setting's name says its words (shutdown timeout)
+        ("[BUG] RESQUE_PRE_SHUTDOWN_TIMEOUT not working at all on Heroku", "R12"),
+        # https://github.com/ChatGPTNextWeb/NextChat/issues/3195
+        ("[Bug] max_token is too large", "context_length_exceeded"),
+        # https://github.com/Significant-Gravitas/AutoGPT/issues/198 : "time out" in two words
+        ("Open Ai api TIME OUT", "connection_error"),
+        # https://github.com/YaleComputerSociety/Yalies-Legacy/issues/208 : no log named, so not a log buffer
+        ("Fix scraper overflowing Heroku memory and being terminated", "R14"),
+        # https://github.com/erikras/react-redux-universal-hot-example/issues/1129
+        ("[Heroku] Error: listen EADDRINUSE :::23043", "exit-1"),
+    ],
+)
+def test_wordings_from_blind_sets_39_and_40(kb, question, code):
+    answer = kb.lookup(question)
+    assert answer.best is not None and answer.best.code == code
+
+
+def test_a_short_snake_case_word_one_letter_off_a_label_is_not_that_label(kb):
+    # "rate_limits" is a setting's name as often as it is Heroku's rate_limit: only long labels are corrected
+    assert kb._label("rate_limits") is None
+    assert kb._label("insufficent_quota") == "insufficient_quota"

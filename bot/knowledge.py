@@ -1082,7 +1082,7 @@ class KnowledgeBase:
             # to it": the family is named, the error's own sentence says which one (the body was cut off
             # before its `code`).
             said = self._said(text, question)
-            if said and said not in codes:
+            if said and said.code not in {e.code for e in codes}:
                 return Answer(question, "search", (Match(said, 1.0), *(Match(e, 0.8) for e in codes)))
         if codes:
             matches = tuple(Match(e, 1.0) for e in codes)

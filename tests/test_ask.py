@@ -994,3 +994,14 @@ def test_a_short_snake_case_word_one_letter_off_a_label_is_not_that_label(kb):
     # "rate_limits" is a setting's name as often as it is Heroku's rate_limit: only long labels are corrected
     assert kb._label("rate_limits") is None
     assert kb._label("insufficent_quota") == "insufficient_quota"
+
+
+def test_an_error_body_s_family_and_its_own_sentence_are_not_the_same_entry_twice(kb):
+    # https://github.com/poe-platform/poe-code/issues/56 : invalid_request_error was offered twice
+    answer = kb.lookup(
+        '│ API Error: 400 {"type":"error","error":{"type":"invalid_request_error","message":"Invalid model: '
+        "'anthropic/claude-opus-4.6'. Please check the model name.\"},\"request_id\":\"req_poe_55f5539d654541bc84d"
+    )
+    codes = [m.entry.code for m in answer.matches]
+    assert codes and codes[0] == "invalid_request_error"
+    assert len(codes) == len(set(codes))

@@ -1000,7 +1000,7 @@ def test_an_error_body_s_family_and_its_own_sentence_are_not_the_same_entry_twic
     # https://github.com/poe-platform/poe-code/issues/56 : invalid_request_error was offered twice
     answer = kb.lookup(
         '│ API Error: 400 {"type":"error","error":{"type":"invalid_request_error","message":"Invalid model: '
-        "'anthropic/claude-opus-4.6'. Please check the model name.\"},\"request_id\":\"req_poe_55f5539d654541bc84d"
+        '\'anthropic/claude-opus-4.6\'. Please check the model name."},"request_id":"req_poe_55f5539d654541bc84d'
     )
     codes = [m.entry.code for m in answer.matches]
     assert codes and codes[0] == "invalid_request_error"

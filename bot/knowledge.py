@@ -371,6 +371,9 @@ _STATUS = re.compile(
 _WORD = re.compile(r"[a-z0-9_]+")
 # Words that put a question on the logging pipeline (Heroku's L codes).
 _LOG_WORDS = re.compile(r"\b(?:logs?|logging|logged|logger|drains?|logplex|syslog|papertrail|tail|l1\d)\b")
+# Labels whose words another API's error says too, with what gives that error away: OpenAI's tokens-per-
+# minute limit reads "Request too large for gpt-4o ... on tokens per min (TPM)".
+_SAID_BY_OTHERS = {"request_too_large": re.compile(r"\btpm\b|tokens per min")}
 _SNAKE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
 _URL = re.compile(r"\bhttps?://\S+", re.I)
 # A status said by its reason phrase ("service unavailable" is a 503). Only phrases that mean nothing else:
@@ -1021,6 +1024,8 @@ class KnowledgeBase:
                 score *= 0.85
             if entry.retired:
                 score *= 0.6
+            if entry.code in _SAID_BY_OTHERS and _SAID_BY_OTHERS[entry.code].search(text):
+                score *= 0.5  # its words, and what gives another API's error away beside them
             if entry.kind == "logging" and not logs_named:
                 score *= 0.5  # "scraper overflowing Heroku memory" is not a log buffer overflowing
             scored.append(Match(entry, round(score, 3)))
@@ -1100,7 +1105,8 @@ class KnowledgeBase:
         # "RESQUE_PRE_SHUTDOWN_TIMEOUT", "max_token": a setting's name says its words; snake_case the entries
         # use themselves ("internal_port", "max_connections") stays whole.
         text = _SNAKE.sub(lambda m: m[0] if m[0] in self._vocabulary else m[0].replace("_", " "), text)
-        text = re.sub(r"\btime[ -]out(s?)\b", r"timeout\1", text)  # "TIME OUT" is the entries' "timeout"
+        # "TIME OUT", "timed out waiting": the entries say "timeout".
+        text = re.sub(r"\btim(?:e|es|ed|ing)[ -]?out(s?)\b", r"timeout\1", text)
         words = set(_WORD.findall(_URL.sub(" ", text)))
         family = self._family(text, words)
         if family:
@@ -1237,9 +1243,10 @@ class KnowledgeBase:
         specific = {
             _stem(w) for w in words - _STOPWORDS - vague - _PLATFORM_WORDS - _STATUS_WORDS if len(w) >= 3
         }
-        if platform in _AI_PLATFORMS and hits[0].entry.platform not in (*_AI_PLATFORMS, "general"):
+        if platform in _AI_PLATFORMS and hits[0].entry.platform not in _AI_PLATFORMS:
             # "Openai request timeout?": with only an AI API named, the hosting platform's code of the same
-            # name (H12's "Request timeout") is not what was asked; that API's own entry is.
+            # name (H12's "Request timeout") is not what was asked, nor a process topic ("chatgpt command
+            # timeouts too early" is not an exit status); that API's own entry is.
             own = [m for m in hits if m.entry.platform in _AI_PLATFORMS]
             hosting_named = any(_said_in(h, text) for hints in _PLATFORM_HINTS.values() for h in hints)
             if own and not hosting_named:
@@ -1400,6 +1407,7 @@ class KnowledgeBase:
                 label.count("_") >= 2
                 and re.search(rf"\b{spaced}\b", text)
                 and not any(spaced in alias and alias in text for alias, _ in self._aliases)
+                and not (label in _SAID_BY_OTHERS and _SAID_BY_OTHERS[label].search(text))
             ):
                 candidates.append((text.find(spaced), label.upper()))
         for _, code in sorted(candidates):

@@ -1005,3 +1005,26 @@ def test_an_error_body_s_family_and_its_own_sentence_are_not_the_same_entry_twic
     codes = [m.entry.code for m in answer.matches]
     assert codes and codes[0] == "invalid_request_error"
     assert len(codes) == len(set(codes))
+
+
+@pytest.mark.parametrize(
+    ("question", "code"),
+    [
+        # https://github.com/Chanzhaoyu/chatgpt-web/issues/1400 : "timed out" is the entries' "timeout"
+        ("OpenAI timed out waiting for response", "connection_error"),
+        # https://github.com/Together-Java/TJ-Bot/issues/839 : an AI API named, so not an exit status
+        ("chatgpt command timeouts too early", "connection_error"),
+        # https://github.com/HaroldPetersInskipp/node-red-contrib-chatgpt/issues/22 : a retired model
+        ("Model deprecated: text-davinci-003", "model_not_found"),
+        # https://github.com/just-every/code/issues/421 : OpenAI's tokens-per-minute limit says "Request too large"
+        ('Stuck at "Request too large TPM limit"', "rate_limit_exceeded"),
+    ],
+)
+def test_wordings_from_blind_set_41(kb, question, code):
+    answer = kb.lookup(question)
+    assert answer.best is not None and answer.best.code == code
+
+
+def test_request_too_large_without_tpm_is_still_the_413(kb):
+    # https://github.com/anthropics/claude-quickstarts/issues/254
+    assert kb.lookup("Computer-Use: Request too large").best.code == "request_too_large"  # type: ignore[union-attr]

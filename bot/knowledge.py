@@ -374,6 +374,10 @@ _LOG_WORDS = re.compile(r"\b(?:logs?|logging|logged|logger|drains?|logplex|syslo
 # Labels whose words another API's error says too, with what gives that error away: OpenAI's tokens-per-
 # minute limit reads "Request too large for gpt-4o ... on tokens per min (TPM)".
 _SAID_BY_OTHERS = {"request_too_large": re.compile(r"\btpm\b|tokens per min")}
+# The shell's word for a program that is not installed; the platforms' own CLIs missing on a laptop are
+# another matter ("bash: heroku: command not found").
+_COMMAND_NOT_FOUND = re.compile(r"\b(?:bash|sh|zsh): ([\w.-]+): command not found\b")
+_CLI_NAMES = frozenset({"heroku", "fly", "flyctl"})
 _SNAKE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
 _URL = re.compile(r"\bhttps?://\S+", re.I)
 # A status said by its reason phrase ("service unavailable" is a 503). Only phrases that mean nothing else:
@@ -705,7 +709,8 @@ _ROUTER_WINDOWS = {30: "H12", 55: "H15", 75: "H20"}
 _WINDOW = re.compile(r"\b(30|55|75) ?-?(?:s|secs?|seconds?)\b")
 # ... when the question says something was cut off at it (not "TTFB can be ~30s", a slow first byte).
 _CUT_OFF = re.compile(
-    r"\b(?:time ?outs?|timed? ?out|timing out|terminat\w*|kill\w*|cut\w*|drop\w*|clos\w*|limit\w*|after)\b"
+    r"\b(?:time ?outs?|timed? ?out|timing out|terminat\w*|kill\w*|cut\w*|drop\w*|clos\w*|limit\w*|after"
+    r"|longer than|more than|exceed\w*)\b"
 )
 # How long a dyno is given to start (R10's window is 60 s, or 120 s once raised), beside a word for starting.
 _BOOT_WINDOW = re.compile(r"\b(?:60|90|120|180) ?-?(?:s|secs?|seconds?)\b")
@@ -1112,6 +1117,13 @@ class KnowledgeBase:
         if family:
             return family
 
+        missing = _COMMAND_NOT_FOUND.search(text)
+        crash = self.get("crash-loop")
+        if missing and missing.group(1) not in _CLI_NAMES and crash:
+            # "bash: gunicorn: command not found" in a dyno's log: the start command's program was never
+            # installed, so the process exits (status 127) at every start. Not the Platform API's not_found.
+            beside = tuple(Match(e, 0.5) for e in map(self.get, ("H10", "exit-1")) if e)
+            return Answer(question, "search", (Match(crash, 1.0), *beside))
         named = _NAMED_EXIT.search(text)
         exit_entry = self.get(f"exit-{named.group(1)}") if named else None
         if exit_entry:  # "Error 137", "(exit 143)": the exit status is the question, whatever else it says

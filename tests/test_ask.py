@@ -1028,3 +1028,26 @@ def test_wordings_from_blind_set_41(kb, question, code):
 def test_request_too_large_without_tpm_is_still_the_413(kb):
     # https://github.com/anthropics/claude-quickstarts/issues/254
     assert kb.lookup("Computer-Use: Request too large").best.code == "request_too_large"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("question", "code"),
+    [
+        # https://github.com/kuharan/IPL-ML-2018/issues/3 : the shell's "command not found", not the Platform
+        # API's not_found
+        ("Heroku bash: gunicorn: command not found", "crash-loop"),
+        # https://github.com/metabase/metabase/issues/15412 : "longer than 30s" is the router's limit
+        ('queries that run longer than 30s get infinite "doing science" on heroku', "H12"),
+    ],
+)
+def test_wordings_from_blind_set_42(kb, question, code):
+    answer = kb.lookup(question)
+    assert answer.best is not None and answer.best.code == code
+
+
+def test_the_platform_cli_missing_on_a_laptop_is_not_a_crash(kb):
+    # https://github.com/heroku/legacy-cli/issues/1297
+    answer = kb.lookup(
+        "But when I execute heroku in the shell, it throws back bash: heroku: command not found"
+    )
+    assert answer.best is None or answer.best.code != "crash-loop"

@@ -343,10 +343,21 @@ class FakeSlack:
         with self._cond:
             self.rejected.append((call, answer))
 
-    def answer(self, method: str, auth: str, params: dict) -> tuple[int, dict | str, dict]:
-        fault = self._fault(method, params)
+    def answer(self, call: Call) -> tuple[int, dict | str, dict]:
+        """Answer a Web API call and record it: once its effects are in place (a test that saw a
+        chat.postMessage finds the message in `history`), or before a slow answer's wait."""
+        fault = self._fault(call.method, call.params)
         if fault and fault.delay:
+            self.record(call)
             time.sleep(fault.delay)
+            return self._answer(call.method, call.auth, call.params, fault)
+        reply = self._answer(call.method, call.auth, call.params, fault)
+        self.record(call)
+        return reply
+
+    def _answer(
+        self, method: str, auth: str, params: dict, fault: Fault | None
+    ) -> tuple[int, dict | str, dict]:
         if fault and not fault.late_only:
             return fault.status, fault.body, fault.headers
         token = auth.removeprefix("Bearer ").strip()
@@ -550,8 +561,7 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             if path.startswith("/api/"):  # some Web API methods (conversations.history) are GETs
                 method = path.removeprefix("/api/")
                 params = dict(parse_qsl(urlsplit(self.path).query))
-                fake.record(Call(method, auth, params, path))
-                status, body, headers = fake.answer(method, auth, params)
+                status, body, headers = fake.answer(Call(method, auth, params, path))
                 self._send(status, body, headers)
                 return
             self._send(404, b"not found", content_type="text/plain")
@@ -582,8 +592,7 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 self._send(404, b"not found", content_type="text/plain")
                 return
             method = path.removeprefix("/api/")
-            fake.record(Call(method, auth, params, path))
-            status, body, headers = fake.answer(method, auth, params)
+            status, body, headers = fake.answer(Call(method, auth, params, path))
             if status == 0:
                 self._hang_up()
                 return

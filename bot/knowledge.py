@@ -378,6 +378,13 @@ _SAID_BY_OTHERS = {"request_too_large": re.compile(r"\btpm\b|tokens per min")}
 # another matter ("bash: heroku: command not found").
 _COMMAND_NOT_FOUND = re.compile(r"\b(?:bash|sh|zsh): ([\w.-]+): command not found\b")
 _CLI_NAMES = frozenset({"heroku", "fly", "flyctl"})
+_GLUED_REASONS = {
+    "toomanyrequests": "too many requests",
+    "serviceunavailable": "service unavailable",
+    "badgateway": "bad gateway",
+    "gatewaytimeout": "gateway timeout",
+}
+_GLUED_REASON = re.compile(r"(" + "|".join(_GLUED_REASONS) + r")(?:error|exception)?\b")
 _SNAKE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
 _URL = re.compile(r"\bhttps?://\S+", re.I)
 # A status said by its reason phrase ("service unavailable" is a 503). Only phrases that mean nothing else:
@@ -591,7 +598,11 @@ _CAUSE_WORDS = frozenset(
 )
 _CRASH_ENTRIES = {"heroku": ("H10", "crash-loop"), "fly": ("crash-loop", "fly-max-restarts")}
 # What OpenAI calls the failures that other APIs name with the shared types.
-_OPENAI_NAMES = {"rate_limit_error": "rate_limit_exceeded", "authentication_error": "invalid_api_key"}
+_OPENAI_NAMES = {
+    "rate_limit_error": "rate_limit_exceeded",
+    "authentication_error": "invalid_api_key",
+    "not_found_error": "model_not_found",  # as the SDK's NotFoundError reads with OpenAI (`bot.apierrors`)
+}
 # What to offer first when a question about a platform says nothing specific ("our fly deploy is broken").
 _USUAL = {
     "fly": ("fly-not-listening", "fly-health-checks", "crash-loop"),
@@ -867,6 +878,23 @@ _TRANSLATIONS = {
     "요청": "requests",
     "메모리": "memory",
     "타임아웃": "timeout",
+    "上下文长度": "context length",  # "GPT-4模型上下文长度超限"
+    "上下文長度": "context length",
+    "上下文": "context",
+    "コンテキスト長": "context length",
+    "コンテキスト": "context",
+    "컨텍스트": "context",
+    "超限": "exceeded",
+    "限速": "rate limited",  # "OpenAI API被限速了怎么办？"
+    "限流": "rate limited",
+    "ロード時間": "load time",  # "初期ロード時間が長い"
+    "加载时间": "load time",
+    "載入時間": "load time",
+    "过负荷": "overloaded",
+    "過負荷": "overloaded",
+    "無効": "invalid",
+    "无效": "invalid",
+    "無效": "invalid",
 }
 # Longest first, so that a phrase is read before the words inside it ("限制地区" before "限制").
 _TRANSLATION_ORDER = sorted(_TRANSLATIONS.items(), key=lambda item: -len(item[0]))
@@ -1110,6 +1138,8 @@ class KnowledgeBase:
         # "RESQUE_PRE_SHUTDOWN_TIMEOUT", "max_token": a setting's name says its words; snake_case the entries
         # use themselves ("internal_port", "max_connections") stays whole.
         text = _SNAKE.sub(lambda m: m[0] if m[0] in self._vocabulary else m[0].replace("_", " "), text)
+        # Reason phrases glued into class names: "TooManyRequestsError", "Excon::Error::ServiceUnavailable".
+        text = _GLUED_REASON.sub(lambda m: _GLUED_REASONS[m[1]], text)
         # "TIME OUT", "timed out waiting": the entries say "timeout".
         text = re.sub(r"\btim(?:e|es|ed|ing)[ -]?out(s?)\b", r"timeout\1", text)
         words = set(_WORD.findall(_URL.sub(" ", text)))
@@ -1252,8 +1282,11 @@ class KnowledgeBase:
             others = [m for m in hits if m.entry is not timed]
             return Answer(question, "search", (Match(timed, hits[0].score), *others[:2]), evidence="phrase")
         vague = _VAGUE_WORDS - _CRASH_WORDS if platform in ("heroku", "fly") else _VAGUE_WORDS
+        # A status's reason phrase ("Not Found") says nothing beside its number; without one, "not found" is
+        # the symptom itself ("Model GPT-4 not found").
+        reason_words = _STATUS_WORDS if re.search(r"\b[1-5]\d\d\b", text) else _STATUS_WORDS - {"found"}
         specific = {
-            _stem(w) for w in words - _STOPWORDS - vague - _PLATFORM_WORDS - _STATUS_WORDS if len(w) >= 3
+            _stem(w) for w in words - _STOPWORDS - vague - _PLATFORM_WORDS - reason_words if len(w) >= 3
         }
         if platform in _AI_PLATFORMS and hits[0].entry.platform not in _AI_PLATFORMS:
             # "Openai request timeout?": with only an AI API named, the hosting platform's code of the same

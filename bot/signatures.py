@@ -245,6 +245,12 @@ API_WORDINGS = (
     _wording(
         r"billing hard limit has been reached|billing_hard_limit_reached", "insufficient_quota", "openai"
     ),
+    # A 429 whose type is `billing_not_active`: no payment method, or a cancelled or unpaid plan.
+    _wording(
+        r"billing_not_active|your account is not active, please check your billing details",
+        "insufficient_quota",
+        "openai",
+    ),
     _wording(r"error (?:communicating with|connecting to) openai", "connection_error", "openai"),
     # The other messages of OpenAI's error-code guide (platform.openai.com/docs/guides/error-codes).
     _wording(r"you must be a member of an organization to use the api", "invalid_api_key", "openai"),

@@ -1051,3 +1051,49 @@ def test_the_platform_cli_missing_on_a_laptop_is_not_a_crash(kb):
         "But when I execute heroku in the shell, it throws back bash: heroku: command not found"
     )
     assert answer.best is None or answer.best.code != "crash-loop"
+
+
+@pytest.mark.parametrize(
+    ("question", "code"),
+    [
+        # https://github.com/kharvd/gpt-cli/issues/33 : "not found" with no status number is the symptom
+        ("Model GPT-4 not found", "model_not_found"),
+        # https://github.com/marcolardera/chatgpt-cli/issues/29 : OpenAI's 404 is model_not_found, not the
+        # type Anthropic uses
+        ("Some models are missing (e.g. gpt-4)", "model_not_found"),
+        # https://github.com/Cerlancism/chatgpt-subtitle-translator/issues/34
+        ("ERROR max_tokens", "context_length_exceeded"),
+        # https://github.com/patterns-ai-core/langchainrb/issues/628 : a reason phrase glued into a class name
+        ("TooManyRequestsError when calling OpenAI API", "rate_limit_exceeded"),
+        # https://github.com/mckaywrigley/chatbot-ui/issues/695 : OpenAI's billing_not_active
+        (
+            "Your account is not active, please check your billing details on our website.",
+            "insufficient_quota",
+        ),
+        # https://blog.gitcode.com/c09fd5ecfa03487d1e8814aba0756fda.html
+        ("Langroid项目中GPT-4模型上下文长度超限问题解析", "context_length_exceeded"),
+        # https://github.com/chatboxai/chatbox/issues/410
+        ("OpenAI API被限速了怎么办？", "rate_limit_exceeded"),
+        # https://blog.gitcode.com/21bdcc3912be87e27b376fa0f3015705.html
+        ("PrivateGPT项目中的OpenAI上下文长度限制问题分析与解决方案", "context_length_exceeded"),
+        # https://github.com/volpe28v/DevHub/issues/35
+        ("heroku に上げたら初期ロード時間が長いので、対策必要。", "eco-sleeping"),
+    ],
+)
+def test_wordings_from_blind_sets_43_and_45(kb, question, code):
+    answer = kb.lookup(question)
+    assert answer.best is not None and answer.best.code == code
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Git, Heroku:预接收钩子被拒绝",  # https://duoke360.com/post/29159
+        "无法推送一些引用到 git@heroku.com",  # https://www.duoke360.com/post/29253
+        "Error al hacer git push heroku main",  # https://github.com/IIC2143/Syllabus-2022-2/issues/58
+    ],
+)
+def test_a_rejected_git_push_is_not_the_blank_app_page(kb, question):
+    # A push the build rejected has no entry of its own: H81 (an app with no code yet) is not it.
+    answer = kb.lookup(question)
+    assert answer.best is None or answer.best.code != "H81"

@@ -482,3 +482,14 @@ def test_a_diagnosis_of_an_sdk_class_alone_says_whose_meaning_it_gives(kb):
     assert any("both OpenAI's and Anthropic's SDKs" in n for n in d.notes)
     named = diagnose("openai.RateLimitError: Error code: 429", kb)
     assert not any("SDKs" in n for n in named.notes)
+
+
+def test_openai_s_billing_not_active_is_a_billing_problem_not_a_rate_limit(kb):
+    # https://github.com/BerriAI/litellm/issues/2743 : a 429 whose type says billing, not a rate limit
+    text = (
+        "OpenAIException - Error code: 429 - {'error': {'message': 'Your account is not active, please check "
+        "your billing details on our website.', 'type': 'billing_not_active', 'param': None, 'code': "
+        "'billing_not_active'}}"
+    )
+    d = diagnose(text, kb)
+    assert [f.code for f in d.findings] == ["insufficient_quota"]

@@ -1078,6 +1078,8 @@ def test_the_platform_cli_missing_on_a_laptop_is_not_a_crash(kb):
         ("PrivateGPT项目中的OpenAI上下文长度限制问题分析与解决方案", "context_length_exceeded"),
         # https://github.com/volpe28v/DevHub/issues/35
         ("heroku に上げたら初期ロード時間が長いので、対策必要。", "eco-sleeping"),
+        # https://github.com/rksm/org-ai/issues/43 : the API's host never answered
+        ("stuck on Contacting host: api.openai.com:443", "connection_error"),
     ],
 )
 def test_wordings_from_blind_sets_43_and_45(kb, question, code):

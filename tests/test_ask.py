@@ -1099,3 +1099,12 @@ def test_a_rejected_git_push_is_not_the_blank_app_page(kb, question):
     # A push the build rejected has no entry of its own: H81 (an app with no code yet) is not it.
     answer = kb.lookup(question)
     assert answer.best is None or answer.best.code != "H81"
+
+
+def test_an_upload_is_not_the_router_s_idle_client_connection(kb):
+    # https://github.com/strapi/strapi/issues/12601 : an upload that times out is the request timeout
+    assert kb.lookup("[Heroku] S3 upload timeout and workaround").best.code == "H12"  # type: ignore[union-attr]
+    # https://github.com/fossasia/open-event-server/issues/88 , https://github.com/jaydenseric/graphql-upload/issues/122
+    for question in ("error during uploading files to heroku server", "upload video with heroku server"):
+        answer = kb.lookup(question)
+        assert answer.best is None or answer.best.code != "H28"

@@ -892,6 +892,9 @@ _TRANSLATIONS = {
     "載入時間": "load time",
     "过负荷": "overloaded",
     "過負荷": "overloaded",
+    "sempre online": "always online",  # "Como manter seu app sempre online no Heroku?"
+    "siempre online": "always online",
+    "siempre en línea": "always online",
     "無効": "invalid",
     "无效": "invalid",
     "無效": "invalid",
@@ -1051,7 +1054,7 @@ class KnowledgeBase:
                 score *= 0.5
             score *= _COMMON.get(entry.code, 1.0)
             if crashed and entry.code in _CRASH_ENTRIES.get(platform or "", ()):
-                score *= 1.3  # "app crashed on heroku" is H10 / a crash loop before any rarer cause
+                score *= 1.5  # "app crashed on heroku" is H10 / a crash loop before any rarer cause
             # The status pages summarise codes; a symptom should land on the code itself.
             if entry.kind == "page":
                 score *= 0.85

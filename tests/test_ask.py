@@ -1108,3 +1108,17 @@ def test_an_upload_is_not_the_router_s_idle_client_connection(kb):
     for question in ("error during uploading files to heroku server", "upload video with heroku server"):
         answer = kb.lookup(question)
         assert answer.best is None or answer.best.code != "H28"
+
+
+@pytest.mark.parametrize(
+    ("question", "codes"),
+    [
+        # https://github.com/dbashford/mimosa/issues/178 : a crash while starting is a crash, not H20
+        ("Crashes on startup when deployed to Heroku", {"H10", "crash-loop"}),
+        # http://www.misselsoft.com.br/blog/tag/requisicoes/ : keeping an app "always online" is about sleep
+        ("Kaffeine – Como manter seu app sempre online no Heroku?", {"eco-sleeping"}),
+    ],
+)
+def test_wordings_from_blind_sets_47_and_48(kb, question, codes):
+    answer = kb.lookup(question)
+    assert answer.best is not None and answer.best.code in codes

@@ -892,6 +892,8 @@ _TRANSLATIONS = {
     "載入時間": "load time",
     "过负荷": "overloaded",
     "過負荷": "overloaded",
+    "令牌": "api key",  # one-api and other OpenAI-style gateways call the key a token: "未提供令牌"
+    "未提供": "missing",
     "sempre online": "always online",  # "Como manter seu app sempre online no Heroku?"
     "siempre online": "always online",
     "siempre en línea": "always online",

@@ -1117,6 +1117,8 @@ def test_an_upload_is_not_the_router_s_idle_client_connection(kb):
         ("Crashes on startup when deployed to Heroku", {"H10", "crash-loop"}),
         # http://www.misselsoft.com.br/blog/tag/requisicoes/ : keeping an app "always online" is about sleep
         ("Kaffeine – Como manter seu app sempre online no Heroku?", {"eco-sleeping"}),
+        # https://github.com/songquanpeng/one-api/issues/823 : an OpenAI-style gateway calls its key a token
+        ("未提供令牌", {"invalid_api_key", "AI-401"}),
     ],
 )
 def test_wordings_from_blind_sets_47_and_48(kb, question, codes):

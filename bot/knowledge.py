@@ -521,6 +521,7 @@ _PLATFORM_HINTS = {
     "fly": ("fly", "flyio", "fly.io", "machine", "machines", "flyctl", "smoke checks", "fly.toml"),
     "heroku": ("heroku", "dyno", "dynos", "router", "herokuapp", "buildpack", "buildpacks", "procfile"),
 }
+_PLATFORM_NAMES = frozenset({"fly", "flyio", "fly.io", "flyctl", "fly.toml", "heroku", "herokuapp"})
 # The other hosting platform's entries, Platform API included.
 _OTHER_HOST = {"fly": ("heroku", "heroku-platform"), "heroku": ("fly",)}
 _AI_PLATFORMS = ("heroku-ai", "openai", "anthropic")
@@ -1618,8 +1619,17 @@ def _platform_hint(text: str) -> str | None:
     if "heroku-platform" in evidence:
         return "heroku"
     words = f" {' '.join(_WORD.findall(text.replace('.', '')))} "
+
+    def said(hints: Iterable[str]) -> bool:
+        return any(f" {' '.join(_WORD.findall(h.replace('.', '')))} " in words for h in hints)
+
+    # A platform's own name before the words that only suggest it: "Heroku memory quota killing machine" is
+    # about Heroku, whatever "machine" suggests.
     for platform, hints in _PLATFORM_HINTS.items():
-        if any(f" {' '.join(_WORD.findall(h.replace('.', '')))} " in words for h in hints):
+        if said(h for h in hints if h in _PLATFORM_NAMES):
+            return platform
+    for platform, hints in _PLATFORM_HINTS.items():
+        if said(hints):
             return platform
     return None
 

@@ -1124,3 +1124,9 @@ def test_an_upload_is_not_the_router_s_idle_client_connection(kb):
 def test_wordings_from_blind_sets_47_and_48(kb, question, codes):
     answer = kb.lookup(question)
     assert answer.best is not None and answer.best.code in codes
+
+
+def test_a_platform_named_outweighs_a_word_that_only_suggests_the_other(kb):
+    # http://pawelgoscicki.com/categories/hosting/heroku/ : "machine" suggests Fly, "Heroku" says Heroku
+    answer = kb.lookup("Heroku memory quota killing machine")
+    assert answer.best is not None and answer.best.code in ("R14", "R15")

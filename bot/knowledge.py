@@ -379,6 +379,7 @@ _SAID_BY_OTHERS = {"request_too_large": re.compile(r"\btpm\b|tokens per min")}
 _COMMAND_NOT_FOUND = re.compile(r"\b(?:bash|sh|zsh): ([\w.-]+): command not found\b")
 _CLI_NAMES = frozenset({"heroku", "fly", "flyctl"})
 _GLUED_REASONS = {
+    "contextwindowexceeded": "context window exceeded",  # LiteLLM's ContextWindowExceededError
     "toomanyrequests": "too many requests",
     "serviceunavailable": "service unavailable",
     "badgateway": "bad gateway",
@@ -604,6 +605,8 @@ _OPENAI_NAMES = {
     "authentication_error": "invalid_api_key",
     "not_found_error": "model_not_found",  # as the SDK's NotFoundError reads with OpenAI (`bot.apierrors`)
 }
+# ... and what Anthropic calls OpenAI's own labels.
+_ANTHROPIC_NAMES = {openai: shared for shared, openai in _OPENAI_NAMES.items()}
 # What to offer first when a question about a platform says nothing specific ("our fly deploy is broken").
 _USUAL = {
     "fly": ("fly-not-listening", "fly-health-checks", "crash-loop"),
@@ -1118,8 +1121,9 @@ class KnowledgeBase:
             return Answer(question, "help", note=HELP_TEXT)
 
         codes, unknown = self._codes_in(text)
-        if platform == "openai":
-            renamed = (self.get(_OPENAI_NAMES[e.code]) if e.code in _OPENAI_NAMES else e for e in codes)
+        names = {"openai": _OPENAI_NAMES, "anthropic": _ANTHROPIC_NAMES}.get(platform or "")
+        if names:  # "Claude Rate Limit Exceeded": OpenAI's label in words, said of Anthropic's API
+            renamed = (self.get(names[e.code]) if e.code in names else e for e in codes)
             codes = list(dict.fromkeys(e for e in renamed if e is not None))
         if codes and all(e.code.lower() in FAMILY_TYPES for e in codes):
             # "'type': 'invalid_request_error'" beside "The model o1 does not exist or you do not have access
@@ -1147,7 +1151,7 @@ class KnowledgeBase:
         # Reason phrases glued into class names: "TooManyRequestsError", "Excon::Error::ServiceUnavailable".
         text = _GLUED_REASON.sub(lambda m: _GLUED_REASONS[m[1]], text)
         # "TIME OUT", "timed out waiting": the entries say "timeout".
-        text = re.sub(r"\btim(?:e|es|ed|ing)[ -]?out(s?)\b", r"timeout\1", text)
+        text = re.sub(r"\btim(?:e|es|ed|ing)?[ -]?out(s?)\b", r"timeout\1", text)  # and "timout"
         words = set(_WORD.findall(_URL.sub(" ", text)))
         family = self._family(text, words)
         if family:

@@ -1130,3 +1130,27 @@ def test_a_platform_named_outweighs_a_word_that_only_suggests_the_other(kb):
     # http://pawelgoscicki.com/categories/hosting/heroku/ : "machine" suggests Fly, "Heroku" says Heroku
     answer = kb.lookup("Heroku memory quota killing machine")
     assert answer.best is not None and answer.best.code in ("R14", "R15")
+
+
+@pytest.mark.parametrize(
+    ("question", "code"),
+    [
+        # https://github.com/ogx-ai/ogx/issues/2536 : LiteLLM's class for the context limit
+        ("RAG sometimes fails with ContextWindowExceededError", "context_length_exceeded"),
+        # https://github.com/open-wa/wa-automate-deploy-heroku/issues/125
+        ("App keep crashing at startup", "crash-loop"),
+        # https://github.com/lyfe00011/whatsapp-bot-md/issues/117 : Heroku's state change, cut short
+        ("starting to crashed", "crash-loop"),
+        # https://github.com/n3d1117/chatgpt-telegram-bot/issues/434
+        ("Cannot use model gpt-4", "model_not_found"),
+        # https://github.com/siddartha19/investormate/issues/3 : OpenAI's label in words, Anthropic named
+        ("Anthropic model not found error", "not_found_error"),
+        # https://docs.typingmind.com/troubleshooting/error-429:-claude-rate-limit-exceeded
+        ("Error 429: Claude Rate Limit Exceeded", "rate_limit_error"),
+        # https://github.com/riverscuomo/spotkin_server/issues/32 : "timout", and the router's 30 s
+        ("work around heroku 30 sec timout", "H12"),
+    ],
+)
+def test_wordings_from_blind_sets_49_and_50(kb, question, code):
+    answer = kb.lookup(question)
+    assert answer.best is not None and answer.best.code == code

@@ -79,11 +79,13 @@ class Table:
 
 @dataclass(frozen=True)
 class Variant:
-    """How another API's error of the same type reads: its own summary, fixes and docs."""
+    """How another API's error of the same type reads: its own summary, fixes and docs, and what it looks
+    like there ("" when the variant has no example: the entry's own is another API's body)."""
 
     summary: str
     fixes: tuple[str, ...]
     docs: str
+    example: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ class Entry:
             summary=variant.summary,
             fixes=variant.fixes,
             docs=variant.docs,
+            example=variant.example,
             causes=(),
             notes=(),
             table=None,
@@ -282,6 +285,7 @@ def _entry(raw: dict[str, Any], where: str) -> Entry:
             " ".join(str(raw_variant["summary"]).split()),
             _strings(raw_variant.get("fixes"), where, f"elsewhere.{provider}.fixes", min_items=1),
             raw_variant["docs"],
+            " ".join(str(raw_variant.get("example", "")).split()),
         )
     return Entry(
         code=raw["code"].strip(),

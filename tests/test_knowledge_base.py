@@ -191,3 +191,21 @@ def test_an_entry_without_a_source_is_refused(tmp_path):
     (tmp_path / "heroku.yml").write_text(yaml.safe_dump(doc), encoding="utf-8")
     with pytest.raises(KnowledgeError, match="source"):
         load_entries(tmp_path)
+
+
+def test_each_provider_variant_shows_that_provider_s_error_and_diagnoses_as_it(kb):
+    """An Anthropic or OpenAI reading of a shared entry shows that API's own body (not Heroku AI's), and a
+    paste of it is diagnosed as that entry, for that API."""
+    from bot.diagnose import diagnose
+
+    variants = [(e, p, v) for e in kb.entries for p, v in e.elsewhere.items()]
+    assert variants
+    for entry, provider, variant in variants:
+        shown = entry.for_provider(provider)
+        assert shown.example == variant.example
+        if variant.example:
+            findings = diagnose(variant.example, kb).findings
+            assert [(f.code, f.platform) for f in findings][:1] == [(entry.code, provider)], (
+                entry.code,
+                provider,
+            )

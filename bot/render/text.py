@@ -37,7 +37,8 @@ def render_entry(entry: Entry, *, fixes: int = 3, where: Where | None = None) ->
     if entry.notes:
         lines.append("Good to know:")
         lines += [f"  • {n}" for n in entry.notes[:3]]
-    lines.append(f"Looks like: {entry.example}")
+    if entry.example:
+        lines.append(f"Looks like: {entry.example}")
     if entry.related:
         lines.append(f"Related: {', '.join(entry.related)}")
     return "\n".join(lines)

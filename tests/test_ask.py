@@ -1154,3 +1154,25 @@ def test_a_platform_named_outweighs_a_word_that_only_suggests_the_other(kb):
 def test_wordings_from_blind_sets_49_and_50(kb, question, code):
     answer = kb.lookup(question)
     assert answer.best is not None and answer.best.code == code
+
+
+@pytest.mark.parametrize(
+    ("question", "wrong"),
+    [
+        # https://github.com/PostgREST/postgrest-heroku/issues/3 : "hangs" is not Node's "socket hang up" (H13)
+        ("Heroku image hangs on request", "H13"),
+        # https://github.com/Aider-AI/aider/issues/1869
+        ("Aider never hangs and did not recover after this issue", "H13"),
+        # https://github.com/mattermost/mattermost/issues/8538 : "version" is not the Platform API's Accept header
+        ("Cannot install latest version on Heroku", "not_acceptable"),
+    ],
+)
+def test_a_word_inside_another_entry_s_phrase_is_not_that_entry(kb, question, wrong):
+    answer = kb.lookup(question)
+    assert answer.best is None or answer.best.code != wrong
+
+
+def test_an_invalid_model_name_said_of_claude_is_anthropic_s_not_found(kb):
+    # https://github.com/anomalyco/opencode/issues/1188
+    answer = kb.lookup("BUG: Claude Opus 4 - AI_APICallError: system: Invalid model name")
+    assert answer.best is not None and answer.best.code == "not_found_error"

@@ -582,14 +582,20 @@ def test_the_confidence_of_each_kind_of_evidence_is_what_real_questions_measure(
 
 
 def test_a_guess_from_words_says_so_and_an_exact_code_does_not(kb):
+    from bot.knowledge import CONFIDENCE
+
     # https://github.com/puma/puma/issues/1047 (held-out questions-5): matched on words alone
     guess = kb.lookup("Memory usage keeps increasing")
     assert guess.evidence == "words" and guess.confidence < 0.85
-    assert render_answer(guess).startswith("Best guess from your words (right 79% of the time)")
+    assert render_answer(guess).startswith(
+        f"Best guess from your words (right {CONFIDENCE['words']:.0%} of the time)"
+    )
     sure = kb.lookup("what is R15?")
     assert (sure.evidence, sure.confidence, sure.guess_note) == ("code", 1.0, "")
     assert not render_answer(sure).startswith("Best guess")
-    assert answer_json(guess)["evidence"] == "words" and answer_json(guess)["confidence"] == 0.79
+    assert (
+        answer_json(guess)["evidence"] == "words" and answer_json(guess)["confidence"] == CONFIDENCE["words"]
+    )
 
 
 def test_slack_answers_every_real_question_as_dynodoc_ask_does(kb):

@@ -263,8 +263,6 @@ API_WORDINGS = (
     _wording(r"server_is_overloaded", "server_error", "openai"),
     _wording(r"invalid x-api-key", "authentication_error", "anthropic"),
     _wording(r"your credit balance is too low", "billing_error", "anthropic"),
-    # Anthropic reports the context limit as an invalid_request_error whose message says which.
-    _wording(r"prompt is too long: \d", "context_length_exceeded", "anthropic"),
     _wording(r"would exceed (?:the|your) (?:organization's )?rate limit", "rate_limit_error", "anthropic"),
     _wording(r"\b529\b\W{0,3}(?:\{[^}]{0,40})?overloaded|overloaded_error", "overloaded_error", "anthropic"),
     # LiteLLM's wrapper: "litellm.InternalServerError: AnthropicException - Overloaded"

@@ -463,16 +463,31 @@ def test_a_start_error_is_quoted_whole_once_and_cut_at_300_characters():
     assert [f.cause for f in crashed] == ["crash", "health-check"]  # a crash already found is not added again
 
 
-def test_openais_region_block_is_diagnosed_as_such(kb):
-    # https://github.com/home-assistant/core/issues/120072
-    paste = (
-        "Sorry, I had a problem talking to OpenAI: Error code: 403 - {'error': {'code': "
-        "'unsupported_country_region_territory', 'message': 'Country, region, or territory not supported', "
-        "'param': None, 'type': 'request_forbidden'}}"
-    )
+@pytest.mark.parametrize(
+    ("paste", "code", "status"),
+    [
+        # https://github.com/home-assistant/core/issues/120072
+        (
+            "Sorry, I had a problem talking to OpenAI: Error code: 403 - {'error': {'code': "
+            "'unsupported_country_region_territory', 'message': 'Country, region, or territory not supported', "
+            "'param': None, 'type': 'request_forbidden'}}",
+            "unsupported_country_region_territory",
+            403,
+        ),
+        # https://github.com/BerriAI/litellm/issues/2743 : a 429 whose type says billing, not a rate limit
+        (
+            "OpenAIException - Error code: 429 - {'error': {'message': 'Your account is not active, please check "
+            "your billing details on our website.', 'type': 'billing_not_active', 'param': None, 'code': "
+            "'billing_not_active'}}",
+            "insufficient_quota",
+            429,
+        ),
+    ],
+)
+def test_openai_errors_whose_type_is_not_their_meaning(kb, paste, code, status):
     d = diagnose(paste, kb)
-    assert [f.code for f in d.findings] == ["unsupported_country_region_territory"]
-    assert d.findings[0].api.api == "openai" and d.findings[0].api.status == 403
+    assert [f.code for f in d.findings] == [code]
+    assert d.findings[0].api.api == "openai" and d.findings[0].api.status == status
 
 
 def test_a_diagnosis_of_an_sdk_class_alone_says_whose_meaning_it_gives(kb):
@@ -482,14 +497,3 @@ def test_a_diagnosis_of_an_sdk_class_alone_says_whose_meaning_it_gives(kb):
     assert any("both OpenAI's and Anthropic's SDKs" in n for n in d.notes)
     named = diagnose("openai.RateLimitError: Error code: 429", kb)
     assert not any("SDKs" in n for n in named.notes)
-
-
-def test_openai_s_billing_not_active_is_a_billing_problem_not_a_rate_limit(kb):
-    # https://github.com/BerriAI/litellm/issues/2743 : a 429 whose type says billing, not a rate limit
-    text = (
-        "OpenAIException - Error code: 429 - {'error': {'message': 'Your account is not active, please check "
-        "your billing details on our website.', 'type': 'billing_not_active', 'param': None, 'code': "
-        "'billing_not_active'}}"
-    )
-    d = diagnose(text, kb)
-    assert [f.code for f in d.findings] == ["insufficient_quota"]

@@ -364,6 +364,20 @@ def test_tail_mode_keeps_a_session_open_and_reopens_it(heroku, store):
     assert (requests, errors) == (totals["requests"], totals["errors"])
 
 
+def test_a_tail_stopped_by_closing_its_client_ends_quietly(heroku):
+    # Shutting down sets the tail's stop and closes the shared client at once; a tail thread between two
+    # sessions then met a closed client and died with a RuntimeError (seen once in a CI run).
+    source = HerokuLogs(API_KEY, base_url=heroku.url, policy=RetryPolicy(base=0.01))
+    stop = threading.Event()
+
+    def shut_down() -> None:  # as poll_forever's `finally` does, right as a session opens
+        stop.set()
+        source.close()
+
+    source.tail("shop-api", lambda line: None, stop, on_open=shut_down)  # returns; nothing raised
+    assert stop.is_set() and len(heroku.requests_to("POST", "/apps/shop-api/")) == 1
+
+
 def test_polling_without_the_key_is_a_one_line_config_error(monkeypatch, capsys):
     monkeypatch.setenv("DYNODOC_APPS", "heroku:shop-api,fly:shop-fly")
     monkeypatch.setenv("FLY_API_TOKEN", "fm2_whatever0000000000000000")

@@ -243,3 +243,9 @@ class HerokuLogs(PlatformClient):
                 failures += 1
                 wait = exc.wait if exc.wait is not None else self.policy.backoff(min(failures, 6))
                 stop.wait(min(wait, max(self.policy.max_wait, self.policy.cap)))
+            except RuntimeError:
+                # Shutting down closes the client to end a quiet stream at once; httpx then refuses the
+                # next request. That is the end of the tail, not a failure.
+                if stop.is_set():
+                    return
+                raise

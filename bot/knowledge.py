@@ -1222,8 +1222,11 @@ class KnowledgeBase:
                 # Not kind "status": those use their note as the status's label.
                 return Answer(question, "search", ranked, note, evidence="status")
         if status:
-            if platform is None and not self._specific_words(words, status_of=status):
-                # "503 errors": a status alone, on no named platform, is a dozen different failures.
+            narrowing = {_stem(w) for w in self._specific_words(words, status_of=status)}
+            if platform is None and not any(narrowing & self._names[m.entry.code] for m in status.matches):
+                # "503 errors": a status alone, on no named platform, is a dozen different failures; so is
+                # one beside words that fit none of its entries ("getting 404 while using the plugin" is
+                # the app's own 404, not Heroku's no-such-app page).
                 return Answer(
                     question,
                     "unsure",

@@ -1142,3 +1142,24 @@ def test_an_invalid_model_name_said_of_claude_is_anthropic_s_not_found(kb):
 def test_wordings_from_blind_sets_39_to_52(kb, question, code):
     answer = kb.lookup(question)
     assert answer.best is not None and answer.best.code == code
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # https://github.com/davila7/claude-code-templates/issues/99
+        "getting 404 while using the plugin",
+        # https://github.com/microsoft/JARVIS/issues/72 : the app's own 404, not Heroku's "no such app" page
+        "I seems to have deploy the server successfully, but a 404 error is returned in the web API",
+        # https://community.fly.io/t/serverless-cold-start-causes-nginx-502-bad-gateway-fastapi-nginx-docker/24457
+        "For about 2–3 seconds, I consistently get 502 Bad Gateway (nginx) errors.",
+    ],
+)
+def test_a_status_on_no_platform_with_words_that_fit_none_of_its_entries_is_not_sure(kb, question):
+    answer = kb.lookup(question)
+    assert answer.kind == "unsure" and answer.candidates
+
+
+def test_a_status_with_words_that_name_one_of_its_entries_is_still_answered(kb):
+    # https://github.com/rsimon/immarkus/issues/338
+    assert kb.lookup("Claude Opus model is giving a 404").best.code == "not_found_error"  # type: ignore[union-attr]

@@ -736,6 +736,13 @@ _BOOT_WINDOW = re.compile(r"\b(?:60|90|120|180) ?-?(?:s|secs?|seconds?)\b")
 _STARTUP = re.compile(r"\b(?:startup|start ?up|boot|boots|booting|starting up)\b")
 _BOOTING = re.compile(r"\b(?:start|starts|startup|boot|boots|booting|launch|deploy|deploying|bind|binding)\b")
 # ... or, on Heroku, an app stopped at that mark: "App stops after 60s in heroku" (not a request cut off).
+# Something that stopped answering after a while, not at once (an Eco dyno's sleep).
+_A_WHILE_LATER = re.compile(
+    r"\bafter (?:some time|a while|an? hour|(?:\d+ ?-? ?)?\d+ ?(?:min|mins|minutes|hours?)\b)"
+)
+_GONE_QUIET = re.compile(
+    r"\b(?:offline|stops?|stopped|dies|died|goes down|went down|shuts? down|sleeps?|turns? off)\b"
+)
 _STOPPED = re.compile(r"\b(?:stops|stopped|killed|dies|died|shuts down|shut down|exits|exited)\b")
 
 
@@ -1249,6 +1256,17 @@ class KnowledgeBase:
 
         if words and words <= _HELP_WORDS | _STOPWORDS:
             return Answer(question, "help", note=HELP_TEXT)
+        sleeping = self.get("eco-sleeping")
+        if sleeping and platform == "heroku" and _A_WHILE_LATER.search(text) and _GONE_QUIET.search(text):
+            # "Heroku bot keeps going offline after some time": an Eco dyno sleeps after 30 minutes without
+            # web traffic (the dyno is stopped with SIGTERM, hence exit 143 beside it).
+            beside = self.get("exit-143")
+            return Answer(
+                question,
+                "search",
+                (Match(sleeping, 1.0), *([Match(beside, 0.5)] if beside else [])),
+                evidence="phrase",
+            )
         boot = self.get("R10")
         stopped = platform == "heroku" and _STOPPED.search(text) and not re.search(r"\brequests?\b", text)
         if (

@@ -1163,3 +1163,9 @@ def test_a_status_on_no_platform_with_words_that_fit_none_of_its_entries_is_not_
 def test_a_status_with_words_that_name_one_of_its_entries_is_still_answered(kb):
     # https://github.com/rsimon/immarkus/issues/338
     assert kb.lookup("Claude Opus model is giving a 404").best.code == "not_found_error"  # type: ignore[union-attr]
+
+
+def test_a_heroku_app_that_goes_quiet_after_a_while_is_an_eco_dyno_asleep(kb):
+    # https://github.com/automuteus/automuteus/issues/169
+    answer = kb.lookup("Heroku bot keeps going offline after some time")
+    assert [m.entry.code for m in answer.matches] == ["eco-sleeping", "exit-143"]

@@ -1260,11 +1260,11 @@ class KnowledgeBase:
         if sleeping and platform == "heroku" and _A_WHILE_LATER.search(text) and _GONE_QUIET.search(text):
             # "Heroku bot keeps going offline after some time": an Eco dyno sleeps after 30 minutes without
             # web traffic (the dyno is stopped with SIGTERM, hence exit 143 beside it).
-            beside = self.get("exit-143")
+            sigterm = self.get("exit-143")
             return Answer(
                 question,
                 "search",
-                (Match(sleeping, 1.0), *([Match(beside, 0.5)] if beside else [])),
+                (Match(sleeping, 1.0), *([Match(sigterm, 0.5)] if sigterm else [])),
                 evidence="phrase",
             )
         boot = self.get("R10")

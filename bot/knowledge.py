@@ -736,6 +736,8 @@ _BOOT_WINDOW = re.compile(r"\b(?:60|90|120|180) ?-?(?:s|secs?|seconds?)\b")
 _STARTUP = re.compile(r"\b(?:startup|start ?up|boot|boots|booting|starting up)\b")
 _BOOTING = re.compile(r"\b(?:start|starts|startup|boot|boots|booting|launch|deploy|deploying|bind|binding)\b")
 # ... or, on Heroku, an app stopped at that mark: "App stops after 60s in heroku" (not a request cut off).
+# A release: what a crash that began with it points to.
+_RELEASED = re.compile(r"\b(?:deploy\w*|push(?:ed|ing)?|releases?|released|rollout|redeploy\w*)\b")
 # Something that stopped answering after a while, not at once (an Eco dyno's sleep).
 _A_WHILE_LATER = re.compile(
     r"\bafter (?:some time|a while|an? hour|(?:\d+ ?-? ?)?\d+ ?(?:min|mins|minutes|hours?)\b)"
@@ -1256,6 +1258,23 @@ class KnowledgeBase:
 
         if words and words <= _HELP_WORDS | _STOPWORDS:
             return Answer(question, "help", note=HELP_TEXT)
+        crash = self.get("crash-loop")
+        if (
+            crash
+            and platform is None  # on a named platform its own crash code is ranked by the search below
+            and _CRASH_WORDS & words
+            and not _CAUSE_WORDS & words
+            and _RELEASED.search(text)
+        ):
+            # "App Crash after latest push", "Newly deployed app crashes": a crash that came with a release
+            # is the crash loop on either platform (roll back first); H10 is what Heroku's router logs.
+            h10 = self.get("H10")
+            return Answer(
+                question,
+                "search",
+                (Match(crash, 1.0), *([Match(h10, 0.5)] if h10 else [])),
+                evidence="phrase",
+            )
         sleeping = self.get("eco-sleeping")
         if sleeping and platform == "heroku" and _A_WHILE_LATER.search(text) and _GONE_QUIET.search(text):
             # "Heroku bot keeps going offline after some time": an Eco dyno sleeps after 30 minutes without

@@ -1169,3 +1169,22 @@ def test_a_heroku_app_that_goes_quiet_after_a_while_is_an_eco_dyno_asleep(kb):
     # https://github.com/automuteus/automuteus/issues/169
     answer = kb.lookup("Heroku bot keeps going offline after some time")
     assert [m.entry.code for m in answer.matches] == ["eco-sleeping", "exit-143"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Newly deployed app crashes",  # https://github.com/thoughtbot/suspenders/issues/247
+        # https://github.com/chrismcg/heroku-buildpack-elixir-mix-release/issues/3
+        "App crashing following deployment - no child process",
+        "App Crash after latest push",  # https://github.com/NodeBB/NodeBB/issues/1841
+    ],
+)
+def test_a_crash_that_came_with_a_release_is_the_crash_loop(kb, question):
+    answer = kb.lookup(question)
+    assert [m.entry.code for m in answer.matches] == ["crash-loop", "H10"]
+
+
+def test_a_crash_with_nothing_more_said_is_still_not_sure(kb):
+    # https://github.com/heroku/heroku-repo/issues/64 : no release, no cause, no platform
+    assert kb.lookup("app crashes").kind == "unsure"

@@ -390,6 +390,9 @@ _GLUED_REASONS = {
     "gatewaytimeout": "gateway timeout",
 }
 _GLUED_REASON = re.compile(r"(" + "|".join(_GLUED_REASONS) + r")(?:error|exception)?\b")
+_SLUG_SIZE = re.compile(
+    r"\bslug\b.{0,40}\b(?:size|too large|too big|exceed\w*|\d+ ?mb)\b|\b(?:exceed\w*|reduce|too large)\b.{0,30}\bslug\b"
+)
 _SNAKE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
 _URL = re.compile(r"\bhttps?://\S+", re.I)
 # A status said by its reason phrase ("service unavailable" is a 503). Only phrases that mean nothing else:
@@ -690,6 +693,13 @@ AMBIGUOUS_CLAUDE = (
 )
 AMBIGUOUS_SDK = "OpenAI's and Anthropic's SDKs both raise `{cls}`; this is {provider}'s meaning."
 UNSURE_HEAD = "I'm not sure which of these you mean."  # a card says it in its header instead
+# https://devcenter.heroku.com/articles/slug-compiler : the build's limits, which no error code covers.
+SLUG_SIZE_TEXT = (
+    "A slug that is too big is a build failure, not a runtime error code, so no entry here covers it: "
+    "Heroku refuses a compiled slug over 500 MB and warns from 300 MB. The build output says what takes the "
+    "room; keep files out of the slug with `.slugignore`, leave dev dependencies and caches out of the build, "
+    "and move large assets to object storage."
+)
 UNSURE_TEXT = (
     UNSURE_HEAD + " Paste a log line or the error body and I'll diagnose it; or ask about one of them:"
 )
@@ -1158,6 +1168,10 @@ class KnowledgeBase:
                 note=f"{unknown[0]} is not a known {self._platform_of(unknown[0])} code.",
             )
 
+        if _SLUG_SIZE.search(text):
+            # Heroku refuses a build whose compiled slug is too big: a build failure, with no error code of
+            # its own, that every code's words only brushed (R17's "slug checksum").
+            return Answer(question, "help", note=SLUG_SIZE_TEXT)
         # "RESQUE_PRE_SHUTDOWN_TIMEOUT", "max_token": a setting's name says its words; snake_case the entries
         # use themselves ("internal_port", "max_connections") stays whole.
         text = _SNAKE.sub(lambda m: m[0] if m[0] in self._vocabulary else m[0].replace("_", " "), text)

@@ -1188,3 +1188,26 @@ def test_a_crash_that_came_with_a_release_is_the_crash_loop(kb, question):
 def test_a_crash_with_nothing_more_said_is_still_not_sure(kb):
     # https://github.com/heroku/heroku-repo/issues/64 : no release, no cause, no platform
     assert kb.lookup("app crashes").kind == "unsure"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # https://github.com/pycaret/deployment-heroku/issues/3
+        "pycaret 2.2.3 and streamlit - heroku exceeds 500MB slug size limit for Free dyno",
+        "Slug size exceeds 300mb",  # https://github.com/btubbs/heroku-buildpack-shiny/issues/7
+    ],
+)
+def test_a_slug_too_big_is_a_build_failure_no_code_covers(kb, question):
+    from bot.render.cards import answer_card_blocks
+    from fakes.slack import block_problems
+
+    answer = kb.lookup(question)
+    assert answer.matches == () and "500 MB" in answer.note and ".slugignore" in answer.note
+    assert block_problems(answer_card_blocks(answer)) == []
+
+
+def test_codes_said_beside_the_slug_size_are_still_answered(kb):
+    # https://github.com/heroku/heroku-repo/issues/121
+    answer = kb.lookup("R14 and R10 erro with H10 and H20 ho can i redure slug size")
+    assert answer.best is not None and answer.best.code in ("R14", "R10", "H10", "H20")

@@ -1199,8 +1199,9 @@ def test_a_crash_with_nothing_more_said_is_still_not_sure(kb):
     ],
 )
 def test_a_slug_too_big_is_a_build_failure_no_code_covers(kb, question):
-    from bot.render.cards import answer_card_blocks
     from fakes.slack import block_problems
+
+    from bot.render.cards import answer_card_blocks
 
     answer = kb.lookup(question)
     assert answer.matches == () and "500 MB" in answer.note and ".slugignore" in answer.note

@@ -919,6 +919,12 @@ _TRANSLATIONS = {
     "載入時間": "load time",
     "过负荷": "overloaded",
     "過負荷": "overloaded",
+    "应用出现错误": "application error",  # Heroku's error page, as it is called in other languages
+    "应用程序错误": "application error",
+    "應用程式錯誤": "application error",
+    "アプリケーションエラー": "application error",
+    "error de aplicación": "application error",
+    "erro de aplicação": "application error",
     "令牌": "api key",  # one-api and other OpenAI-style gateways call the key a token: "未提供令牌"
     "未提供": "missing",
     "sempre online": "always online",  # "Como manter seu app sempre online no Heroku?"

@@ -1212,3 +1212,8 @@ def test_codes_said_beside_the_slug_size_are_still_answered(kb):
     # https://github.com/heroku/heroku-repo/issues/121
     answer = kb.lookup("R14 and R10 erro with H10 and H20 ho can i redure slug size")
     assert answer.best is not None and answer.best.code in ("R14", "R10", "H10", "H20")
+
+
+def test_heroku_s_application_error_page_named_in_chinese_is_that_page(kb):
+    # https://github.com/bclswl0827/v2ray-heroku/issues/33 : both labelers say the 503 page
+    assert kb.lookup("应用出现错误").best.code == "HTTP-503"  # type: ignore[union-attr]

@@ -1196,7 +1196,11 @@ class KnowledgeBase:
             # "bash: gunicorn: command not found" in a dyno's log: the start command's program was never
             # installed, so the process exits (status 127) at every start. Not the Platform API's not_found.
             beside = tuple(Match(e, 0.5) for e in map(self.get, ("H10", "exit-1")) if e)
-            return Answer(question, "search", (Match(crash, 1.0), *beside))
+            note = (
+                f"The shell found no `{missing.group(1)}`: the start command names a program the build never "
+                "installed. Add it to the app's dependencies, or fix the command in the Procfile (or CMD)."
+            )
+            return Answer(question, "search", (Match(crash, 1.0), *beside), note)
         named = _NAMED_EXIT.search(text)
         exit_entry = self.get(f"exit-{named.group(1)}") if named else None
         if exit_entry:  # "Error 137", "(exit 143)": the exit status is the question, whatever else it says

@@ -996,6 +996,13 @@ def test_request_too_large_without_tpm_is_still_the_413(kb):
     assert kb.lookup("Computer-Use: Request too large").best.code == "request_too_large"  # type: ignore[union-attr]
 
 
+def test_a_program_missing_from_the_build_is_named_in_the_answer(kb):
+    # https://github.com/kuharan/IPL-ML-2018/issues/3
+    answer = kb.lookup("Heroku bash: gunicorn: command not found")
+    assert answer.best is not None and answer.best.code == "crash-loop"
+    assert "`gunicorn`" in answer.note and "dependencies" in answer.note
+
+
 def test_the_platform_cli_missing_on_a_laptop_is_not_a_crash(kb):
     # https://github.com/heroku/legacy-cli/issues/1297
     answer = kb.lookup(

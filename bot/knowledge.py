@@ -745,7 +745,6 @@ _CUT_OFF = re.compile(
 _BOOT_WINDOW = re.compile(r"\b(?:60|90|120|180) ?-?(?:s|secs?|seconds?)\b")
 _STARTUP = re.compile(r"\b(?:startup|start ?up|boot|boots|booting|starting up)\b")
 _BOOTING = re.compile(r"\b(?:start|starts|startup|boot|boots|booting|launch|deploy|deploying|bind|binding)\b")
-# ... or, on Heroku, an app stopped at that mark: "App stops after 60s in heroku" (not a request cut off).
 # A release: what a crash that began with it points to.
 _RELEASED = re.compile(r"\b(?:deploy\w*|push(?:ed|ing)?|releases?|released|rollout|redeploy\w*)\b")
 # Something that stopped answering after a while, not at once (an Eco dyno's sleep).
@@ -755,6 +754,8 @@ _A_WHILE_LATER = re.compile(
 _GONE_QUIET = re.compile(
     r"\b(?:offline|stops?|stopped|dies|died|goes down|went down|shuts? down|sleeps?|turns? off)\b"
 )
+# ... beside _BOOT_WINDOW or, on Heroku, an app stopped at that mark: "App stops after 60s in heroku" (not a
+# request cut off).
 _STOPPED = re.compile(r"\b(?:stops|stopped|killed|dies|died|shuts down|shut down|exits|exited)\b")
 
 

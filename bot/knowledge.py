@@ -1283,7 +1283,6 @@ class KnowledgeBase:
 
         if words and words <= _HELP_WORDS | _STOPWORDS:
             return Answer(question, "help", note=HELP_TEXT)
-        crash = self.get("crash-loop")
         if (
             crash
             and platform is None  # on a named platform its own crash code is ranked by the search below

@@ -1257,6 +1257,24 @@ class KnowledgeBase:
                 return Answer(question, "search", ranked, note, evidence="status")
         if status:
             narrowing = {_stem(w) for w in self._specific_words(words, status_of=status)}
+            number = int(status.note.removeprefix("HTTP "))
+            of_api = [
+                e
+                for e in self.entries
+                if e.platform in _AI_PLATFORMS and number in e.statuses and narrowing & self._names[e.code]
+            ]
+            if (
+                platform is None
+                and of_api
+                and not any(narrowing & self._names[m.entry.code] for m in status.matches)
+            ):
+                # "402 Insufficient credits": words that fit an API's error with that status, and none of the
+                # hosting platform's, say it is the API the app calls.
+                scores = {m.entry.code: m.score for m in self.search(text, limit=40)}
+                of_api.sort(key=lambda e: -scores.get(e.code, 0.0))
+                return Answer(
+                    question, "search", (*map(Match, of_api[:3], [1.0, 0.8, 0.8]),), evidence="status"
+                )
             if platform is None and not any(narrowing & self._names[m.entry.code] for m in status.matches):
                 # "503 errors": a status alone, on no named platform, is a dozen different failures; so is
                 # one beside words that fit none of its entries ("getting 404 while using the plugin" is

@@ -1172,6 +1172,16 @@ def test_a_status_with_words_that_name_one_of_its_entries_is_still_answered(kb):
     assert kb.lookup("Claude Opus model is giving a 404").best.code == "not_found_error"  # type: ignore[union-attr]
 
 
+def test_a_status_whose_words_fit_an_api_error_of_that_status_is_that_apis(kb):
+    # https://github.com/hassanmsthf11/unlimited-claude-AI/issues/22 : OpenRouter's 402 body, no platform
+    # named. Heroku's 402 is a delinquent account; "credits" is what Anthropic's 402, billing_error, is about.
+    answer = kb.lookup(
+        '"error": "402 Insufficient credits. Add more using https://openrouter.ai/settings/credits"'
+    )
+    assert answer.kind == "search" and answer.best.code == "billing_error"  # type: ignore[union-attr]
+    assert answer.evidence == "status"
+
+
 def test_a_heroku_app_that_goes_quiet_after_a_while_is_an_eco_dyno_asleep(kb):
     # https://github.com/automuteus/automuteus/issues/169
     answer = kb.lookup("Heroku bot keeps going offline after some time")

@@ -590,7 +590,11 @@ _VAGUE_WORDS = frozenset(
     reachable respond responding response responds info support more url send sending request requests
     message messages unknown bug bugs push pushed pushing startup restart restarted restarting instance log logs logging tail show shows visible recent stdout
     tried again recover recovering causes cause fixes fixing solution solutions solve solved resolve resolved
-    troubleshoot troubleshooting guide tips failures outage outages""".split()
+    troubleshoot troubleshooting guide tips failures outage outages could need without find allow second stuck
+    cut doesn didn isn wasn aren couldn wouldn shouldn haven hasn"""
+    # What a question is about, not what went wrong with it: "postgres-ha or postgres-flex?", "Sidekiq is not
+    # running", "ERROR WHEN I CHAT WITH THE BOT" name no failure an entry explains.
+    """ postgres postgresql sidekiq node gunicorn chat module static""".split()
 )
 # "My app crashes" fits a dozen entries; "app crash on Heroku" is H10 or a crash loop.
 # What comes with a status number without saying anything more: "HTTP 503", "status code 503", the reason

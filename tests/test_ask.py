@@ -1172,6 +1172,22 @@ def test_a_status_with_words_that_name_one_of_its_entries_is_still_answered(kb):
     assert kb.lookup("Claude Opus model is giving a 404").best.code == "not_found_error"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "postgres-ha or postgres-flex?",  # https://github.com/fly-apps/postgres-flex/issues/116
+        "ERROR WHEN I CHAT WITH THE BOT",  # https://github.com/Zero6992/chatGPT-discord-bot/issues/443
+        # https://github.com/sidekiq/sidekiq/issues/4278
+        "Sidekiq is not running in Heroku dyno and there are no errors in logs",
+        "Error Could not resolve App",  # https://github.com/lyz7805/v2ray4flyio/issues/3
+    ],
+)
+def test_a_question_that_names_a_subject_but_no_failure_is_not_sure(kb, question):
+    # "postgres" (postgres-connections), "chat" (a chat completion's 400), "could" (PU04's "could not build")
+    # matched one word of an entry that is about something else going wrong.
+    assert kb.lookup(question).kind == "unsure"
+
+
 def test_a_status_whose_words_fit_an_api_error_of_that_status_is_that_apis(kb):
     # https://github.com/hassanmsthf11/unlimited-claude-AI/issues/22 : OpenRouter's 402 body, no platform
     # named. Heroku's 402 is a delinquent account; "credits" is what Anthropic's 402, billing_error, is about.

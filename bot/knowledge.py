@@ -394,7 +394,7 @@ _SLUG_SIZE = re.compile(
     r"\bslug\b.{0,40}\b(?:size|too large|too big|exceed\w*|\d+ ?mb)\b|\b(?:exceed\w*|reduce|too large)\b.{0,30}\bslug\b"
 )
 _SNAKE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
-_URL = re.compile(r"\bhttps?://\S+", re.I)
+_URL = re.compile(r"\bhttps?://\S+|\bwww\.[\w.-]+", re.I)  # and a bare "www.example.org"
 # A status said by its reason phrase ("service unavailable" is a 503). Only phrases that mean nothing else:
 # "not found" and "forbidden" are as often a module or a file.
 _REASONS = {
@@ -591,7 +591,7 @@ _VAGUE_WORDS = frozenset(
     message messages unknown bug bugs push pushed pushing startup restart restarted restarting instance log logs logging tail show shows visible recent stdout
     tried again recover recovering causes cause fixes fixing solution solutions solve solved resolve resolved
     troubleshoot troubleshooting guide tips failures outage outages could need without find allow second stuck
-    cut doesn didn isn wasn aren couldn wouldn shouldn haven hasn"""
+    cut doesn didn isn wasn aren couldn wouldn shouldn haven hasn accept incident incidents"""
     # What a question is about, not what went wrong with it: "postgres-ha or postgres-flex?", "Sidekiq is not
     # running", "ERROR WHEN I CHAT WITH THE BOT" name no failure an entry explains.
     """ postgres postgresql sidekiq node gunicorn chat module static""".split()

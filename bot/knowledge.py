@@ -1523,7 +1523,8 @@ class KnowledgeBase:
             (
                 entry
                 for alias, entry in self._aliases
-                if alias in text and re.search(rf"(?<![\w]){re.escape(alias)}(?![\w])", text)
+                for said_as in (text, question.lower())  # before "timed out" became "timeout"
+                if alias in said_as and re.search(rf"(?<![\w]){re.escape(alias)}(?![\w])", said_as)
             ),
             None,
         )

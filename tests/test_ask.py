@@ -1188,6 +1188,15 @@ def test_a_question_that_names_a_subject_but_no_failure_is_not_sure(kb, question
     assert kb.lookup(question).kind == "unsure"
 
 
+def test_request_timed_out_is_an_api_clients_timeout_unless_heroku_is_named(kb):
+    # https://github.com/perplexityai/api-discussion/issues/255 : the OpenAI and Anthropic SDKs' words
+    # (APITimeoutError); Heroku's router writes "Request timeout".
+    answer = kb.lookup('[Bug] <Brief description> "request timed out. please try again."')
+    assert answer.best.code == "connection_error"  # type: ignore[union-attr]
+    assert kb.lookup("Request timeout on Heroku").best.code == "H12"  # type: ignore[union-attr]
+    assert kb.lookup("request timed out on heroku").best.code == "H12"  # type: ignore[union-attr]
+
+
 def test_a_status_whose_words_fit_an_api_error_of_that_status_is_that_apis(kb):
     # https://github.com/hassanmsthf11/unlimited-claude-AI/issues/22 : OpenRouter's 402 body, no platform
     # named. Heroku's 402 is a delinquent account; "credits" is what Anthropic's 402, billing_error, is about.

@@ -1197,6 +1197,18 @@ def test_request_timed_out_is_an_api_clients_timeout_unless_heroku_is_named(kb):
     assert kb.lookup("request timed out on heroku").best.code == "H12"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "是不是不能用apikey调用chatgptle，一直报错Failed to fetch",  # https://github.com/chathub-dev/chathub/issues/378
+        "TypeError: fetch failed",  # https://github.com/upstash/redis-js/issues/1322
+    ],
+)
+def test_a_fetch_that_got_no_answer_is_a_connection_error(kb, question):
+    # A browser's "Failed to fetch" and Node's "fetch failed" mean no HTTP answer came back at all.
+    assert kb.lookup(question).best.code == "connection_error"  # type: ignore[union-attr]
+
+
 def test_a_status_whose_words_fit_an_api_error_of_that_status_is_that_apis(kb):
     # https://github.com/hassanmsthf11/unlimited-claude-AI/issues/22 : OpenRouter's 402 body, no platform
     # named. Heroku's 402 is a delinquent account; "credits" is what Anthropic's 402, billing_error, is about.

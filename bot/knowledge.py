@@ -533,6 +533,8 @@ _PLATFORM_NAMES = frozenset({"fly", "flyio", "fly.io", "flyctl", "fly.toml", "he
 # The other hosting platform's entries, Platform API included.
 _OTHER_HOST = {"fly": ("heroku", "heroku-platform"), "heroku": ("fly",)}
 _AI_PLATFORMS = ("heroku-ai", "openai", "anthropic")
+# Gateways that put an OpenAI-compatible API in front of many models.
+_GATEWAY = re.compile(r"\b(?:lite_?llm|openrouter|one-?api|new-?api)\b")
 _PROVIDER_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic"}
 # Words that put a question about a status on an AI API when no provider is named.
 _AI_CONTEXT = re.compile(r"\b(?:prompts?|completions?|llms?|embeddings?|chatbot|tokens? per minute)\b")
@@ -878,6 +880,10 @@ _TRANSLATIONS = {
     "límites de frecuencia": "rate limits",
     "limites de débit": "rate limits",  # "Vous atteignez les limites de débit de l'API Claude ?"
     "limite de débit": "rate limit",
+    "limites de taxa": "rate limits",  # "Limites de Taxa de Usuários da API OpenAI"
+    "limite de taxa": "rate limit",
+    "límites de tasa": "rate limits",
+    "límite de tasa": "rate limit",
     "トークン": "token",  # "OpenAI APIトークン制限エラー"
     "制限": "limit",
     "レート": "rate",  # "レート制限"
@@ -1519,11 +1525,13 @@ class KnowledgeBase:
         if said:
             # A provider's own wording ("That model is currently overloaded") is explained as that provider's.
             return said.for_provider(signals[0].api)
+        # As cleaned, as typed (before "timed out" became "timeout"), and with typos corrected ("connection eror").
+        texts = (text, question.lower(), " ".join(map(self._correct, _WORD.findall(text))))
         return next(
             (
                 entry
                 for alias, entry in self._aliases
-                for said_as in (text, question.lower())  # before "timed out" became "timeout"
+                for said_as in texts
                 if alias in said_as and re.search(rf"(?<![\w]){re.escape(alias)}(?![\w])", said_as)
             ),
             None,
@@ -1726,6 +1734,8 @@ def _platform_hint(text: str) -> str | None:
     for platform, hints in _PLATFORM_HINTS.items():
         if said(hints):
             return platform
+    if _GATEWAY.search(text):
+        return "openai"  # "Getting litellm Connection Issue": the gateways speak OpenAI's API and errors
     return None
 
 

@@ -1209,13 +1209,29 @@ def test_a_fetch_that_got_no_answer_is_a_connection_error(kb, question):
     assert kb.lookup(question).best.code == "connection_error"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    ("question", "code"),
+    [
+        # https://apidog.com/pt/blog/openai-api-user-rate-limits-pt : "limites de taxa" is Portuguese for rate limits
+        ("Limites de Taxa de Usuários da API OpenAI: Explicado", "rate_limit_exceeded"),
+        # https://github.com/Aider-AI/aider/issues/2812 : LiteLLM is a gateway that speaks OpenAI's API
+        ("Getting litellm Connection Issue", "connection_error"),
+        # https://github.com/cline/cline/issues/3414 : an alias read with its typo corrected
+        ("Api request fail, connection eror", "connection_error"),
+    ],
+)
+def test_ai_api_questions_read_through_language_gateway_and_typos(kb, question, code):
+    assert kb.lookup(question).best.code == code  # type: ignore[union-attr]
+
+
 def test_a_status_whose_words_fit_an_api_error_of_that_status_is_that_apis(kb):
-    # https://github.com/hassanmsthf11/unlimited-claude-AI/issues/22 : OpenRouter's 402 body, no platform
-    # named. Heroku's 402 is a delinquent account; "credits" is what Anthropic's 402, billing_error, is about.
+    # https://github.com/hassanmsthf11/unlimited-claude-AI/issues/22 : OpenRouter's 402 body, no hosting
+    # platform named. Heroku's 402 is a delinquent account; "credits" is what Anthropic's 402, billing_error,
+    # is about (read either from the words or from the gateway's URL).
     answer = kb.lookup(
         '"error": "402 Insufficient credits. Add more using https://openrouter.ai/settings/credits"'
     )
-    assert answer.kind == "search" and answer.best.code == "billing_error"  # type: ignore[union-attr]
+    assert answer.best.code == "billing_error"  # type: ignore[union-attr]
     assert answer.evidence == "status"
 
 

@@ -593,10 +593,12 @@ _VAGUE_WORDS = frozenset(
     message messages unknown bug bugs push pushed pushing startup restart restarted restarting instance log logs logging tail show shows visible recent stdout
     tried again recover recovering causes cause fixes fixing solution solutions solve solved resolve resolved
     troubleshoot troubleshooting guide tips failures outage outages could need without find allow second stuck
-    cut doesn didn isn wasn aren couldn wouldn shouldn haven hasn accept incident incidents"""
+    cut doesn didn isn wasn aren couldn wouldn shouldn haven hasn accept incident incidents sites pages servers
+    services websites deploys change changes changed changing"""
     # What a question is about, not what went wrong with it: "postgres-ha or postgres-flex?", "Sidekiq is not
-    # running", "ERROR WHEN I CHAT WITH THE BOT" name no failure an entry explains.
-    """ postgres postgresql sidekiq node gunicorn chat module static""".split()
+    # running", "ERROR WHEN I CHAT WITH THE BOT" name no failure an entry explains ("router" is only where
+    # every H code is logged).
+    """ postgres postgresql sidekiq node gunicorn chat module static router dns""".split()
 )
 # "My app crashes" fits a dozen entries; "app crash on Heroku" is H10 or a crash loop.
 # What comes with a status number without saying anything more: "HTTP 503", "status code 503", the reason

@@ -1224,6 +1224,20 @@ def test_ai_api_questions_read_through_language_gateway_and_typos(kb, question, 
     assert kb.lookup(question).best.code == code  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I am getting this error ⏺ API Error: 500 Internal server...",  # https://github.com/anthropics/claude-code/issues/70344
+        "[BUG] 살려주세요 API Error: 500",  # https://github.com/anthropics/claude-code/issues/11851
+    ],
+)
+def test_api_error_with_a_status_and_no_platform_is_an_ai_apis_status(kb, question):
+    # "API Error: 500" is how Claude Code and most AI clients print a failed call; Heroku's router never says it.
+    answer = kb.lookup(question)
+    assert answer.best.platform in ("openai", "anthropic", "heroku-ai")  # type: ignore[union-attr]
+    assert 500 in answer.best.statuses  # type: ignore[union-attr]
+
+
 def test_a_status_whose_words_fit_an_api_error_of_that_status_is_that_apis(kb):
     # https://github.com/hassanmsthf11/unlimited-claude-AI/issues/22 : OpenRouter's 402 body, no hosting
     # platform named. Heroku's 402 is a delinquent account; "credits" is what Anthropic's 402, billing_error,

@@ -622,6 +622,7 @@ _OPENAI_NAMES = {
     "rate_limit_error": "rate_limit_exceeded",
     "authentication_error": "invalid_api_key",
     "not_found_error": "model_not_found",  # as the SDK's NotFoundError reads with OpenAI (`bot.apierrors`)
+    "billing_error": "insufficient_quota",  # credits run out: OpenAI says it as a quota error (429)
 }
 # ... and what Anthropic calls OpenAI's own labels.
 _ANTHROPIC_NAMES = {openai: shared for shared, openai in _OPENAI_NAMES.items()}
@@ -1272,24 +1273,6 @@ class KnowledgeBase:
                 return Answer(question, "search", ranked, note, evidence="status")
         if status:
             narrowing = {_stem(w) for w in self._specific_words(words, status_of=status)}
-            number = int(status.note.removeprefix("HTTP "))
-            of_api = [
-                e
-                for e in self.entries
-                if e.platform in _AI_PLATFORMS and number in e.statuses and narrowing & self._names[e.code]
-            ]
-            if (
-                platform is None
-                and of_api
-                and not any(narrowing & self._names[m.entry.code] for m in status.matches)
-            ):
-                # "402 Insufficient credits": words that fit an API's error with that status, and none of the
-                # hosting platform's, say it is the API the app calls.
-                scores = {m.entry.code: m.score for m in self.search(text, limit=40)}
-                of_api.sort(key=lambda e: -scores.get(e.code, 0.0))
-                return Answer(
-                    question, "search", (*map(Match, of_api[:3], [1.0, 0.8, 0.8]),), evidence="status"
-                )
             if platform is None and not any(narrowing & self._names[m.entry.code] for m in status.matches):
                 # "503 errors": a status alone, on no named platform, is a dozen different failures; so is
                 # one beside words that fit none of its entries ("getting 404 while using the plugin" is
@@ -1687,6 +1670,9 @@ class KnowledgeBase:
             ordered = ai if platform == "heroku-ai" else own + ai
             if not ordered:  # "GitHub Models API error 413" (OpenAI-style): another AI API's meaning of it
                 ordered = [e for e in self.entries if e.platform in _AI_PLATFORMS and status in e.statuses]
+                # ... in the named API's own words: an OpenAI 402 ("credits") is its insufficient_quota.
+                names = {"openai": _OPENAI_NAMES, "anthropic": _ANTHROPIC_NAMES}.get(platform or "", {})
+                ordered = [self.get(names[e.code]) or e if e.code in names else e for e in ordered]
             ranked = [Match(e, 1.0 if i == 0 else 0.8) for i, e in enumerate(dict.fromkeys(ordered))]
         else:
             pool = [e for e in self.entries if status in e.statuses and e.platform in ("heroku", "fly")]
@@ -1739,7 +1725,7 @@ def _platform_hint(text: str) -> str | None:
     for platform, hints in _PLATFORM_HINTS.items():
         if said(hints):
             return platform
-    if _GATEWAY.search(text):
+    if _GATEWAY.search(text) or re.search(r"\bllms?\b", text):
         return "openai"  # "Getting litellm Connection Issue": the gateways speak OpenAI's API and errors
     return None
 

@@ -1238,14 +1238,14 @@ def test_api_error_with_a_status_and_no_platform_is_an_ai_apis_status(kb, questi
     assert 500 in answer.best.statuses  # type: ignore[union-attr]
 
 
-def test_a_status_whose_words_fit_an_api_error_of_that_status_is_that_apis(kb):
+def test_a_gateways_402_is_openais_insufficient_quota(kb):
     # https://github.com/hassanmsthf11/unlimited-claude-AI/issues/22 : OpenRouter's 402 body, no hosting
-    # platform named. Heroku's 402 is a delinquent account; "credits" is what Anthropic's 402, billing_error,
-    # is about (read either from the words or from the gateway's URL).
+    # platform named. Heroku's 402 is a delinquent account; OpenRouter speaks OpenAI's API, and OpenAI calls
+    # credits that ran out insufficient_quota (both labelers said so).
     answer = kb.lookup(
         '"error": "402 Insufficient credits. Add more using https://openrouter.ai/settings/credits"'
     )
-    assert answer.best.code == "billing_error"  # type: ignore[union-attr]
+    assert answer.best.code == "insufficient_quota"  # type: ignore[union-attr]
     assert answer.evidence == "status"
 
 

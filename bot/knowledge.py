@@ -614,7 +614,7 @@ _CRASH_WORDS = frozenset({"crash", "crashes", "crashed", "crashing"})
 _TIMEOUT_WORDS = frozenset({"timeout", "time", "out", "timed", "error", "connection", "connect"})  # stemmed
 # What a crash on each platform is, first: the entries the word "crash" means there.
 _CAUSE_WORDS = frozenset(
-    {"memory", "oom", "ram", "heap", "boot", "port", "timeout", "timeouts", "r14", "r15"}
+    {"memory", "oom", "ram", "heap", "boot", "port", "timeout", "timeouts", "r14", "r15", "redis"}
 )
 _CRASH_ENTRIES = {"heroku": ("H10", "crash-loop"), "fly": ("crash-loop", "fly-max-restarts")}
 # What OpenAI calls the failures that other APIs name with the shared types.

@@ -1238,6 +1238,12 @@ def test_api_error_with_a_status_and_no_platform_is_an_ai_apis_status(kb, questi
     assert 500 in answer.best.statuses  # type: ignore[union-attr]
 
 
+def test_a_crash_with_its_cause_named_is_about_the_cause(kb):
+    # https://github.com/EtherWorld/EtherWorld/issues/51 : both labelers answered the Redis connection limit
+    answer = kb.lookup("Heroku crashing due to redis connection error")
+    assert answer.best.code == "redis-connections"  # type: ignore[union-attr]
+
+
 def test_a_gateways_402_is_openais_insufficient_quota(kb):
     # https://github.com/hassanmsthf11/unlimited-claude-AI/issues/22 : OpenRouter's 402 body, no hosting
     # platform named. Heroku's 402 is a delinquent account; OpenRouter speaks OpenAI's API, and OpenAI calls

@@ -263,6 +263,13 @@ API_WORDINGS = (
     _wording(r"server_is_overloaded", "server_error", "openai"),
     _wording(r"invalid x-api-key", "authentication_error", "anthropic"),
     _wording(r"your credit balance is too low", "billing_error", "anthropic"),
+    # The Messages API's 400 for a conversation whose turns do not alternate ("messages: roles must alternate
+    # between "user" and "assistant", but found multiple "user" roles in a row").
+    _wording(
+        r"roles must alternate between|found multiple [\"']?(?:user|assistant)[\"']? roles in a row",
+        "invalid_request_error",
+        "anthropic",
+    ),
     _wording(r"would exceed (?:the|your) (?:organization's )?rate limit", "rate_limit_error", "anthropic"),
     _wording(r"\b529\b\W{0,3}(?:\{[^}]{0,40})?overloaded|overloaded_error", "overloaded_error", "anthropic"),
     # LiteLLM's wrapper: "litellm.InternalServerError: AnthropicException - Overloaded"

@@ -1244,6 +1244,22 @@ def test_a_crash_with_its_cause_named_is_about_the_cause(kb):
     assert answer.best.code == "redis-connections"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        # https://github.com/etkecc/baibot/issues/13
+        'Anthropic agent failure: \'roles must alternate between "user" and "assistant", but found multiple '
+        '"user" roles in a row\'',
+        # https://github.com/FlowiseAI/Flowise/issues/3147
+        '[BUG] Claude Sonnet 3.5 based Software Team (from Marketplace) consistently fails with "found multiple '
+        'assistant roles in a row"',
+    ],
+)
+def test_turns_that_do_not_alternate_are_anthropics_invalid_request(kb, question):
+    answer = kb.lookup(question)
+    assert answer.best.code == "invalid_request_error" and answer.evidence == "wording"  # type: ignore[union-attr]
+
+
 def test_a_gateways_402_is_openais_insufficient_quota(kb):
     # https://github.com/hassanmsthf11/unlimited-claude-AI/issues/22 : OpenRouter's 402 body, no hosting
     # platform named. Heroku's 402 is a delinquent account; OpenRouter speaks OpenAI's API, and OpenAI calls

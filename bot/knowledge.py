@@ -378,9 +378,13 @@ _LOG_WORDS = re.compile(r"\b(?:logs?|logging|logged|logger|drains?|logplex|syslo
 # Labels whose words another API's error says too, with what gives that error away: OpenAI's tokens-per-
 # minute limit reads "Request too large for gpt-4o ... on tokens per min (TPM)".
 _SAID_BY_OTHERS = {"request_too_large": re.compile(r"\btpm\b|tokens per min")}
-# The shell's word for a program that is not installed; the platforms' own CLIs missing on a laptop are
-# another matter ("bash: heroku: command not found").
-_COMMAND_NOT_FOUND = re.compile(r"\b(?:bash|sh|zsh): ([\w.-]+): command not found\b")
+# A shell that found no such program: "bash: gunicorn: command not found", dash's "sh: 1: ember: not found",
+# and the same with the shell's name cut off ("spas: command not found"). The platforms' own CLIs missing on
+# a laptop are another matter ("bash: heroku: command not found").
+_COMMAND_NOT_FOUND = re.compile(
+    r"\b(?:bash|sh|zsh)(?:: (?:line )?\d+)?: ([\w.-]+): (?:command )?not found\b"
+    r"|(?<![\w:.-])([\w.-]+): command not found\b"
+)
 _CLI_NAMES = frozenset({"heroku", "fly", "flyctl"})
 _GLUED_REASONS = {
     "contextwindowexceeded": "context window exceeded",  # LiteLLM's ContextWindowExceededError
@@ -1207,14 +1211,15 @@ class KnowledgeBase:
         if family:
             return family
 
-        missing = _COMMAND_NOT_FOUND.search(text)
+        shell_miss = _COMMAND_NOT_FOUND.search(text)
+        program = (shell_miss.group(1) or shell_miss.group(2)) if shell_miss else None
         crash = self.get("crash-loop")
-        if missing and missing.group(1) not in _CLI_NAMES and crash:
+        if program and program not in _CLI_NAMES and crash:
             # "bash: gunicorn: command not found" in a dyno's log: the start command's program was never
             # installed, so the process exits (status 127) at every start. Not the Platform API's not_found.
             beside = tuple(Match(e, 0.5) for e in map(self.get, ("H10", "exit-1")) if e)
             note = (
-                f"The shell found no `{missing.group(1)}`: the start command names a program the build never "
+                f"The shell found no `{program}`: the start command names a program the build never "
                 "installed. Add it to the app's dependencies, or fix the command in the Procfile (or CMD)."
             )
             return Answer(question, "search", (Match(crash, 1.0), *beside), note)

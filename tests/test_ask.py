@@ -1003,6 +1003,13 @@ def test_a_program_missing_from_the_build_is_named_in_the_answer(kb):
     assert "`gunicorn`" in answer.note and "dependencies" in answer.note
 
 
+def test_a_missing_program_with_the_shell_name_cut_off_is_still_the_shell_not_an_apis_404(kb):
+    # https://github.com/srid/chronicle/issues/37 : it had answered Anthropic's not_found_error
+    answer = kb.lookup("spas: command not found")
+    assert answer.best is not None and answer.best.code == "crash-loop"
+    assert "`spas`" in answer.note
+
+
 def test_the_platform_cli_missing_on_a_laptop_is_not_a_crash(kb):
     # https://github.com/heroku/legacy-cli/issues/1297
     answer = kb.lookup(

@@ -530,7 +530,20 @@ _STOPWORDS = {
 # Which platform a question is about. The AI APIs are named from `signatures.PROVIDER_EVIDENCE`, the same
 # table diagnosis uses; these words name the two hosting platforms.
 _PLATFORM_HINTS = {
-    "fly": ("fly", "flyio", "fly.io", "machine", "machines", "flyctl", "smoke checks", "fly.toml"),
+    "fly": (
+        "fly",
+        "flyio",
+        "fly.io",
+        "machine",
+        "machines",
+        "flyctl",
+        "smoke checks",
+        "fly.toml",
+        # fly.toml settings people quote
+        "min_machines_running",
+        "auto_stop_machines",
+        "auto_start_machines",
+    ),
     "heroku": ("heroku", "dyno", "dynos", "router", "herokuapp", "buildpack", "buildpacks", "procfile"),
 }
 _PLATFORM_NAMES = frozenset({"fly", "flyio", "fly.io", "flyctl", "fly.toml", "heroku", "herokuapp"})
@@ -1406,11 +1419,22 @@ class KnowledgeBase:
         # The other hosting platform's entry is never the answer, its words said in full or not: "Fly
         # requesting payment information" is not Heroku's verification_required.
         other_host = best.platform in _OTHER_HOST.get(platform or "", ())
+        # Fly's proxy codes are named after plain network failures ("Connection refused", "Connection timed
+        # out"): with Fly not named, those words are any client's, a database's or a browser's.
+        unnamed_proxy = (
+            platform is None
+            and best.platform == "fly"
+            and re.fullmatch(r"P[A-Z]\d\d", best.code) is not None
+            and not any(_said_in(m.lower(), text) for m in best.messages)  # the proxy's own log words
+            and len({m.entry.code[:2] for m in hits[:3]}) > 1  # a family said alike is offered as one below
+        )
         # "Timeout error", "Requests sometimes time out" on no named platform: Heroku's router, its boot
         # timeout, Fly's proxy and every API client time out; only a log line says whose timeout it is.
         bare_timeout = platform is None and bool(specific) and specific <= _TIMEOUT_WORDS
-        if other_host or (
-            not phrased and (off_platform or bare_timeout or not specific & self._names[best.code])
+        if (
+            other_host
+            or unnamed_proxy
+            or (not phrased and (off_platform or bare_timeout or not specific & self._names[best.code]))
         ):
             # With nothing specific said, search hits are noise: offer what people on that platform hit most.
             found: Sequence[Match] = hits if specific else []

@@ -1267,6 +1267,36 @@ def test_turns_that_do_not_alternate_are_anthropics_invalid_request(kb, question
     assert answer.best.code == "invalid_request_error" and answer.evidence == "wording"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Connection refused when I try to modify data",  # https://github.com/jhipster/jhipster-online/issues/295
+        # https://github.com/CoderBounty/coderbounty/issues/336 : the database refused, not Fly's proxy
+        'OperationalError: could not connect to server: Connection refused Is the server running on host "ec2-'
+        '107-22-250-212.compute-1.amazonaws.com" (10.181.107.223) and accepting TCP/IP connections on port 5',
+    ],
+)
+def test_a_network_failure_with_fly_not_named_is_not_one_of_flys_proxy_codes(kb, question):
+    # Fly's proxy codes are named after plain network failures; with Fly not named they are only candidates.
+    answer = kb.lookup(question)
+    assert answer.kind == "unsure"
+
+
+def test_flys_own_proxy_log_words_still_name_its_code_when_fly_is_not_named(kb):
+    # https://github.com/Shopify/shopify-app-template-php/issues/475
+    answer = kb.lookup(
+        "instance refused connection. is your app listening on 0.0.0.0:8080? make sure it is not only listening "
+        "on 127.0.0.1 (hint: look at your startup logs, servers often print the address they are listening on)"
+    )
+    assert answer.best.code == "PC01"  # type: ignore[union-attr]
+
+
+def test_a_fly_toml_setting_names_fly(kb):
+    # https://github.com/manavgup/wikimind/issues/594
+    answer = kb.lookup("fix: set production min_machines_running = 1 to avoid cold-start timeouts")
+    assert answer.best.platform == "fly"  # type: ignore[union-attr]
+
+
 def test_a_gateways_402_is_openais_insufficient_quota(kb):
     # https://github.com/hassanmsthf11/unlimited-claude-AI/issues/22 : OpenRouter's 402 body, no hosting
     # platform named. Heroku's 402 is a delinquent account; OpenRouter speaks OpenAI's API, and OpenAI calls

@@ -1235,6 +1235,13 @@ class KnowledgeBase:
                 f"The shell found no `{program}`: the start command names a program the build never "
                 "installed. Add it to the app's dependencies, or fix the command in the Procfile (or CMD)."
             )
+            if shell_miss.group(2) and platform is None:  # type: ignore[union-attr]
+                # "spas: command not found" alone: a laptop's shell as likely as a dyno's start command.
+                note = (
+                    f"The shell found no `{program}`. If a dyno or Machine logged it, the start command names a "
+                    f"program the build never installed. {UNSURE_TEXT}"
+                )
+                return Answer(question, "unsure", note=note, candidates=(Match(crash, 0.5), *beside))
             return Answer(question, "search", (Match(crash, 1.0), *beside), note)
         named = _NAMED_EXIT.search(text)
         exit_entry = self.get(f"exit-{named.group(1)}") if named else None

@@ -1676,7 +1676,8 @@ class KnowledgeBase:
         return Answer(text, "family", tuple(Match(e, 1.0) for e in entries), f"{prefix} codes")
 
     def _status(self, text: str, platform: str | None) -> Answer | None:
-        m = _STATUS.search(text)
+        # The first error status: "status code not equals 200, code is 401" is about the 401.
+        m = next((s for s in _STATUS.finditer(text) if int(s.group(1)) >= 400), None)
         # A reason phrase only on a named platform: "Too Many Requests" alone is any API's.
         reason = None if m else _REASON.search(text)
         if not m and not reason:

@@ -1298,6 +1298,13 @@ def test_a_fly_toml_setting_names_fly(kb):
     assert answer.best.platform == "fly"  # type: ignore[union-attr]
 
 
+def test_the_first_error_status_is_read_past_a_200(kb):
+    # https://github.com/869413421/wechatbot/issues/10 : "not equals 200" came first and hid the 401
+    answer = kb.lookup("gtp request error: gtp api status code not equals 200,code is 401")
+    assert answer.evidence == "status" and 401 in answer.best.statuses  # type: ignore[union-attr]
+    assert answer.best.platform != "heroku"  # type: ignore[union-attr]
+
+
 def test_a_gateways_402_is_openais_insufficient_quota(kb):
     # https://github.com/hassanmsthf11/unlimited-claude-AI/issues/22 : OpenRouter's 402 body, no hosting
     # platform named. Heroku's 402 is a delinquent account; OpenRouter speaks OpenAI's API, and OpenAI calls

@@ -544,9 +544,21 @@ _PLATFORM_HINTS = {
         "auto_stop_machines",
         "auto_start_machines",
     ),
-    "heroku": ("heroku", "dyno", "dynos", "router", "herokuapp", "buildpack", "buildpacks", "procfile"),
+    "heroku": (
+        "heroku",
+        "heroku.com",
+        "dyno",
+        "dynos",
+        "router",
+        "herokuapp",
+        "buildpack",
+        "buildpacks",
+        "procfile",
+    ),
 }
-_PLATFORM_NAMES = frozenset({"fly", "flyio", "fly.io", "flyctl", "fly.toml", "heroku", "herokuapp"})
+_PLATFORM_NAMES = frozenset(
+    {"fly", "flyio", "fly.io", "flyctl", "fly.toml", "heroku", "heroku.com", "herokuapp"}
+)
 # The other hosting platform's entries, Platform API included.
 _OTHER_HOST = {"fly": ("heroku", "heroku-platform"), "heroku": ("fly",)}
 _AI_PLATFORMS = ("heroku-ai", "openai", "anthropic")
@@ -965,6 +977,8 @@ _TRANSLATIONS = {
     "siempre online": "always online",
     "siempre en línea": "always online",
     "無効": "invalid",
+    "課金": "billing",  # "課金不足でAPIを実行できない"
+    "不足": "insufficient",
     "无效": "invalid",
     "無效": "invalid",
 }

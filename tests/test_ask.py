@@ -1305,6 +1305,19 @@ def test_the_first_error_status_is_read_past_a_200(kb):
     assert answer.best.platform != "heroku"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    ("question", "code"),
+    [
+        # https://github.com/qkqpttgf/OneManager-php/issues/68 : "heroku.com" names Heroku
+        ("在heroku.com上面部署升级到最新版后显示500错误", "HTTP-500"),
+        # https://github.com/dev-hato/hato-bot/pull/4552 : 課金 (billing) 不足 (insufficient)
+        ("OpenAI: 課金不足でAPIを実行できない場合のエラーメッセージ追加", "insufficient_quota"),
+    ],
+)
+def test_heroku_dot_com_and_japanese_billing_words_are_read(kb, question, code):
+    assert kb.lookup(question).best.code == code  # type: ignore[union-attr]
+
+
 def test_a_gateways_402_is_openais_insufficient_quota(kb):
     # https://github.com/hassanmsthf11/unlimited-claude-AI/issues/22 : OpenRouter's 402 body, no hosting
     # platform named. Heroku's 402 is a delinquent account; OpenRouter speaks OpenAI's API, and OpenAI calls

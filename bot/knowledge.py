@@ -1306,7 +1306,9 @@ class KnowledgeBase:
             # one most code uses), the hosting platform's beside it.
             ai = self._status(text, "openai")
             if ai:
-                ranked = (*ai.matches[:2], *status.matches[:1], *ai.matches[2:4])
+                # ... explained in OpenAI's words where an entry has them (server_error is Heroku AI's too).
+                openai = tuple(Match(m.entry.for_provider("openai"), m.score) for m in ai.matches)
+                ranked = (*openai[:2], *status.matches[:1], *openai[2:4])
                 note = _CALLED_API_NOTES.get(status.note, _AI_STATUS_NOTE.format(status=status.note))
                 # Not kind "status": those use their note as the status's label.
                 return Answer(question, "search", ranked, note, evidence="status")
@@ -1483,7 +1485,11 @@ class KnowledgeBase:
             # (PT.. TLS, PR.. routing, PM.. machines), and only the code in a log line says which one.
             note = f"Those words fit several of Fly's {best.code[:2]}xx proxy codes alike. {UNSURE_TEXT}"
             return Answer(question, "unsure", note=note, candidates=tuple(hits[:3]))
-        return Answer(question, "search", tuple(m for m in hits if m.score >= top * 0.45)[:5])
+        # With an AI API named, a hosting platform's code is no alternative ("litellm Connection Issue" is not
+        # Fly's PC03).
+        hosting = ("heroku", "heroku-platform", "fly") if platform in _AI_PLATFORMS else ()
+        others = [m for m in hits[1:] if m.score >= top * 0.45 and m.entry.platform not in hosting]
+        return Answer(question, "search", (hits[0], *others)[:5])
 
     def _phrased(self, entry: Entry, text: str) -> bool:
         """The entry's own title, or a keyword phrase with a specific word in it, said in full (typos

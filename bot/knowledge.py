@@ -568,7 +568,7 @@ _PROVIDER_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic"}
 # Words that put a question about a status on an AI API when no provider is named ("API Error: 500" is how
 # Claude Code and most AI clients print a failed call).
 _AI_CONTEXT = re.compile(
-    r"\b(?:prompts?|completions?|llms?|embeddings?|chatbot|tokens? per minute|api error)\b"
+    r"\b(?:prompts?|completions?|llms?|embeddings?|chatbot|tokens? per minute|api ?error)\b"
 )
 _AI_STATUS_NOTE = "No API named, but this is an AI API's {status}: OpenAI's meaning first."
 # Statuses that Heroku's router and Fly's proxy never send themselves, with what to say when no API is named.

@@ -792,6 +792,10 @@ _RELEASED = re.compile(r"\b(?:deploy\w*|push(?:ed|ing)?|releases?|released|rollo
 _A_WHILE_LATER = re.compile(
     r"\bafter (?:some time|a while|an? hour|(?:\d+ ?-? ?)?\d+ ?(?:min|mins|minutes|hours?)\b)"
 )
+# A Heroku dyno said to idle: an Eco dyno going to sleep ("Idling" is what Heroku logs), unless a connection's
+# idle timeout is meant (H15, H28, the router's keep-alive).
+_IDLING = re.compile(r"\bidl(?:e|es|ed|ing)\b")
+_IDLE_CONNECTION = re.compile(r"\b(?:connections?|sockets?|websockets?|keep-?alive|timeouts?|h15|h28)\b")
 _GONE_QUIET = re.compile(
     r"\b(?:offline|stops?|stopped|dies|died|goes down|went down|shuts? down|sleeps?|turns? off)\b"
 )
@@ -977,6 +981,8 @@ _TRANSLATIONS = {
     "siempre online": "always online",
     "siempre en línea": "always online",
     "無効": "invalid",
+    "空闲": "idle",  # "Heroku 检查空闲时间"
+    "空閒": "idle",
     "課金": "billing",  # "課金不足でAPIを実行できない"
     "不足": "insufficient",
     "无效": "invalid",
@@ -1367,6 +1373,9 @@ class KnowledgeBase:
                 (Match(sleeping, 1.0), *([Match(sigterm, 0.5)] if sigterm else [])),
                 evidence="phrase",
             )
+        if sleeping and platform == "heroku" and _IDLING.search(text) and not _IDLE_CONNECTION.search(text):
+            # "Web process on Heroku idles and shuts down", "herokuのアイドルタイム対応": an Eco dyno asleep.
+            return Answer(question, "search", (Match(sleeping, 1.0),), evidence="phrase")
         boot = self.get("R10")
         stopped = platform == "heroku" and _STOPPED.search(text) and not re.search(r"\brequests?\b", text)
         if (

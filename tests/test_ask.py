@@ -1322,6 +1322,23 @@ def test_heroku_dot_com_and_japanese_billing_words_are_read(kb, question, code):
     assert kb.lookup(question).best.code == code  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Web process on Heroku idles and shuts down",  # https://github.com/hubotio/hubot/issues/236
+        "herokuのアイドルタイム対応",  # https://github.com/hiyoco-connect/hiyoco-connect/issues/90
+        "Heroku 检查空闲时间",  # https://imangodoc.com/D50NOUcr.html
+    ],
+)
+def test_a_heroku_dyno_said_to_idle_is_an_eco_dyno_asleep(kb, question):
+    assert kb.lookup(question).best.code == "eco-sleeping"  # type: ignore[union-attr]
+
+
+def test_an_idle_connection_on_heroku_is_still_the_routers(kb):
+    # https://github.com/RocketChat/Rocket.Chat/issues/4589 : a connection's idle timeout, not a dyno asleep
+    assert kb.lookup("Heroku H15 Idle Connection Errors").best.code == "H15"  # type: ignore[union-attr]
+
+
 def test_a_gateways_402_is_openais_insufficient_quota(kb):
     # https://github.com/hassanmsthf11/unlimited-claude-AI/issues/22 : OpenRouter's 402 body, no hosting
     # platform named. Heroku's 402 is a delinquent account; OpenRouter speaks OpenAI's API, and OpenAI calls

@@ -630,7 +630,7 @@ _VAGUE_WORDS = frozenset(
     # What a question is about, not what went wrong with it: "postgres-ha or postgres-flex?", "Sidekiq is not
     # running", "ERROR WHEN I CHAT WITH THE BOT" name no failure an entry explains ("router" is only where
     # every H code is logged).
-    """ postgres postgresql sidekiq node gunicorn chat module static router dns""".split()
+    """ postgres postgresql sidekiq node gunicorn chat module static router dns env""".split()
 )
 # "My app crashes" fits a dozen entries; "app crash on Heroku" is H10 or a crash loop.
 # What comes with a status number without saying anything more: "HTTP 503", "status code 503", the reason

@@ -1010,6 +1010,9 @@ class KnowledgeBase:
         self._lock = threading.Lock()  # guards self._db across threads
         self._index: Database | None = None  # built on the first free-text search (code look-ups need none)
         self._vocabulary = self._build_vocabulary()
+        self._corrected: dict[
+            str, str
+        ] = {}  # `_correct`'s answers: a word is looked up several times a question
         self._stems = frozenset(_stem(w) for w in self._vocabulary)
         self._hyphenated = tuple(e.code.lower() for e in self.entries if "-" in e.code)
         self._labels = tuple(e.code.lower() for e in self.entries if "_" in e.code)  # insufficient_quota, ...
@@ -1073,10 +1076,15 @@ class KnowledgeBase:
 
         if len(word) < 4 or word in self._vocabulary or word.isdigit() or _stem(word) in self._stems:
             return word
+        known = self._corrected.get(word)
+        if known is not None:
+            return known
         best = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=80)
-        if best is None or word in best[0] or best[0] in word:
-            return word  # "reachable" is not a typo of "unreachable": only correct real misspellings
-        return best[0]
+        # "reachable" is not a typo of "unreachable": only correct real misspellings
+        fixed = word if best is None or word in best[0] or best[0] in word else best[0]
+        if len(self._corrected) < 100_000:  # bounded: questions come from anyone
+            self._corrected[word] = fixed
+        return fixed
 
     def search(self, text: str, limit: int = 5, platform: str | None = None) -> list[Match]:
         """Free-text search: BM25 over title, keywords, summary and body; best first."""

@@ -1010,9 +1010,8 @@ class KnowledgeBase:
         self._lock = threading.Lock()  # guards self._db across threads
         self._index: Database | None = None  # built on the first free-text search (code look-ups need none)
         self._vocabulary = self._build_vocabulary()
-        self._corrected: dict[
-            str, str
-        ] = {}  # `_correct`'s answers: a word is looked up several times a question
+        # `_correct`'s answers: a question's words are corrected for the search and again for its aliases.
+        self._corrected: dict[str, str] = {}
         self._stems = frozenset(_stem(w) for w in self._vocabulary)
         self._hyphenated = tuple(e.code.lower() for e in self.entries if "-" in e.code)
         self._labels = tuple(e.code.lower() for e in self.entries if "_" in e.code)  # insufficient_quota, ...
@@ -1800,7 +1799,9 @@ def _platform_hint(text: str) -> str | None:
         if said(hints):
             return platform
     if _GATEWAY.search(text) or re.search(r"\bllms?\b", text):
-        return "openai"  # "Getting litellm Connection Issue": the gateways speak OpenAI's API and errors
+        # "Getting litellm Connection Issue", "Can't connect to any LLM": the gateways speak OpenAI's API and
+        # errors, and so do most apps that call "an LLM".
+        return "openai"
     return None
 
 

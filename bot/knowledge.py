@@ -1211,8 +1211,13 @@ class KnowledgeBase:
             return Answer(question, "help", note=HELP_TEXT)
 
         codes, unknown = self._codes_in(text)
-        names = {"openai": _OPENAI_NAMES, "anthropic": _ANTHROPIC_NAMES}.get(platform or "")
-        if names:  # "Claude Rate Limit Exceeded": OpenAI's label in words, said of Anthropic's API
+        # "Claude Rate Limit Exceeded": OpenAI's label in words, said of Anthropic's API; "Sonnet returns
+        # "rate_limit"": the Platform API's label, said of an AI API.
+        names = {
+            "openai": {**_OPENAI_NAMES, "rate_limit": "rate_limit_exceeded"},
+            "anthropic": {**_ANTHROPIC_NAMES, "rate_limit": "rate_limit_error"},
+        }.get(platform or "")
+        if names:
             renamed = (self.get(names[e.code]) if e.code in names else e for e in codes)
             codes = list(dict.fromkeys(e for e in renamed if e is not None))
         if codes and all(e.code.lower() in FAMILY_TYPES for e in codes):
@@ -1798,6 +1803,8 @@ def _platform_hint(text: str) -> str | None:
     for platform, hints in _PLATFORM_HINTS.items():
         if said(hints):
             return platform
+    if re.search(r"\b(?:sonnet|opus)\b", text):
+        return "anthropic"  # "Sonnet [1M] returns rate_limit": Claude's models by their family names
     if _GATEWAY.search(text) or re.search(r"\bllms?\b", text):
         # "Getting litellm Connection Issue", "Can't connect to any LLM": the gateways speak OpenAI's API and
         # errors, and so do most apps that call "an LLM".

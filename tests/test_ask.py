@@ -1339,6 +1339,22 @@ def test_an_idle_connection_on_heroku_is_still_the_routers(kb):
     assert kb.lookup("Heroku H15 Idle Connection Errors").best.code == "H15"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    ("question", "code"),
+    [
+        # https://github.com/YishenTu/claudian/issues/422 : Sonnet is Claude; "rate_limit" is the Platform
+        # API's label, said of Anthropic's API
+        ('Sonnet [1M] returns persistent "rate_limit" error while Opus/Haiku work fine', "rate_limit_error"),
+        # https://github.com/jentic/standard-agent/issues/31 : a parameter the model does not take
+        ("GPT-5 doesn't support temperature=0.2", "invalid_request_error"),
+        # https://github.com/microsoft/vscode-copilot-release/issues/11001
+        ("Server Error: Claude Sonnet 4 is currently experiencing high demand.", "overloaded_error"),
+    ],
+)
+def test_newer_models_errors_are_read_as_their_apis(kb, question, code):
+    assert kb.lookup(question).best.code == code  # type: ignore[union-attr]
+
+
 def test_a_gateways_402_is_openais_insufficient_quota(kb):
     # https://github.com/hassanmsthf11/unlimited-claude-AI/issues/22 : OpenRouter's 402 body, no hosting
     # platform named. Heroku's 402 is a delinquent account; OpenRouter speaks OpenAI's API, and OpenAI calls

@@ -1349,6 +1349,8 @@ def test_an_idle_connection_on_heroku_is_still_the_routers(kb):
         ("GPT-5 doesn't support temperature=0.2", "invalid_request_error"),
         # https://github.com/microsoft/vscode-copilot-release/issues/11001
         ("Server Error: Claude Sonnet 4 is currently experiencing high demand.", "overloaded_error"),
+        # https://github.com/openai/openai-python/issues/2111 : typo kept as posted
+        ("o3-mini is not accesible", "model_not_found"),
     ],
 )
 def test_newer_models_errors_are_read_as_their_apis(kb, question, code):

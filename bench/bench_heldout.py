@@ -63,7 +63,7 @@ def agreement(kb: KnowledgeBase) -> None:
                 agreed += 1
                 codes = realquestions.engine(kb)(item["q"])
                 right += (codes[0] if codes else "abstain") in both
-        named = f"{sets[0]}-{sets[-1]}"
+        named = f"{sets[0]}-{sets[-1]}" if len(sets) > 1 else str(sets[0])
         print(
             f"second labeler on sets {named} ({len(second)} questions): the labelers agree on "
             f"{agreed / len(second):.1%};"

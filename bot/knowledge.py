@@ -626,7 +626,7 @@ _VAGUE_WORDS = frozenset(
     tried again recover recovering causes cause fixes fixing solution solutions solve solved resolve resolved
     troubleshoot troubleshooting guide tips failures outage outages could need without find allow second stuck
     cut doesn didn isn wasn aren couldn wouldn shouldn haven hasn accept incident incidents sites pages servers
-    services websites deploys change changes changed changing"""
+    services websites deploys change changes changed changing mode"""
     # What a question is about, not what went wrong with it: "postgres-ha or postgres-flex?", "Sidekiq is not
     # running", "ERROR WHEN I CHAT WITH THE BOT" name no failure an entry explains ("router" is only where
     # every H code is logged).

@@ -1591,7 +1591,7 @@ class KnowledgeBase:
             # A provider's own wording ("That model is currently overloaded") is explained as that provider's.
             return said.for_provider(signals[0].api)
         # As cleaned, as typed (before "timed out" became "timeout"), and with typos corrected ("connection eror").
-        texts = (text, question.lower(), " ".join(map(self._correct, _WORD.findall(text))))
+        texts = (text, question[:2000].lower(), " ".join(map(self._correct, _WORD.findall(text))))
         return next(
             (
                 entry

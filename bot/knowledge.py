@@ -1367,27 +1367,15 @@ class KnowledgeBase:
         ):
             # "App Crash after latest push", "Newly deployed app crashes": a crash that came with a release
             # is the crash loop on either platform (roll back first); H10 is what Heroku's router logs.
-            h10 = self.get("H10")
-            return Answer(
-                question,
-                "search",
-                (Match(crash, 1.0), *([Match(h10, 0.5)] if h10 else [])),
-                evidence="phrase",
-            )
+            return self._phrase_answer(question, crash, "H10")
         sleeping = self.get("eco-sleeping")
         if sleeping and platform == "heroku" and _A_WHILE_LATER.search(text) and _GONE_QUIET.search(text):
             # "Heroku bot keeps going offline after some time": an Eco dyno sleeps after 30 minutes without
             # web traffic (the dyno is stopped with SIGTERM, hence exit 143 beside it).
-            sigterm = self.get("exit-143")
-            return Answer(
-                question,
-                "search",
-                (Match(sleeping, 1.0), *([Match(sigterm, 0.5)] if sigterm else [])),
-                evidence="phrase",
-            )
+            return self._phrase_answer(question, sleeping, "exit-143")
         if sleeping and platform == "heroku" and _IDLING.search(text) and not _IDLE_CONNECTION.search(text):
             # "Web process on Heroku idles and shuts down", "herokuのアイドルタイム対応": an Eco dyno asleep.
-            return Answer(question, "search", (Match(sleeping, 1.0),), evidence="phrase")
+            return self._phrase_answer(question, sleeping)
         boot = self.get("R10")
         stopped = platform == "heroku" and _STOPPED.search(text) and not re.search(r"\brequests?\b", text)
         if (
@@ -1398,13 +1386,8 @@ class KnowledgeBase:
         ):
             # "fails to startup in 120s", "deploy under 60sec": a web dyno given a minute or more to start
             # is the boot timeout (60 s, raised to 120 s on request); the router's 30 s is another number.
-            router = self.get("H20")  # the router's own wait for a booting app: the other timeout there
-            return Answer(
-                question,
-                "search",
-                (Match(boot, 1.0), *([Match(router, 0.5)] if router else [])),
-                evidence="phrase",
-            )
+            # H20 beside it: the router's own wait for a booting app, the other timeout there.
+            return self._phrase_answer(question, boot, "H20")
         hits = self.search(text, platform=platform)
         if not hits:
             return Answer(question, "help", note="I don't know that one.\n\n" + HELP_TEXT)
@@ -1511,6 +1494,17 @@ class KnowledgeBase:
         hosting = ("heroku", "heroku-platform", "fly") if platform in _AI_PLATFORMS else ()
         others = [m for m in hits[1:] if m.score >= top * 0.45 and m.entry.platform not in hosting]
         return Answer(question, "search", (hits[0], *others)[:5])
+
+    def _phrase_answer(self, question: str, entry: Entry, beside: str | None = None) -> Answer:
+        """`entry` first, decided by a rule on the question's words (evidence "phrase"), and the code
+        `beside` it when the knowledge base has one."""
+        other = self.get(beside) if beside else None
+        return Answer(
+            question,
+            "search",
+            (Match(entry, 1.0), *([Match(other, 0.5)] if other else [])),
+            evidence="phrase",
+        )
 
     def _phrased(self, entry: Entry, text: str) -> bool:
         """The entry's own title, or a keyword phrase with a specific word in it, said in full (typos
